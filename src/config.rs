@@ -1,0 +1,79 @@
+//! Settings: command-line flags, each with an `EC2LITE_*` environment twin.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::store::Location;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ec2lite", version, about = "An AWS-compatible EC2/AMI control-plane emulator")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "EC2LITE_LISTEN", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+
+    /// Directory holding the SQLite database (`ec2lite.db`).
+    #[arg(long, env = "EC2LITE_DATA_DIR", default_value = "./.ec2lite")]
+    pub data_dir: PathBuf,
+
+    /// SQLite URL or file path; overrides --data-dir.
+    #[arg(long, env = "EC2LITE_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Keep everything in memory; nothing survives the process.
+    #[arg(long, env = "EC2LITE_IN_MEMORY", conflicts_with_all = ["database_url"])]
+    pub in_memory: bool,
+
+    /// Region for requests that carry no SigV4 credential scope.
+    #[arg(long, env = "EC2LITE_DEFAULT_REGION", default_value = "us-east-1")]
+    pub default_region: String,
+
+    /// How long a new image stays `pending`, in milliseconds (0: until the next request).
+    #[arg(long, env = "EC2LITE_IMAGE_PENDING_MS", default_value_t = 0)]
+    pub image_pending_ms: u64,
+
+    /// How long a new snapshot stays `pending`, in milliseconds.
+    #[arg(long, env = "EC2LITE_SNAPSHOT_PENDING_MS", default_value_t = 0)]
+    pub snapshot_pending_ms: u64,
+
+    /// How long a new volume stays `creating`, in milliseconds.
+    #[arg(long, env = "EC2LITE_VOLUME_CREATING_MS", default_value_t = 0)]
+    pub volume_creating_ms: u64,
+
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ec2lite=debug`.
+    #[arg(long, env = "EC2LITE_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Config {
+    pub fn location(&self) -> Location {
+        if self.in_memory {
+            Location::InMemory
+        } else if let Some(url) = &self.database_url {
+            Location::Url(url.clone())
+        } else {
+            Location::Url(self.data_dir.join("ec2lite.db").to_string_lossy().into_owned())
+        }
+    }
+}
+
+/// How long resources stay in their transitional states.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    pub image_pending_ms: i64,
+    pub snapshot_pending_ms: i64,
+    pub volume_creating_ms: i64,
+}
+
+impl From<&Config> for Timings {
+    fn from(c: &Config) -> Self {
+        let ms = |v: u64| v.min(i64::MAX as u64) as i64;
+        Timings {
+            image_pending_ms: ms(c.image_pending_ms),
+            snapshot_pending_ms: ms(c.snapshot_pending_ms),
+            volume_creating_ms: ms(c.volume_creating_ms),
+        }
+    }
+}

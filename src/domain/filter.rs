@@ -1,0 +1,152 @@
+//! EC2 filters: `Filter.N.Name` with `Filter.N.Value.M`. Names are ANDed, the values of
+//! one name are ORed; values are case-sensitive with `*` (any run of characters), `?`
+//! (zero or one character) and `\` escaping a literal `*`, `?` or `\`.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// Most filter values EC2 accepts in one call.
+pub const MAX_FILTER_VALUES: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Char(char),
+    Any,
+    ZeroOrOne,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    tokens: Vec<Token>,
+}
+
+/// Beyond this many `?`, a pattern's SQL form treats `?` as exactly one character
+/// rather than expanding into 2^n alternatives.
+const MAX_EXPANDED_OPTIONALS: usize = 4;
+
+impl Pattern {
+    pub fn new(value: &str) -> Pattern {
+        let mut tokens = Vec::with_capacity(value.len());
+        let mut chars = value.chars();
+        while let Some(c) = chars.next() {
+            tokens.push(match c {
+                '\\' => Token::Char(chars.next().unwrap_or('\\')),
+                '*' => Token::Any,
+                '?' => Token::ZeroOrOne,
+                c => Token::Char(c),
+            });
+        }
+        Pattern { tokens }
+    }
+
+    /// The literal text, if the pattern has no wildcard.
+    pub fn literal(&self) -> Option<String> {
+        self.tokens
+            .iter()
+            .map(|t| match t {
+                Token::Char(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        let chars: Vec<char> = text.chars().collect();
+        matches_from(&self.tokens, &chars)
+    }
+
+    /// Equivalent SQLite `GLOB` patterns (any of which may match). `?` may match nothing,
+    /// which GLOB cannot say, so each `?` doubles the alternatives: with and without it.
+    pub fn globs(&self) -> Vec<String> {
+        let optionals = self.tokens.iter().filter(|t| **t == Token::ZeroOrOne).count();
+        if optionals > MAX_EXPANDED_OPTIONALS {
+            return vec![self.glob_with(|_| true)];
+        }
+        (0..1u32 << optionals).map(|mask| self.glob_with(|i| mask & (1 << i) != 0)).collect()
+    }
+
+    fn glob_with(&self, keep_optional: impl Fn(usize) -> bool) -> String {
+        let mut out = String::new();
+        let mut optional_index = 0;
+        for token in &self.tokens {
+            match token {
+                Token::Any => out.push('*'),
+                Token::ZeroOrOne => {
+                    if keep_optional(optional_index) {
+                        out.push('?');
+                    }
+                    optional_index += 1;
+                }
+                Token::Char(c @ ('*' | '?' | '[')) => {
+                    out.push('[');
+                    out.push(*c);
+                    out.push(']');
+                }
+                Token::Char(c) => out.push(*c),
+            }
+        }
+        out
+    }
+}
+
+fn matches_from(tokens: &[Token], text: &[char]) -> bool {
+    match tokens.split_first() {
+        None => text.is_empty(),
+        Some((Token::Char(c), rest)) => text.first() == Some(c) && matches_from(rest, &text[1..]),
+        Some((Token::ZeroOrOne, rest)) => {
+            matches_from(rest, text) || (!text.is_empty() && matches_from(rest, &text[1..]))
+        }
+        Some((Token::Any, rest)) => (0..=text.len()).any(|skip| matches_from(rest, &text[skip..])),
+    }
+}
+
+/// Whether any of the values matches `text` (the OR within one filter).
+pub fn any_matches(values: &[String], text: &str) -> bool {
+    values.iter().any(|v| Pattern::new(v).matches(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_follow_ec2_rules() {
+        assert!(Pattern::new("al2023-ami-*-x86_64").matches("al2023-ami-2023.6-kernel-6.1-x86_64"));
+        assert!(Pattern::new("ab?c").matches("abc"));
+        assert!(Pattern::new("ab?c").matches("abxc"));
+        assert!(!Pattern::new("ab?c").matches("abxyc"));
+        assert!(!Pattern::new("Foo").matches("foo"));
+        assert!(Pattern::new(r"a\*b").matches("a*b"));
+        assert!(!Pattern::new(r"a\*b").matches("axb"));
+    }
+
+    #[test]
+    fn globs_expand_optional_characters_and_escape_literals() {
+        assert_eq!(Pattern::new("a?b*").globs(), ["ab*", "a?b*"]);
+        assert_eq!(Pattern::new(r"x\*[y").globs(), ["x[*][[]y"]);
+        assert_eq!(Pattern::new("plain").literal().as_deref(), Some("plain"));
+        assert_eq!(Pattern::new("pl*").literal(), None);
+    }
+}
+
+/// For resources held in memory (regions, zones): checks the filter names against
+/// `known`, then keeps the items whose fields match every filter.
+pub fn filter_in_memory<T>(
+    items: Vec<T>,
+    filters: &[Filter],
+    known: &[&str],
+    field: impl Fn(&T, &str) -> Vec<String>,
+) -> crate::error::Result<Vec<T>> {
+    for f in filters {
+        if !known.contains(&f.name.as_str()) {
+            return Err(crate::ec2_err!("InvalidParameterValue", "The filter '{}' is invalid", f.name));
+        }
+    }
+    Ok(items
+        .into_iter()
+        .filter(|item| filters.iter().all(|f| field(item, &f.name).iter().any(|v| any_matches(&f.values, v))))
+        .collect())
+}

@@ -1,0 +1,78 @@
+//! The EBS snapshot: states and how far a pending one has got.
+
+pub mod state {
+    pub const PENDING: &str = "pending";
+    pub const COMPLETED: &str = "completed";
+    pub const ERROR: &str = "error";
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub snapshot_id: String,
+    pub owner_id: String,
+    pub region: String,
+    pub volume_id: String,
+    pub volume_size: i64,
+    pub description: String,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    pub state: String,
+    pub state_message: Option<String>,
+    pub start_time: i64,
+    pub ready_at: Option<i64>,
+    pub completion_time: Option<i64>,
+    pub owner_alias: Option<String>,
+    pub is_public: bool,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Snapshot {
+    /// `100%` when done; while pending, the share of its configured duration elapsed.
+    pub fn progress(&self, now: i64) -> String {
+        match (self.state.as_str(), self.ready_at) {
+            (state::COMPLETED, _) => "100%".to_string(),
+            (state::PENDING, Some(ready_at)) if ready_at > self.start_time => {
+                let done = (now - self.start_time).clamp(0, ready_at - self.start_time) * 100;
+                format!("{}%", (done / (ready_at - self.start_time)).min(99))
+            }
+            _ => "0%".to_string(),
+        }
+    }
+}
+
+/// The vocabulary of `createVolumePermission`: an account id or the group `all`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CreateVolumePermission {
+    User(String),
+    Group(String),
+}
+
+impl CreateVolumePermission {
+    pub fn grantee(&self) -> &str {
+        match self {
+            CreateVolumePermission::User(v) | CreateVolumePermission::Group(v) => v,
+        }
+    }
+
+    pub fn from_grantee(grantee: String) -> CreateVolumePermission {
+        if grantee == "all" {
+            CreateVolumePermission::Group(grantee)
+        } else {
+            CreateVolumePermission::User(grantee)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_tracks_elapsed_time() {
+        let mut s = Snapshot { state: state::PENDING.into(), start_time: 1000, ready_at: Some(2000), ..Default::default() };
+        assert_eq!(s.progress(1500), "50%");
+        assert_eq!(s.progress(5000), "99%");
+        s.state = state::COMPLETED.into();
+        assert_eq!(s.progress(1500), "100%");
+    }
+}

@@ -1,0 +1,143 @@
+//! The HTTP front: one EC2 Query endpoint at `/` (GET or POST), plus `/_ec2lite/*`
+//! endpoints for health, reset and test control.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::actions::{dispatch, Ctx};
+use crate::app::App;
+use crate::domain::clock;
+use crate::ec2_err;
+use crate::error::{Ec2Error, Result};
+use crate::wire::auth::{resolve_caller, Caller};
+use crate::wire::params::Params;
+use crate::wire::xml;
+
+/// Largest request body accepted; EC2 requests are small form bodies.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/_ec2lite/health", get(health))
+        .route("/_ec2lite/reset", post(reset))
+        .route("/_ec2lite/fail/{resource_id}", post(fail))
+        .fallback(ec2_query)
+        .with_state(app)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn reset(State(app): State<Arc<App>>) -> Response {
+    match app.store.reset().await {
+        Ok(()) => Json(serde_json::json!({ "status": "reset" })).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "reset failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "status": "error" }))).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FailQuery {
+    message: Option<String>,
+}
+
+/// Forces a pending image, snapshot or volume into its failure state (for tests of
+/// failure handling).
+async fn fail(State(app): State<Arc<App>>, Path(resource_id): Path<String>, Query(q): Query<FailQuery>) -> Response {
+    let message = q.message.unwrap_or_else(|| "Failed by request".to_string());
+    let outcome = async {
+        let mut tx = app.store.write().await?;
+        let failed = crate::store::lifecycle::fail(&mut tx, &resource_id, &message).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(failed)
+    }
+    .await;
+    match outcome {
+        Ok(true) => Json(serde_json::json!({ "status": "failed", "resource": resource_id })).into_response(),
+        Ok(false) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({ "status": "not-pending", "resource": resource_id })),
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "fail endpoint");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn ec2_query(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let params = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => Params::parse(uri.query().unwrap_or_default().as_bytes(), &bytes),
+        Err(_) => {
+            let err = ec2_err!("RequestEntityTooLarge", "The request body exceeds {MAX_BODY_BYTES} bytes.");
+            return error_response(&err, &request_id);
+        }
+    };
+    let action = params.str("Action").unwrap_or_default().to_string();
+    let caller = resolve_caller(
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        params.str("X-Amz-Credential"),
+        app.default_region,
+    );
+    let outcome = match &caller {
+        Ok(caller) => handle(&app, caller, &action, &params).await,
+        Err(err) => Err(err.clone()),
+    };
+    let (account, region) = caller.as_ref().map(|c| (c.account.as_str(), c.region)).unwrap_or(("-", "-"));
+    let latency_us = started.elapsed().as_micros() as u64;
+    match outcome {
+        Ok(body) => {
+            tracing::info!(action, account, region, outcome = "ok", latency_us, "request");
+            success_response(&action, &request_id, body.as_str())
+        }
+        Err(err) => {
+            tracing::info!(action, account, region, outcome = %err.code, latency_us, "request");
+            error_response(&err, &request_id)
+        }
+    }
+}
+
+async fn handle(app: &App, caller: &Caller, action: &str, params: &Params) -> Result<xml::Xml> {
+    if action.is_empty() {
+        return Err(ec2_err!("MissingAction", "The request must contain the parameter Action"));
+    }
+    let dry_run = params.flag("DryRun")?;
+    let now = clock::now_ms();
+    app.store.settle(now).await?;
+    let ctx = Ctx { app, account: &caller.account, region: caller.region, now, dry_run };
+    dispatch(action, &ctx, params).await
+}
+
+fn with_headers(status: StatusCode, request_id: &str, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml;charset=UTF-8"));
+    h.insert(header::SERVER, HeaderValue::from_static("AmazonEC2"));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+fn success_response(action: &str, request_id: &str, body: &str) -> Response {
+    with_headers(StatusCode::OK, request_id, xml::success_body(action, request_id, body))
+}
+
+fn error_response(err: &Ec2Error, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    with_headers(status, request_id, xml::error_body(&err.code, &err.message, request_id))
+}

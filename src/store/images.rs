@@ -1,0 +1,440 @@
+//! Images, their launch permissions and the snapshots they reference.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::filters::{FilterSpec, Page, Target};
+use super::{is_unique_violation, parse_tags, push_tags_column, Conn};
+use crate::domain::filter::Filter;
+use crate::domain::image::{state, Image, LaunchPermission, StateReason};
+use crate::ec2_err;
+use crate::error::Result;
+
+const COLUMNS: &str = "i.image_id, i.account_id, i.region, i.name, i.description, i.image_location, i.state, \
+    i.state_reason_code, i.state_reason_message, i.ready_at, i.architecture, i.image_type, i.platform, \
+    i.platform_details, i.usage_operation, i.root_device_type, i.root_device_name, i.virtualization_type, \
+    i.hypervisor, i.kernel_id, i.ramdisk_id, i.ena_support, i.sriov_net_support, i.boot_mode, i.tpm_support, \
+    i.uefi_data, i.imds_support, i.owner_alias, i.source_instance_id, i.source_image_id, i.source_image_region, \
+    i.deprecation_time, i.last_launched_time, i.deregistration_protection, i.creation_date, \
+    i.block_device_mappings, i.product_codes";
+
+const BDM: &str = "json_each(i.block_device_mappings) b";
+
+/// The DescribeImages filters (`../shared/reference/ec2-api-digest.md` §B.7).
+pub static FILTERS: FilterSpec = FilterSpec {
+    id_column: "i.image_id",
+    fields: &[
+        ("architecture", Target::Text("i.architecture")),
+        (
+            "block-device-mapping.delete-on-termination",
+            Target::Any {
+                from: BDM,
+                expr: "(case json_extract(b.value, '$.ebs.delete_on_termination') when 1 then 'true' when 0 then 'false' end)",
+            },
+        ),
+        ("block-device-mapping.device-name", Target::Any { from: BDM, expr: "json_extract(b.value, '$.device_name')" }),
+        (
+            "block-device-mapping.snapshot-id",
+            Target::Any { from: BDM, expr: "json_extract(b.value, '$.ebs.snapshot_id')" },
+        ),
+        (
+            "block-device-mapping.volume-size",
+            Target::Any { from: BDM, expr: "cast(json_extract(b.value, '$.ebs.volume_size') as text)" },
+        ),
+        (
+            "block-device-mapping.volume-type",
+            Target::Any { from: BDM, expr: "json_extract(b.value, '$.ebs.volume_type')" },
+        ),
+        (
+            "block-device-mapping.encrypted",
+            Target::Any {
+                from: BDM,
+                expr: "(case json_extract(b.value, '$.ebs.encrypted') when 1 then 'true' when 0 then 'false' end)",
+            },
+        ),
+        ("creation-date", Target::Text("i.creation_date")),
+        ("description", Target::Text("i.description")),
+        ("ena-support", Target::Bool("i.ena_support")),
+        ("free-tier-eligible", Target::Text("'false'")),
+        ("hypervisor", Target::Text("i.hypervisor")),
+        ("image-allowed", Target::Text("'true'")),
+        ("image-id", Target::Text("i.image_id")),
+        ("image-type", Target::Text("i.image_type")),
+        (
+            "is-public",
+            Target::Bool(
+                "exists (select 1 from launch_permission p where p.image_id = i.image_id and p.grantee_type = 'group' and p.grantee = 'all')",
+            ),
+        ),
+        ("kernel-id", Target::Text("i.kernel_id")),
+        ("manifest-location", Target::Text("i.image_location")),
+        ("name", Target::Text("i.name")),
+        ("owner-alias", Target::Text("i.owner_alias")),
+        ("owner-id", Target::Text("i.account_id")),
+        ("platform", Target::Text("i.platform")),
+        ("product-code", Target::Any { from: "json_each(i.product_codes) c", expr: "json_extract(c.value, '$.id')" }),
+        ("product-code.type", Target::Any { from: "json_each(i.product_codes) c", expr: "json_extract(c.value, '$.type')" }),
+        ("ramdisk-id", Target::Text("i.ramdisk_id")),
+        ("root-device-name", Target::Text("i.root_device_name")),
+        ("root-device-type", Target::Text("i.root_device_type")),
+        ("source-image-id", Target::Text("i.source_image_id")),
+        ("source-image-region", Target::Text("i.source_image_region")),
+        ("source-instance-id", Target::Text("i.source_instance_id")),
+        ("state", Target::Text("i.state")),
+        ("state-reason-code", Target::Text("i.state_reason_code")),
+        ("state-reason-message", Target::Text("i.state_reason_message")),
+        ("sriov-net-support", Target::Text("i.sriov_net_support")),
+        ("virtualization-type", Target::Text("i.virtualization_type")),
+    ],
+};
+
+/// Whose images a DescribeImages call asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    Account(String),
+    Alias(String),
+}
+
+/// Who must be able to launch the images (`ExecutableBy.N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Executor {
+    Public,
+    Account(String),
+}
+
+#[derive(Debug, Default)]
+pub struct ImageQuery<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub image_ids: Vec<String>,
+    pub owners: Vec<Owner>,
+    pub executors: Vec<Executor>,
+    pub filters: &'a [Filter],
+    pub include_deprecated: bool,
+    pub include_disabled: bool,
+    pub now_iso: String,
+    pub page: Page,
+}
+
+fn push_select<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
+    qb.push(COLUMNS);
+    qb.push(
+        ", exists (select 1 from launch_permission p where p.image_id = i.image_id \
+         and p.grantee_type = 'group' and p.grantee = 'all') as is_public, ",
+    );
+    push_tags_column(qb, account, "i.image_id");
+}
+
+/// Images `account` may see: its own, and those shared with it or with everyone.
+fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
+    qb.push(" and (i.account_id = ");
+    qb.push_bind(account);
+    qb.push(" or i.image_id in (select p.image_id from launch_permission p where p.grantee in (");
+    qb.push_bind(account);
+    qb.push(", 'all')))");
+}
+
+pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<String>)> {
+    let mut qb = QueryBuilder::new("select ");
+    push_select(&mut qb, q.account);
+    qb.push(" from image i where i.region = ");
+    qb.push_bind(q.region);
+    qb.push(" and i.state <> 'deregistered'");
+    push_visible(&mut qb, q.account);
+    if !q.image_ids.is_empty() {
+        super::filters::push_in(&mut qb, "i.image_id", &q.image_ids);
+    } else if !q.include_deprecated {
+        // Deprecated images are hidden from everyone but their owner unless asked for.
+        qb.push(" and (i.account_id = ");
+        qb.push_bind(q.account);
+        qb.push(" or i.deprecation_time is null or i.deprecation_time > ");
+        qb.push_bind(q.now_iso.as_str());
+        qb.push(")");
+    }
+    // Disabled images are seen only by their owner, and only when asked for.
+    qb.push(" and (i.state <> 'disabled' or (");
+    qb.push_bind(q.include_disabled || !q.image_ids.is_empty());
+    qb.push(" and i.account_id = ");
+    qb.push_bind(q.account);
+    qb.push("))");
+    push_owners(&mut qb, &q.owners);
+    push_executors(&mut qb, &q.executors);
+    FILTERS.push(&mut qb, q.filters, q.account)?;
+    q.page.push(&mut qb, "i.image_id");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let mut images = rows.iter().map(image_from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = q.page.finish(&mut images, |i| i.image_id.clone());
+    Ok((images, next))
+}
+
+fn push_owners<'a>(qb: &mut QueryBuilder<'a, Sqlite>, owners: &'a [Owner]) {
+    if owners.is_empty() {
+        return;
+    }
+    qb.push(" and (0");
+    for owner in owners {
+        match owner {
+            Owner::Account(id) => qb.push(" or i.account_id = ").push_bind(id.as_str()),
+            Owner::Alias(alias) => qb.push(" or i.owner_alias = ").push_bind(alias.as_str()),
+        };
+    }
+    qb.push(")");
+}
+
+fn push_executors<'a>(qb: &mut QueryBuilder<'a, Sqlite>, executors: &'a [Executor]) {
+    if executors.is_empty() {
+        return;
+    }
+    qb.push(" and i.image_id in (select e.image_id from launch_permission e where 0");
+    for executor in executors {
+        match executor {
+            Executor::Public => qb.push(" or (e.grantee_type = 'group' and e.grantee = 'all')"),
+            Executor::Account(id) => qb.push(" or (e.grantee_type = 'user' and e.grantee = ").push_bind(id.as_str()).push(")"),
+        };
+    }
+    qb.push(")");
+}
+
+/// Of `ids`, those that exist in `region` and are visible to `account`, deregistered
+/// ones included (they are omitted from answers rather than unknown).
+pub async fn known_ids(conn: &mut Conn, account: &str, region: &str, ids: &[String]) -> Result<Vec<String>> {
+    let mut qb = QueryBuilder::new("select i.image_id from image i where i.region = ");
+    qb.push_bind(region);
+    push_visible(&mut qb, account);
+    super::filters::push_in(&mut qb, "i.image_id", ids);
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+}
+
+/// One image in `region` that `account` may see, deregistered included.
+pub async fn find_visible(conn: &mut Conn, account: &str, region: &str, image_id: &str) -> Result<Option<Image>> {
+    let mut qb = QueryBuilder::new("select ");
+    push_select(&mut qb, account);
+    qb.push(" from image i where i.image_id = ");
+    qb.push_bind(image_id);
+    qb.push(" and i.region = ");
+    qb.push_bind(region);
+    push_visible(&mut qb, account);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(image_from_row).transpose()?)
+}
+
+fn image_from_row(row: &SqliteRow) -> Result<Image, sqlx::Error> {
+    let reason_code: Option<String> = row.try_get("state_reason_code")?;
+    let reason_message: Option<String> = row.try_get("state_reason_message")?;
+    let bdm_json: String = row.try_get("block_device_mappings")?;
+    let codes_json: String = row.try_get("product_codes")?;
+    Ok(Image {
+        image_id: row.try_get("image_id")?,
+        owner_id: row.try_get("account_id")?,
+        region: row.try_get("region")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        image_location: row.try_get("image_location")?,
+        state: row.try_get("state")?,
+        state_reason: reason_code.map(|code| StateReason { code, message: reason_message.unwrap_or_default() }),
+        ready_at: row.try_get("ready_at")?,
+        architecture: row.try_get("architecture")?,
+        image_type: row.try_get("image_type")?,
+        platform: row.try_get("platform")?,
+        platform_details: row.try_get("platform_details")?,
+        usage_operation: row.try_get("usage_operation")?,
+        root_device_type: row.try_get("root_device_type")?,
+        root_device_name: row.try_get("root_device_name")?,
+        virtualization_type: row.try_get("virtualization_type")?,
+        hypervisor: row.try_get("hypervisor")?,
+        kernel_id: row.try_get("kernel_id")?,
+        ramdisk_id: row.try_get("ramdisk_id")?,
+        ena_support: row.try_get("ena_support")?,
+        sriov_net_support: row.try_get("sriov_net_support")?,
+        boot_mode: row.try_get("boot_mode")?,
+        tpm_support: row.try_get("tpm_support")?,
+        uefi_data: row.try_get("uefi_data")?,
+        imds_support: row.try_get("imds_support")?,
+        owner_alias: row.try_get("owner_alias")?,
+        source_instance_id: row.try_get("source_instance_id")?,
+        source_image_id: row.try_get("source_image_id")?,
+        source_image_region: row.try_get("source_image_region")?,
+        deprecation_time: row.try_get("deprecation_time")?,
+        last_launched_time: row.try_get("last_launched_time")?,
+        deregistration_protection: row.try_get("deregistration_protection")?,
+        creation_date: row.try_get("creation_date")?,
+        block_device_mappings: serde_json::from_str(&bdm_json).map_err(|e| sqlx::Error::Decode(e.into()))?,
+        product_codes: serde_json::from_str(&codes_json).map_err(|e| sqlx::Error::Decode(e.into()))?,
+        is_public: row.try_get("is_public")?,
+        tags: parse_tags(row.try_get("tags_json")?),
+    })
+}
+
+/// Stores a new image and the snapshots it references. A name already used by the
+/// owner in the region is refused here, by the unique index, never by a prior read.
+pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
+    let bdm_json = serde_json::to_string(&image.block_device_mappings).expect("serializable");
+    let codes_json = serde_json::to_string(&image.product_codes).expect("serializable");
+    let inserted = sqlx::query(
+        "insert into image (image_id, account_id, region, name, description, image_location, state, \
+         state_reason_code, state_reason_message, ready_at, architecture, image_type, platform, platform_details, \
+         usage_operation, root_device_type, root_device_name, virtualization_type, hypervisor, kernel_id, ramdisk_id, \
+         ena_support, sriov_net_support, boot_mode, tpm_support, uefi_data, imds_support, owner_alias, \
+         source_instance_id, source_image_id, source_image_region, deprecation_time, last_launched_time, \
+         deregistration_protection, creation_date, block_device_mappings, product_codes, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&image.image_id)
+    .bind(&image.owner_id)
+    .bind(&image.region)
+    .bind(&image.name)
+    .bind(&image.description)
+    .bind(&image.image_location)
+    .bind(&image.state)
+    .bind(image.state_reason.as_ref().map(|r| r.code.as_str()))
+    .bind(image.state_reason.as_ref().map(|r| r.message.as_str()))
+    .bind(image.ready_at)
+    .bind(&image.architecture)
+    .bind(&image.image_type)
+    .bind(&image.platform)
+    .bind(&image.platform_details)
+    .bind(&image.usage_operation)
+    .bind(&image.root_device_type)
+    .bind(&image.root_device_name)
+    .bind(&image.virtualization_type)
+    .bind(&image.hypervisor)
+    .bind(&image.kernel_id)
+    .bind(&image.ramdisk_id)
+    .bind(image.ena_support)
+    .bind(&image.sriov_net_support)
+    .bind(&image.boot_mode)
+    .bind(&image.tpm_support)
+    .bind(&image.uefi_data)
+    .bind(&image.imds_support)
+    .bind(&image.owner_alias)
+    .bind(&image.source_instance_id)
+    .bind(&image.source_image_id)
+    .bind(&image.source_image_region)
+    .bind(&image.deprecation_time)
+    .bind(&image.last_launched_time)
+    .bind(&image.deregistration_protection)
+    .bind(&image.creation_date)
+    .bind(bdm_json)
+    .bind(codes_json)
+    .bind(now)
+    .execute(&mut *conn)
+    .await;
+    if let Err(err) = inserted {
+        if is_unique_violation(&err, "image.name") {
+            let holder: Option<String> = sqlx::query_scalar(
+                "select image_id from image where account_id = ? and region = ? and name = ? and state <> 'deregistered'",
+            )
+            .bind(&image.owner_id)
+            .bind(&image.region)
+            .bind(&image.name)
+            .fetch_optional(&mut *conn)
+            .await?;
+            return Err(ec2_err!(
+                "InvalidAMIName.Duplicate",
+                "AMI name {} is already in use by AMI {}",
+                image.name,
+                holder.unwrap_or_default()
+            ));
+        }
+        return Err(err.into());
+    }
+    for snapshot_id in image.block_device_mappings.iter().filter_map(|m| m.ebs.as_ref()?.snapshot_id.as_deref()) {
+        sqlx::query("insert or ignore into image_snapshot (image_id, snapshot_id) values (?, ?)")
+            .bind(&image.image_id)
+            .bind(snapshot_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn set_description(conn: &mut Conn, image_id: &str, description: &str) -> Result<()> {
+    sqlx::query("update image set description = ? where image_id = ?")
+        .bind(description)
+        .bind(image_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_imds_support(conn: &mut Conn, image_id: &str, value: &str) -> Result<()> {
+    sqlx::query("update image set imds_support = ? where image_id = ?")
+        .bind(value)
+        .bind(image_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn launch_permissions(conn: &mut Conn, image_id: &str) -> Result<Vec<LaunchPermission>> {
+    let rows = sqlx::query(
+        "select grantee_type, grantee from launch_permission where image_id = ? order by grantee_type, grantee",
+    )
+    .bind(image_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| LaunchPermission::from_parts(r.get::<&str, _>(0), r.get::<String, _>(1)))
+        .collect())
+}
+
+pub async fn add_launch_permission(conn: &mut Conn, image_id: &str, grant: &LaunchPermission, now: i64) -> Result<()> {
+    let (kind, grantee) = grant.parts();
+    sqlx::query(
+        "insert or ignore into launch_permission (image_id, grantee_type, grantee, created_at) values (?, ?, ?, ?)",
+    )
+    .bind(image_id)
+    .bind(kind)
+    .bind(grantee)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_launch_permission(conn: &mut Conn, image_id: &str, grant: &LaunchPermission) -> Result<()> {
+    let (kind, grantee) = grant.parts();
+    sqlx::query("delete from launch_permission where image_id = ? and grantee_type = ? and grantee = ?")
+        .bind(image_id)
+        .bind(kind)
+        .bind(grantee)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn reset_launch_permissions(conn: &mut Conn, image_id: &str) -> Result<()> {
+    sqlx::query("delete from launch_permission where image_id = ?").bind(image_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Marks the image deregistered and drops what hung on it (grants, tags, snapshot
+/// references). The row stays as a tombstone so a second call can say "unavailable".
+pub async fn deregister(conn: &mut Conn, image_id: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "update image set state = ?, ready_at = null, deregistered_at = ? where image_id = ?",
+    )
+    .bind(state::DEREGISTERED)
+    .bind(now)
+    .bind(image_id)
+    .execute(&mut *conn)
+    .await?;
+    for sql in [
+        "delete from launch_permission where image_id = ?",
+        "delete from image_snapshot where image_id = ?",
+        "delete from tag where resource_id = ?",
+    ] {
+        sqlx::query(sql).bind(image_id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The images (not deregistered) whose mappings reference the snapshot.
+pub async fn images_using_snapshot(conn: &mut Conn, snapshot_id: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("select image_id from image_snapshot where snapshot_id = ? order by image_id")
+        .bind(snapshot_id)
+        .fetch_all(&mut *conn)
+        .await?)
+}

@@ -1,0 +1,163 @@
+//! The store: SQLite through sqlx. All SQL of ec2lite lives under this module.
+//!
+//! Writes go through a pool of exactly one connection, so transactions never race for
+//! SQLite's single write lock; reads use a separate pool that WAL lets run beside it.
+//! An in-memory database is one connection shared by both.
+
+pub mod filters;
+pub mod images;
+pub mod lifecycle;
+pub mod snapshots;
+pub mod tags;
+pub mod volumes;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+pub type Conn = sqlx::SqliteConnection;
+pub type Tx = Transaction<'static, Sqlite>;
+
+/// Where the database lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A SQLite URL or file path.
+    Url(String),
+    InMemory,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    reader: SqlitePool,
+    writer: SqlitePool,
+    /// The earliest time a pending resource is due to change state (`i64::MAX`: none).
+    next_transition: Arc<AtomicI64>,
+}
+
+impl Store {
+    pub async fn open(location: &Location) -> Result<Store, sqlx::Error> {
+        let store = match location {
+            Location::InMemory => {
+                let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+                let pool = single_connection_pool().connect_with(options).await?;
+                sqlx::migrate!("./migrations").run(&pool).await?;
+                Store { reader: pool.clone(), writer: pool, next_transition: Arc::new(AtomicI64::new(0)) }
+            }
+            Location::Url(url) => {
+                let options = file_options(url)?;
+                let writer = single_connection_pool().connect_with(options.clone()).await?;
+                sqlx::migrate!("./migrations").run(&writer).await?;
+                let reader = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .min_connections(1)
+                    .connect_with(options.read_only(true))
+                    .await?;
+                Store { reader, writer, next_transition: Arc::new(AtomicI64::new(0)) }
+            }
+        };
+        Ok(store)
+    }
+
+    /// A connection for reading (never writes).
+    pub async fn read(&self) -> Result<PoolConnection<Sqlite>, sqlx::Error> {
+        self.reader.acquire().await
+    }
+
+    /// A write transaction; it takes effect only when committed.
+    pub async fn write(&self) -> Result<Tx, sqlx::Error> {
+        self.writer.begin().await
+    }
+
+    /// Records that some resource will change state at `at` (ms), so that
+    /// [`Store::settle`] looks at the database then.
+    pub fn schedule_transition(&self, at: i64) {
+        self.next_transition.fetch_min(at, Ordering::SeqCst);
+    }
+
+    /// Moves every pending resource whose time has come to its final state. Cheap when
+    /// nothing is due: one atomic load.
+    pub async fn settle(&self, now: i64) -> Result<(), sqlx::Error> {
+        if self.next_transition.load(Ordering::SeqCst) > now {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        let next = lifecycle::settle(&mut tx, now).await?;
+        tx.commit().await?;
+        self.next_transition.store(next.unwrap_or(i64::MAX), Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Deletes every row of every table; the schema stays.
+    pub async fn reset(&self) -> Result<(), sqlx::Error> {
+        let mut tx = self.write().await?;
+        for table in [
+            "tag",
+            "launch_permission",
+            "image_snapshot",
+            "image",
+            "create_volume_permission",
+            "snapshot",
+            "volume",
+        ] {
+            sqlx::query(&format!("delete from {table}")).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.next_transition.store(i64::MAX, Ordering::SeqCst);
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn single_connection_pool() -> SqlitePoolOptions {
+    // One connection that is never recycled: for `:memory:` closing it would lose the data.
+    SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+}
+
+fn file_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
+    let options = if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url)?
+    } else {
+        SqliteConnectOptions::new().filename(Path::new(url))
+    };
+    // WAL with synchronous=NORMAL: a committed transaction survives a crash of the
+    // process (kill -9); only a power loss may drop the last commits.
+    Ok(options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10)))
+}
+
+/// Whether `err` is a unique-constraint violation on `table.column`.
+pub fn is_unique_violation(err: &sqlx::Error, table_column: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.is_unique_violation() && db.message().contains(table_column),
+        _ => false,
+    }
+}
+
+/// Tags as returned by the `tags_json` subqueries: `[["k","v"],...]`.
+pub(crate) fn parse_tags(json: Option<String>) -> Vec<(String, String)> {
+    json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default()
+}
+
+/// Pushes the `tags_json` column: `account`'s tags on the resource `id_expr`, by key.
+pub(crate) fn push_tags_column<'a>(qb: &mut sqlx::QueryBuilder<'a, Sqlite>, account: &'a str, id_expr: &str) {
+    qb.push(
+        "(select json_group_array(json_array(t.key, t.value)) from \
+         (select key, value from tag where tag.account_id = ",
+    );
+    qb.push_bind(account);
+    qb.push(format!(" and tag.resource_id = {id_expr} order by key) t) as tags_json"));
+}

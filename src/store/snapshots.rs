@@ -1,0 +1,209 @@
+//! Snapshots and their create-volume permissions.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::filters::{FilterSpec, Page, Target};
+use super::{parse_tags, push_tags_column, Conn};
+use crate::domain::filter::Filter;
+use crate::domain::snapshot::{CreateVolumePermission, Snapshot};
+use crate::error::Result;
+
+const COLUMNS: &str = "s.snapshot_id, s.account_id, s.region, s.volume_id, s.volume_size, s.description, \
+    s.encrypted, s.kms_key_id, s.state, s.state_message, s.owner_alias, s.start_time, s.ready_at, s.completion_time";
+
+pub static FILTERS: FilterSpec = FilterSpec {
+    id_column: "s.snapshot_id",
+    fields: &[
+        ("description", Target::Text("s.description")),
+        ("encrypted", Target::Bool("s.encrypted")),
+        ("kms-key-id", Target::Text("s.kms_key_id")),
+        ("owner-alias", Target::Text("s.owner_alias")),
+        ("owner-id", Target::Text("s.account_id")),
+        ("progress", Target::Text("(case s.state when 'completed' then '100%' else '0%' end)")),
+        ("snapshot-id", Target::Text("s.snapshot_id")),
+        ("start-time", Target::Text(START_TIME_ISO)),
+        ("status", Target::Text("s.state")),
+        ("storage-tier", Target::Text("'standard'")),
+        ("transfer-type", Target::Text("'standard'")),
+        ("volume-id", Target::Text("s.volume_id")),
+        ("volume-size", Target::Text("cast(s.volume_size as text)")),
+    ],
+};
+
+/// `start_time` in EC2's ISO form, for wildcard matches like `2026-11-26T*`.
+const START_TIME_ISO: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', s.start_time / 1000.0, 'unixepoch')";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    Account(String),
+    Alias(String),
+}
+
+#[derive(Debug, Default)]
+pub struct SnapshotQuery<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub snapshot_ids: Vec<String>,
+    pub owners: Vec<Owner>,
+    /// Account ids or `all` (`RestorableBy.N`, with `self` already resolved).
+    pub restorable_by: Vec<String>,
+    pub filters: &'a [Filter],
+    pub page: Page,
+}
+
+fn push_select<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
+    qb.push(COLUMNS);
+    qb.push(", exists (select 1 from create_volume_permission p where p.snapshot_id = s.snapshot_id and p.grantee = 'all') as is_public, ");
+    push_tags_column(qb, account, "s.snapshot_id");
+}
+
+/// Snapshots `account` may see: its own, shared with it, or public.
+fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
+    qb.push(" and (s.account_id = ");
+    qb.push_bind(account);
+    qb.push(" or s.snapshot_id in (select p.snapshot_id from create_volume_permission p where p.grantee in (");
+    qb.push_bind(account);
+    qb.push(", 'all')))");
+}
+
+pub async fn describe(conn: &mut Conn, q: &SnapshotQuery<'_>) -> Result<(Vec<Snapshot>, Option<String>)> {
+    let mut qb = QueryBuilder::new("select ");
+    push_select(&mut qb, q.account);
+    qb.push(" from snapshot s where s.region = ");
+    qb.push_bind(q.region);
+    push_visible(&mut qb, q.account);
+    if !q.snapshot_ids.is_empty() {
+        super::filters::push_in(&mut qb, "s.snapshot_id", &q.snapshot_ids);
+    }
+    if !q.owners.is_empty() {
+        qb.push(" and (0");
+        for owner in &q.owners {
+            match owner {
+                Owner::Account(id) => qb.push(" or s.account_id = ").push_bind(id.as_str()),
+                Owner::Alias(alias) => qb.push(" or s.owner_alias = ").push_bind(alias.as_str()),
+            };
+        }
+        qb.push(")");
+    }
+    if !q.restorable_by.is_empty() {
+        // Owners can always restore their own snapshots; others need a grant.
+        qb.push(" and (0");
+        for grantee in &q.restorable_by {
+            qb.push(" or s.account_id = ").push_bind(grantee.as_str());
+        }
+        qb.push(" or s.snapshot_id in (select r.snapshot_id from create_volume_permission r where 0");
+        for grantee in &q.restorable_by {
+            qb.push(" or r.grantee = ").push_bind(grantee.as_str());
+        }
+        qb.push("))");
+    }
+    FILTERS.push(&mut qb, q.filters, q.account)?;
+    q.page.push(&mut qb, "s.snapshot_id");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let mut snapshots = rows.iter().map(snapshot_from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = q.page.finish(&mut snapshots, |s| s.snapshot_id.clone());
+    Ok((snapshots, next))
+}
+
+/// One snapshot in `region` that `account` may see.
+pub async fn find_visible(conn: &mut Conn, account: &str, region: &str, snapshot_id: &str) -> Result<Option<Snapshot>> {
+    let mut qb = QueryBuilder::new("select ");
+    push_select(&mut qb, account);
+    qb.push(" from snapshot s where s.snapshot_id = ");
+    qb.push_bind(snapshot_id);
+    qb.push(" and s.region = ");
+    qb.push_bind(region);
+    push_visible(&mut qb, account);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(snapshot_from_row).transpose()?)
+}
+
+fn snapshot_from_row(row: &SqliteRow) -> Result<Snapshot, sqlx::Error> {
+    Ok(Snapshot {
+        snapshot_id: row.try_get("snapshot_id")?,
+        owner_id: row.try_get("account_id")?,
+        region: row.try_get("region")?,
+        volume_id: row.try_get("volume_id")?,
+        volume_size: row.try_get("volume_size")?,
+        description: row.try_get("description")?,
+        encrypted: row.try_get("encrypted")?,
+        kms_key_id: row.try_get("kms_key_id")?,
+        state: row.try_get("state")?,
+        state_message: row.try_get("state_message")?,
+        owner_alias: row.try_get("owner_alias")?,
+        start_time: row.try_get("start_time")?,
+        ready_at: row.try_get("ready_at")?,
+        completion_time: row.try_get("completion_time")?,
+        is_public: row.try_get("is_public")?,
+        tags: parse_tags(row.try_get("tags_json")?),
+    })
+}
+
+pub async fn insert(conn: &mut Conn, s: &Snapshot, now: i64) -> Result<()> {
+    sqlx::query(
+        "insert into snapshot (snapshot_id, account_id, region, volume_id, volume_size, description, encrypted, \
+         kms_key_id, state, state_message, owner_alias, start_time, ready_at, completion_time, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&s.snapshot_id)
+    .bind(&s.owner_id)
+    .bind(&s.region)
+    .bind(&s.volume_id)
+    .bind(s.volume_size)
+    .bind(&s.description)
+    .bind(s.encrypted)
+    .bind(&s.kms_key_id)
+    .bind(&s.state)
+    .bind(&s.state_message)
+    .bind(&s.owner_alias)
+    .bind(s.start_time)
+    .bind(s.ready_at)
+    .bind(s.completion_time)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut Conn, snapshot_id: &str) -> Result<()> {
+    sqlx::query("delete from snapshot where snapshot_id = ?").bind(snapshot_id).execute(&mut *conn).await?;
+    sqlx::query("delete from tag where resource_id = ?").bind(snapshot_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+pub async fn permissions(conn: &mut Conn, snapshot_id: &str) -> Result<Vec<CreateVolumePermission>> {
+    let grantees: Vec<String> =
+        sqlx::query_scalar("select grantee from create_volume_permission where snapshot_id = ? order by grantee")
+            .bind(snapshot_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(grantees.into_iter().map(CreateVolumePermission::from_grantee).collect())
+}
+
+pub async fn add_permission(conn: &mut Conn, snapshot_id: &str, grantee: &str, now: i64) -> Result<()> {
+    sqlx::query("insert or ignore into create_volume_permission (snapshot_id, grantee, created_at) values (?, ?, ?)")
+        .bind(snapshot_id)
+        .bind(grantee)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn remove_permission(conn: &mut Conn, snapshot_id: &str, grantee: &str) -> Result<()> {
+    sqlx::query("delete from create_volume_permission where snapshot_id = ? and grantee = ?")
+        .bind(snapshot_id)
+        .bind(grantee)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn reset_permissions(conn: &mut Conn, snapshot_id: &str) -> Result<()> {
+    sqlx::query("delete from create_volume_permission where snapshot_id = ?")
+        .bind(snapshot_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Volumes.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::filters::{FilterSpec, Page, Target};
+use super::{parse_tags, push_tags_column, Conn};
+use crate::domain::filter::Filter;
+use crate::domain::volume::{Attachment, Volume};
+use crate::error::Result;
+
+const COLUMNS: &str = "v.volume_id, v.account_id, v.region, v.availability_zone, v.availability_zone_id, v.size, \
+    v.volume_type, v.iops, v.throughput, v.encrypted, v.kms_key_id, v.snapshot_id, v.multi_attach_enabled, v.state, \
+    v.created_at, v.ready_at, v.attached_instance_id, v.attached_device, v.attachment_state, v.attach_time, \
+    v.delete_on_termination";
+
+pub static FILTERS: FilterSpec = FilterSpec {
+    id_column: "v.volume_id",
+    fields: &[
+        ("attachment.attach-time", Target::Text("strftime('%Y-%m-%dT%H:%M:%fZ', v.attach_time / 1000.0, 'unixepoch')")),
+        ("attachment.delete-on-termination", Target::Bool("v.delete_on_termination")),
+        ("attachment.device", Target::Text("v.attached_device")),
+        ("attachment.instance-id", Target::Text("v.attached_instance_id")),
+        ("attachment.status", Target::Text("v.attachment_state")),
+        ("availability-zone", Target::Text("v.availability_zone")),
+        ("availability-zone-id", Target::Text("v.availability_zone_id")),
+        ("create-time", Target::Text("strftime('%Y-%m-%dT%H:%M:%fZ', v.created_at / 1000.0, 'unixepoch')")),
+        ("encrypted", Target::Bool("v.encrypted")),
+        ("fast-restored", Target::Text("'false'")),
+        ("iops", Target::Text("cast(v.iops as text)")),
+        ("kms-key-id", Target::Text("v.kms_key_id")),
+        ("multi-attach-enabled", Target::Bool("v.multi_attach_enabled")),
+        ("size", Target::Text("cast(v.size as text)")),
+        ("snapshot-id", Target::Text("coalesce(v.snapshot_id, '')")),
+        ("status", Target::Text("v.state")),
+        ("throughput", Target::Text("cast(v.throughput as text)")),
+        ("volume-id", Target::Text("v.volume_id")),
+        ("volume-type", Target::Text("v.volume_type")),
+    ],
+};
+
+#[derive(Debug, Default)]
+pub struct VolumeQuery<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub volume_ids: Vec<String>,
+    pub filters: &'a [Filter],
+    pub page: Page,
+}
+
+fn push_select<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
+    qb.push(COLUMNS);
+    qb.push(", ");
+    push_tags_column(qb, account, "v.volume_id");
+}
+
+pub async fn describe(conn: &mut Conn, q: &VolumeQuery<'_>) -> Result<(Vec<Volume>, Option<String>)> {
+    let mut qb = QueryBuilder::new("select ");
+    push_select(&mut qb, q.account);
+    qb.push(" from volume v where v.region = ");
+    qb.push_bind(q.region);
+    qb.push(" and v.account_id = ");
+    qb.push_bind(q.account);
+    if !q.volume_ids.is_empty() {
+        super::filters::push_in(&mut qb, "v.volume_id", &q.volume_ids);
+    }
+    FILTERS.push(&mut qb, q.filters, q.account)?;
+    q.page.push(&mut qb, "v.volume_id");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let mut volumes = rows.iter().map(volume_from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = q.page.finish(&mut volumes, |v| v.volume_id.clone());
+    Ok((volumes, next))
+}
+
+/// One of `account`'s volumes in `region`.
+pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, volume_id: &str) -> Result<Option<Volume>> {
+    let mut qb = QueryBuilder::new("select ");
+    push_select(&mut qb, account);
+    qb.push(" from volume v where v.volume_id = ");
+    qb.push_bind(volume_id);
+    qb.push(" and v.region = ");
+    qb.push_bind(region);
+    qb.push(" and v.account_id = ");
+    qb.push_bind(account);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(volume_from_row).transpose()?)
+}
+
+/// The volume an earlier call with the same client token created, if any.
+pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, token: &str) -> Result<Option<Volume>> {
+    let id: Option<String> =
+        sqlx::query_scalar("select volume_id from volume where account_id = ? and region = ? and client_token = ?")
+            .bind(account)
+            .bind(region)
+            .bind(token)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match id {
+        Some(id) => find_owned(conn, account, region, &id).await,
+        None => Ok(None),
+    }
+}
+
+fn volume_from_row(row: &SqliteRow) -> Result<Volume, sqlx::Error> {
+    let instance_id: Option<String> = row.try_get("attached_instance_id")?;
+    let attachment = match instance_id {
+        Some(instance_id) => Some(Attachment {
+            instance_id,
+            device: row.try_get::<Option<String>, _>("attached_device")?.unwrap_or_default(),
+            state: row.try_get::<Option<String>, _>("attachment_state")?.unwrap_or_default(),
+            attach_time: row.try_get::<Option<i64>, _>("attach_time")?.unwrap_or_default(),
+            delete_on_termination: row.try_get::<Option<bool>, _>("delete_on_termination")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Volume {
+        volume_id: row.try_get("volume_id")?,
+        owner_id: row.try_get("account_id")?,
+        region: row.try_get("region")?,
+        availability_zone: row.try_get("availability_zone")?,
+        availability_zone_id: row.try_get("availability_zone_id")?,
+        size: row.try_get("size")?,
+        volume_type: row.try_get("volume_type")?,
+        iops: row.try_get("iops")?,
+        throughput: row.try_get("throughput")?,
+        encrypted: row.try_get("encrypted")?,
+        kms_key_id: row.try_get("kms_key_id")?,
+        snapshot_id: row.try_get("snapshot_id")?,
+        multi_attach_enabled: row.try_get("multi_attach_enabled")?,
+        state: row.try_get("state")?,
+        create_time: row.try_get("created_at")?,
+        ready_at: row.try_get("ready_at")?,
+        attachment,
+        tags: parse_tags(row.try_get("tags_json")?),
+    })
+}
+
+pub async fn insert(conn: &mut Conn, v: &Volume, client_token: Option<&str>) -> Result<()> {
+    sqlx::query(
+        "insert into volume (volume_id, account_id, region, availability_zone, availability_zone_id, size, volume_type, \
+         iops, throughput, encrypted, kms_key_id, snapshot_id, multi_attach_enabled, state, ready_at, client_token, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&v.volume_id)
+    .bind(&v.owner_id)
+    .bind(&v.region)
+    .bind(&v.availability_zone)
+    .bind(&v.availability_zone_id)
+    .bind(v.size)
+    .bind(&v.volume_type)
+    .bind(v.iops)
+    .bind(v.throughput)
+    .bind(v.encrypted)
+    .bind(&v.kms_key_id)
+    .bind(&v.snapshot_id)
+    .bind(v.multi_attach_enabled)
+    .bind(&v.state)
+    .bind(v.ready_at)
+    .bind(client_token)
+    .bind(v.create_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut Conn, volume_id: &str) -> Result<()> {
+    sqlx::query("delete from volume where volume_id = ?").bind(volume_id).execute(&mut *conn).await?;
+    sqlx::query("delete from tag where resource_id = ?").bind(volume_id).execute(&mut *conn).await?;
+    Ok(())
+}

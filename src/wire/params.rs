@@ -1,0 +1,232 @@
+//! The EC2 Query parameters of one request, and typed access to them.
+//!
+//! Keys follow the EC2 query serialization: scalars (`Name=x`), flattened lists
+//! (`ImageId.1=..`), lists of structures (`Filter.1.Name`, `Filter.1.Value.1`) and
+//! nested structures (`BlockDeviceMapping.1.Ebs.SnapshotId`). The Rust SDK sends a
+//! bare `Prefix=` for an empty list, which reads as an empty list here.
+
+use std::collections::BTreeMap;
+
+use crate::ec2_err;
+use crate::error::{Ec2Error, Result};
+
+/// Most entries a single list may carry; beyond it a request is refused rather than
+/// turned into an unbounded SQL statement.
+pub const MAX_LIST_LEN: usize = 1000;
+
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    map: BTreeMap<String, String>,
+}
+
+impl Params {
+    /// Parses form-encoded pairs; the query string is read first so a body value wins.
+    pub fn parse(query: &[u8], body: &[u8]) -> Params {
+        let mut map = BTreeMap::new();
+        for source in [query, body] {
+            for (key, value) in form_urlencoded::parse(source) {
+                map.insert(key.into_owned(), value.into_owned());
+            }
+        }
+        Params { map }
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Params {
+        Params { map: pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// A scalar as sent, including an empty string.
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.map.get(key).map(String::as_str)
+    }
+
+    /// A scalar that is present and non-empty (an empty value counts as not set, as
+    /// SDKs send unset members of some structures as `Key=`).
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.raw(key).filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&self, key: &str) -> Result<&str> {
+        self.str(key).ok_or_else(|| Ec2Error::missing_parameter(key))
+    }
+
+    pub fn bool(&self, key: &str) -> Result<Option<bool>> {
+        match self.str(key) {
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(v) => Err(ec2_err!(
+                "InvalidParameterValue",
+                "Value ({v}) for parameter {key} is invalid. Expected: 'true' or 'false'."
+            )),
+        }
+    }
+
+    pub fn flag(&self, key: &str) -> Result<bool> {
+        Ok(self.bool(key)?.unwrap_or(false))
+    }
+
+    pub fn int(&self, key: &str) -> Result<Option<i64>> {
+        match self.str(key) {
+            None => Ok(None),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                ec2_err!("InvalidParameterValue", "Value ({v}) for parameter {key} is invalid. Expected an integer.")
+            }),
+        }
+    }
+
+    /// The sorted, distinct indices N of keys `prefix.N` and `prefix.N.*`.
+    pub fn indices(&self, prefix: &str) -> Result<Vec<u32>> {
+        let start = format!("{prefix}.");
+        let mut indices = std::collections::BTreeSet::new();
+        for key in self.map.range(start.clone()..).map(|(k, _)| k) {
+            let Some(rest) = key.strip_prefix(&start) else { break };
+            let index_text = rest.split('.').next().unwrap_or_default();
+            let index = index_text.parse::<u32>().map_err(|_| {
+                ec2_err!("InvalidParameter", "The parameter {key} is not recognized")
+            })?;
+            indices.insert(index);
+        }
+        if indices.len() > MAX_LIST_LEN {
+            return Err(ec2_err!(
+                "InvalidParameterValue",
+                "The list {prefix} has {} entries; at most {MAX_LIST_LEN} are allowed",
+                indices.len()
+            ));
+        }
+        Ok(indices.into_iter().collect())
+    }
+
+    /// A flattened list of strings: `prefix.1`, `prefix.2`, ... (empty values skipped).
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .indices(prefix)?
+            .into_iter()
+            .filter_map(|i| self.str(&format!("{prefix}.{i}")).map(str::to_string))
+            .collect())
+    }
+
+    /// Whether any key of this list or structure was sent (`Prefix=` included).
+    pub fn has(&self, prefix: &str) -> bool {
+        let dotted = format!("{prefix}.");
+        self.map.contains_key(prefix)
+            || self.map.range(dotted.clone()..).next().is_some_and(|(k, _)| k.starts_with(&dotted))
+    }
+
+    /// A view of the members of structure `prefix` (`prefix.Member`).
+    pub fn nested(&self, prefix: impl Into<String>) -> Nested<'_> {
+        Nested { params: self, prefix: prefix.into() }
+    }
+
+    /// The structures of a list: `prefix.1.*`, `prefix.2.*`, ...
+    pub fn structs(&self, prefix: &str) -> Result<Vec<Nested<'_>>> {
+        Ok(self.indices(prefix)?.into_iter().map(|i| self.nested(format!("{prefix}.{i}"))).collect())
+    }
+}
+
+/// The members of one structure inside the parameters.
+#[derive(Clone)]
+pub struct Nested<'a> {
+    params: &'a Params,
+    prefix: String,
+}
+
+impl<'a> Nested<'a> {
+    fn key(&self, member: &str) -> String {
+        format!("{}.{member}", self.prefix)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn raw(&self, member: &str) -> Option<&'a str> {
+        self.params.raw(&self.key(member))
+    }
+
+    pub fn str(&self, member: &str) -> Option<&'a str> {
+        self.params.str(&self.key(member))
+    }
+
+    pub fn bool(&self, member: &str) -> Result<Option<bool>> {
+        self.params.bool(&self.key(member))
+    }
+
+    pub fn int(&self, member: &str) -> Result<Option<i64>> {
+        self.params.int(&self.key(member))
+    }
+
+    pub fn list(&self, member: &str) -> Result<Vec<String>> {
+        self.params.list(&self.key(member))
+    }
+
+    pub fn has(&self, member: &str) -> bool {
+        self.params.has(&self.key(member))
+    }
+
+    pub fn nested(&self, member: &str) -> Nested<'a> {
+        self.params.nested(self.key(member))
+    }
+
+    pub fn structs(&self, member: &str) -> Result<Vec<Nested<'a>>> {
+        self.params.structs(&self.key(member))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_ordered_by_numeric_index() {
+        let p = Params::parse(b"", b"ImageId.10=ami-c&ImageId.2=ami-b&ImageId.1=ami-a");
+        assert_eq!(p.list("ImageId").unwrap(), ["ami-a", "ami-b", "ami-c"]);
+    }
+
+    #[test]
+    fn empty_list_form_reads_as_empty() {
+        let p = Params::parse(b"", b"Action=DescribeImages&ImageId=");
+        assert!(p.list("ImageId").unwrap().is_empty());
+        assert!(p.has("ImageId"));
+    }
+
+    #[test]
+    fn nested_filters_and_plus_and_percent_spaces() {
+        let p = Params::parse(
+            b"",
+            b"Filter.1.Name=name&Filter.1.Value.1=my+ami%2A&Filter.1.Value.2=a%20b&Filter.2.Name=state",
+        );
+        let filters = p.structs("Filter").unwrap();
+        assert_eq!(filters.len(), 2);
+        assert_eq!(filters[0].str("Name"), Some("name"));
+        assert_eq!(filters[0].list("Value").unwrap(), ["my ami*", "a b"]);
+        assert!(filters[1].list("Value").unwrap().is_empty());
+    }
+
+    #[test]
+    fn body_wins_over_query_string() {
+        let p = Params::parse(b"Action=A&Name=q", b"Name=b");
+        assert_eq!(p.str("Action"), Some("A"));
+        assert_eq!(p.str("Name"), Some("b"));
+    }
+
+    #[test]
+    fn non_numeric_index_is_refused() {
+        let p = Params::parse(b"", b"ImageId.x=ami-12345678");
+        assert_eq!(p.list("ImageId").unwrap_err().code, "InvalidParameter");
+    }
+
+    #[test]
+    fn bad_boolean_is_invalid_parameter_value() {
+        let p = Params::parse(b"", b"DryRun=yes");
+        assert_eq!(p.bool("DryRun").unwrap_err().code, "InvalidParameterValue");
+    }
+}

@@ -1,0 +1,177 @@
+//! A small streaming XML writer for EC2 response bodies.
+//!
+//! EC2 bodies are lists of `<item>`s and optional leaves with lowerCamel names; writing
+//! them directly keeps every element name visible next to the field it carries and
+//! avoids a serde wrapper type per list. Text is escaped with quick-xml.
+
+use std::fmt::Display;
+
+use quick_xml::escape::escape;
+
+pub const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+#[derive(Debug, Default)]
+pub struct Xml {
+    buf: String,
+}
+
+impl Xml {
+    pub fn new() -> Xml {
+        Xml { buf: String::with_capacity(512) }
+    }
+
+    pub fn into_string(self) -> String {
+        self.buf
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.buf
+    }
+
+    pub fn open(&mut self, tag: &str) -> &mut Self {
+        self.buf.push('<');
+        self.buf.push_str(tag);
+        self.buf.push('>');
+        self
+    }
+
+    pub fn close(&mut self, tag: &str) -> &mut Self {
+        self.buf.push_str("</");
+        self.buf.push_str(tag);
+        self.buf.push('>');
+        self
+    }
+
+    pub fn empty(&mut self, tag: &str) -> &mut Self {
+        self.buf.push('<');
+        self.buf.push_str(tag);
+        self.buf.push_str("/>");
+        self
+    }
+
+    /// A text leaf, escaped.
+    pub fn text(&mut self, tag: &str, value: &str) -> &mut Self {
+        self.open(tag);
+        self.buf.push_str(&escape(value));
+        self.close(tag)
+    }
+
+    /// A number or other value whose display needs no escaping.
+    pub fn num(&mut self, tag: &str, value: impl Display) -> &mut Self {
+        use std::fmt::Write;
+        self.open(tag);
+        let _ = write!(self.buf, "{value}");
+        self.close(tag)
+    }
+
+    pub fn bool(&mut self, tag: &str, value: bool) -> &mut Self {
+        self.text(tag, if value { "true" } else { "false" })
+    }
+
+    pub fn opt_text(&mut self, tag: &str, value: Option<&str>) -> &mut Self {
+        if let Some(v) = value {
+            self.text(tag, v);
+        }
+        self
+    }
+
+    pub fn opt_num(&mut self, tag: &str, value: Option<impl Display>) -> &mut Self {
+        if let Some(v) = value {
+            self.num(tag, v);
+        }
+        self
+    }
+
+    pub fn opt_bool(&mut self, tag: &str, value: Option<bool>) -> &mut Self {
+        if let Some(v) = value {
+            self.bool(tag, v);
+        }
+        self
+    }
+
+    /// `<tag><item>..</item>..</tag>`, or `<tag/>` when there are no items.
+    pub fn list<T>(&mut self, tag: &str, items: &[T], mut each: impl FnMut(&mut Xml, &T)) -> &mut Self {
+        if items.is_empty() {
+            return self.empty(tag);
+        }
+        self.open(tag);
+        for item in items {
+            self.open("item");
+            each(self, item);
+            self.close("item");
+        }
+        self.close(tag)
+    }
+
+    /// `<tag><value>v</value></tag>` as DescribeImageAttribute wraps scalars; `<tag/>` if unset.
+    pub fn attribute_value(&mut self, tag: &str, value: Option<&str>) -> &mut Self {
+        match value {
+            Some(v) => self.open(tag).text("value", v).close(tag),
+            None => self.empty(tag),
+        }
+    }
+
+    /// `<tagSet>` of key/value pairs.
+    pub fn tag_set(&mut self, tags: &[(String, String)]) -> &mut Self {
+        self.list("tagSet", tags, |x, (k, v)| {
+            x.text("key", k).text("value", v);
+        })
+    }
+}
+
+/// The success envelope: `<{Action}Response xmlns=..><requestId>..</requestId>{body}</..>`.
+pub fn success_body(action: &str, request_id: &str, body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + action.len() * 2 + 160);
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
+    out.push_str(action);
+    out.push_str("Response xmlns=\"");
+    out.push_str(XMLNS);
+    out.push_str("\"><requestId>");
+    out.push_str(request_id);
+    out.push_str("</requestId>");
+    out.push_str(body);
+    out.push_str("</");
+    out.push_str(action);
+    out.push_str("Response>");
+    out
+}
+
+/// The error envelope, with `RequestID` spelled as EC2 spells it in errors.
+pub fn error_body(code: &str, message: &str, request_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
+        escape(code),
+        escape(message),
+        request_id
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_envelope_is_exact() {
+        let mut x = Xml::new();
+        x.text("imageId", "ami-12345678");
+        assert_eq!(
+            success_body("RegisterImage", "rid", x.as_str()),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<RegisterImageResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>rid</requestId><imageId>ami-12345678</imageId></RegisterImageResponse>"
+        );
+    }
+
+    #[test]
+    fn error_envelope_is_exact_and_escaped() {
+        assert_eq!(
+            error_body("InvalidAMIID.Malformed", "Invalid id: \"<x>\" (expecting \"ami-...\")", "rid"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidAMIID.Malformed</Code><Message>Invalid id: &quot;&lt;x&gt;&quot; (expecting &quot;ami-...&quot;)</Message></Error></Errors><RequestID>rid</RequestID></Response>"
+        );
+    }
+
+    #[test]
+    fn lists_use_item_and_empty_lists_self_close() {
+        let mut x = Xml::new();
+        x.tag_set(&[("k".into(), "a&b".into())]).tag_set(&[]);
+        assert_eq!(x.as_str(), "<tagSet><item><key>k</key><value>a&amp;b</value></item></tagSet><tagSet/>");
+    }
+}
