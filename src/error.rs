@@ -53,10 +53,7 @@ impl Ec2Error {
     }
 
     pub fn internal() -> Self {
-        Ec2Error::new(
-            "InternalError",
-            "An internal error has occurred. Please try again later.",
-        )
+        Ec2Error::new("InternalError", "An internal error has occurred. Please try again later.")
     }
 }
 

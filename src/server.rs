@@ -65,11 +65,10 @@ async fn fail(State(app): State<Arc<App>>, Path(resource_id): Path<String>, Quer
     .await;
     match outcome {
         Ok(true) => Json(serde_json::json!({ "status": "failed", "resource": resource_id })).into_response(),
-        Ok(false) => (
-            StatusCode::CONFLICT,
-            Json(serde_json::json!({ "status": "not-pending", "resource": resource_id })),
-        )
-            .into_response(),
+        Ok(false) => {
+            (StatusCode::CONFLICT, Json(serde_json::json!({ "status": "not-pending", "resource": resource_id })))
+                .into_response()
+        }
         Err(err) => {
             tracing::error!(error = %err, "fail endpoint");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

@@ -9,7 +9,10 @@ fn call(s: &Server, pairs: &[(&str, &str)]) -> HttpResponse {
 
 /// Creates a volume, snapshot, shared and tagged image; returns (volume, snapshot, image).
 fn write_state(s: &Server) -> (String, String, String) {
-    let v = call(s, &[("Action", "CreateVolume"), ("AvailabilityZone", "eu-west-1b"), ("Size", "20"), ("VolumeType", "gp3")]);
+    let v = call(
+        s,
+        &[("Action", "CreateVolume"), ("AvailabilityZone", "eu-west-1b"), ("Size", "20"), ("VolumeType", "gp3")],
+    );
     let volume = v.element("volumeId").unwrap().to_string();
     let snap = call(s, &[("Action", "CreateSnapshot"), ("VolumeId", &volume), ("Description", "before restart")]);
     let snapshot = snap.element("snapshotId").unwrap().to_string();
@@ -26,9 +29,21 @@ fn write_state(s: &Server) -> (String, String, String) {
         ],
     );
     let image = image.element("imageId").unwrap().to_string();
-    let shared = call(s, &[("Action", "ModifyImageAttribute"), ("ImageId", &image), ("LaunchPermission.Add.1.UserId", "210987654321")]);
+    let shared = call(
+        s,
+        &[("Action", "ModifyImageAttribute"), ("ImageId", &image), ("LaunchPermission.Add.1.UserId", "210987654321")],
+    );
     assert_eq!(shared.status, 200, "{}", shared.body);
-    let tagged = call(s, &[("Action", "CreateTags"), ("ResourceId.1", &image), ("ResourceId.2", &volume), ("Tag.1.Key", "team"), ("Tag.1.Value", "core")]);
+    let tagged = call(
+        s,
+        &[
+            ("Action", "CreateTags"),
+            ("ResourceId.1", &image),
+            ("ResourceId.2", &volume),
+            ("Tag.1.Key", "team"),
+            ("Tag.1.Value", "core"),
+        ],
+    );
     assert_eq!(tagged.status, 200, "{}", tagged.body);
     (volume, snapshot, image)
 }

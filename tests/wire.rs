@@ -15,7 +15,11 @@ fn call(s: &Server, pairs: &[(&str, &str)]) -> HttpResponse {
 fn assert_error(r: &HttpResponse, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(r.element("Code"), Some(code), "{}", r.body);
-    assert!(r.body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>"), "{}", r.body);
+    assert!(
+        r.body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>"),
+        "{}",
+        r.body
+    );
     let request_id = r.element("RequestID").expect("RequestID");
     assert_eq!(r.header("x-amzn-RequestId"), Some(request_id));
 }
@@ -90,13 +94,21 @@ fn region_comes_from_the_scope_and_is_case_insensitive() {
 #[test]
 fn twelve_digit_keys_are_accounts_and_resources_are_scoped_by_account_and_region() {
     let s = server();
-    let mine = ec2(s.address(), "111111111111", "us-east-1", &[("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "1")]);
+    let mine = ec2(
+        s.address(),
+        "111111111111",
+        "us-east-1",
+        &[("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "1")],
+    );
     let volume_id = mine.element("volumeId").unwrap().to_string();
-    let other_account = ec2(s.address(), "222222222222", "us-east-1", &[("Action", "DescribeVolumes"), ("VolumeId.1", &volume_id)]);
+    let other_account =
+        ec2(s.address(), "222222222222", "us-east-1", &[("Action", "DescribeVolumes"), ("VolumeId.1", &volume_id)]);
     assert_error(&other_account, 400, "InvalidVolume.NotFound");
-    let other_region = ec2(s.address(), "111111111111", "us-west-2", &[("Action", "DescribeVolumes"), ("VolumeId.1", &volume_id)]);
+    let other_region =
+        ec2(s.address(), "111111111111", "us-west-2", &[("Action", "DescribeVolumes"), ("VolumeId.1", &volume_id)]);
     assert_error(&other_region, 400, "InvalidVolume.NotFound");
-    let same = ec2(s.address(), "111111111111", "us-east-1", &[("Action", "DescribeVolumes"), ("VolumeId.1", &volume_id)]);
+    let same =
+        ec2(s.address(), "111111111111", "us-east-1", &[("Action", "DescribeVolumes"), ("VolumeId.1", &volume_id)]);
     assert_eq!(same.element("volumeId"), Some(volume_id.as_str()));
 }
 
@@ -116,65 +128,144 @@ fn action_errors_name_the_action() {
 fn dry_run_answers_412_and_changes_nothing() {
     let s = server();
     let before = state_of(&s);
-    let r = call(&s, &[("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "8"), ("DryRun", "true")]);
+    let r =
+        call(&s, &[("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "8"), ("DryRun", "true")]);
     assert_error(&r, 412, "DryRunOperation");
     // Validation still comes first.
-    let invalid = call(&s, &[("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1z"), ("Size", "8"), ("DryRun", "true")]);
+    let invalid =
+        call(&s, &[("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1z"), ("Size", "8"), ("DryRun", "true")]);
     assert_error(&invalid, 400, "InvalidZone.NotFound");
     assert_eq!(state_of(&s), before);
     let not_dry = call(&s, &[("Action", "DescribeRegions"), ("DryRun", "false")]);
     assert_eq!(not_dry.status, 200);
 }
 
+/// Parameters, expected status, expected code.
+type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+
 #[test]
 fn hostile_requests_get_ec2_errors_and_change_nothing() {
     let s = server();
     seed(&s);
     let before = state_of(&s);
-    let many_ids: Vec<(String, String)> = (1..=1500).map(|i| (format!("ImageId.{i}"), format!("ami-{i:08x}"))).collect();
+    let many_ids: Vec<(String, String)> =
+        (1..=1500).map(|i| (format!("ImageId.{i}"), format!("ami-{i:08x}"))).collect();
     let many_ids: Vec<(&str, &str)> = many_ids.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut describe_many = vec![("Action", "DescribeImages")];
     describe_many.extend(many_ids);
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (vec![("Action", "DescribeImages"), ("ImageId.1", "ami-1234")], 400, "InvalidAMIID.Malformed"),
         (vec![("Action", "DescribeImages"), ("ImageId.1", "{var.ami_id}")], 400, "InvalidAMIID.Malformed"),
         (vec![("Action", "DescribeImages"), ("ImageId.1", "ami-0123456789abcdef0")], 400, "InvalidAMIID.NotFound"),
         (vec![("Action", "DescribeImages"), ("Owner.1", "nobody")], 400, "InvalidUserID.Malformed"),
-        (vec![("Action", "DescribeImages"), ("Filter.1.Name", "no-such-filter"), ("Filter.1.Value.1", "x")], 400, "InvalidParameterValue"),
+        (
+            vec![("Action", "DescribeImages"), ("Filter.1.Name", "no-such-filter"), ("Filter.1.Value.1", "x")],
+            400,
+            "InvalidParameterValue",
+        ),
         (vec![("Action", "DescribeImages"), ("MaxResults", "3")], 400, "InvalidParameterValue"),
         (vec![("Action", "DescribeImages"), ("MaxResults", "ten")], 400, "InvalidParameterValue"),
-        (vec![("Action", "DescribeImages"), ("MaxResults", "10"), ("ImageId.1", "ami-12345678")], 400, "InvalidParameterCombination"),
+        (
+            vec![("Action", "DescribeImages"), ("MaxResults", "10"), ("ImageId.1", "ami-12345678")],
+            400,
+            "InvalidParameterCombination",
+        ),
         (vec![("Action", "DescribeImages"), ("NextToken", "garbage")], 400, "InvalidPaginationToken"),
         (vec![("Action", "DescribeImages"), ("ImageId.x", "ami-12345678")], 400, "InvalidParameter"),
         (describe_many, 400, "InvalidParameterValue"),
         (vec![("Action", "DescribeVolumes"), ("DryRun", "maybe")], 400, "InvalidParameterValue"),
-        (vec![("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "99999999999999999999")], 400, "InvalidParameterValue"),
-        (vec![("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "-1")], 400, "InvalidParameterValue"),
+        (
+            vec![("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "99999999999999999999")],
+            400,
+            "InvalidParameterValue",
+        ),
+        (
+            vec![("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "-1")],
+            400,
+            "InvalidParameterValue",
+        ),
         (vec![("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a")], 400, "MissingParameter"),
         (vec![("Action", "CreateVolume"), ("Size", "8")], 400, "MissingParameter"),
-        (vec![("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "8"), ("VolumeType", "ssd")], 400, "InvalidParameterValue"),
+        (
+            vec![("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "8"), ("VolumeType", "ssd")],
+            400,
+            "InvalidParameterValue",
+        ),
         (vec![("Action", "CreateSnapshot"), ("VolumeId", "vol-00000000")], 400, "InvalidVolume.NotFound"),
         (vec![("Action", "CreateSnapshot"), ("VolumeId", "volume")], 400, "InvalidVolumeID.Malformed"),
         (vec![("Action", "DeleteSnapshot")], 400, "MissingParameter"),
         (vec![("Action", "RegisterImage"), ("Name", "x")], 400, "InvalidAMIName.Malformed"),
         (vec![("Action", "RegisterImage"), ("Name", "bad*name")], 400, "InvalidAMIName.Malformed"),
         (vec![("Action", "RegisterImage"), ("Name", "fine-name")], 400, "MissingParameter"),
-        (vec![("Action", "RegisterImage"), ("Name", "fine-name"), ("RootDeviceName", "/dev/xvda"), ("BlockDeviceMapping.1.DeviceName", "/dev/xvda"), ("BlockDeviceMapping.1.Ebs.SnapshotId", "snap-00000000")], 400, "InvalidSnapshot.NotFound"),
-        (vec![("Action", "RegisterImage"), ("Name", "fine-name"), ("ImageLocation", "b/m.xml"), ("Architecture", "sparc")], 400, "InvalidParameterValue"),
-        (vec![("Action", "RegisterImage"), ("Name", "seed-image"), ("ImageLocation", "b/m.xml")], 400, "InvalidAMIName.Duplicate"),
-        (vec![("Action", "ModifyImageAttribute"), ("ImageId", "ami-00000000"), ("Description.Value", "x")], 400, "InvalidAMIID.NotFound"),
-        (vec![("Action", "DescribeImageAttribute"), ("ImageId", "ami-00000000"), ("Attribute", "color")], 400, "InvalidParameterValue"),
-        (vec![("Action", "ResetImageAttribute"), ("ImageId", "ami-00000000"), ("Attribute", "kernel")], 400, "InvalidParameterValue"),
+        (
+            vec![
+                ("Action", "RegisterImage"),
+                ("Name", "fine-name"),
+                ("RootDeviceName", "/dev/xvda"),
+                ("BlockDeviceMapping.1.DeviceName", "/dev/xvda"),
+                ("BlockDeviceMapping.1.Ebs.SnapshotId", "snap-00000000"),
+            ],
+            400,
+            "InvalidSnapshot.NotFound",
+        ),
+        (
+            vec![
+                ("Action", "RegisterImage"),
+                ("Name", "fine-name"),
+                ("ImageLocation", "b/m.xml"),
+                ("Architecture", "sparc"),
+            ],
+            400,
+            "InvalidParameterValue",
+        ),
+        (
+            vec![("Action", "RegisterImage"), ("Name", "seed-image"), ("ImageLocation", "b/m.xml")],
+            400,
+            "InvalidAMIName.Duplicate",
+        ),
+        (
+            vec![("Action", "ModifyImageAttribute"), ("ImageId", "ami-00000000"), ("Description.Value", "x")],
+            400,
+            "InvalidAMIID.NotFound",
+        ),
+        (
+            vec![("Action", "DescribeImageAttribute"), ("ImageId", "ami-00000000"), ("Attribute", "color")],
+            400,
+            "InvalidParameterValue",
+        ),
+        (
+            vec![("Action", "ResetImageAttribute"), ("ImageId", "ami-00000000"), ("Attribute", "kernel")],
+            400,
+            "InvalidParameterValue",
+        ),
         (vec![("Action", "CreateTags"), ("ResourceId.1", "sg-12345678"), ("Tag.1.Key", "a")], 400, "InvalidID"),
         (vec![("Action", "CreateTags"), ("ResourceId.1", "vol-12345678")], 400, "MissingParameter"),
-        (vec![("Action", "CreateTags"), ("ResourceId.1", "vol-12345678"), ("Tag.1.Key", "aws:x")], 400, "InvalidParameterValue"),
-        (vec![("Action", "DescribeTags"), ("Filter.1.Name", "colour"), ("Filter.1.Value.1", "x")], 400, "InvalidParameterValue"),
+        (
+            vec![("Action", "CreateTags"), ("ResourceId.1", "vol-12345678"), ("Tag.1.Key", "aws:x")],
+            400,
+            "InvalidParameterValue",
+        ),
+        (
+            vec![("Action", "DescribeTags"), ("Filter.1.Name", "colour"), ("Filter.1.Value.1", "x")],
+            400,
+            "InvalidParameterValue",
+        ),
         (vec![("Action", "DescribeRegions"), ("RegionName.1", "atlantis-1")], 400, "InvalidParameterValue"),
-        (vec![("Action", "CopySnapshot"), ("SourceRegion", "atlantis-1"), ("SourceSnapshotId", "snap-12345678")], 400, "InvalidRegion"),
+        (
+            vec![("Action", "CopySnapshot"), ("SourceRegion", "atlantis-1"), ("SourceSnapshotId", "snap-12345678")],
+            400,
+            "InvalidRegion",
+        ),
     ];
     for (pairs, status, code) in &cases {
         let r = call(&s, pairs);
-        assert_eq!((r.status, r.element("Code")), (*status, Some(*code)), "{:?} → {}", &pairs[..pairs.len().min(3)], r.body);
+        assert_eq!(
+            (r.status, r.element("Code")),
+            (*status, Some(*code)),
+            "{:?} → {}",
+            &pairs[..pairs.len().min(3)],
+            r.body
+        );
     }
     // Bodies that are not forms at all.
     for body in [&b"\xff\xfe\x00garbage"[..], b"%%%===&&&", b"Action", b"Action=DescribeImages&ImageId.1=%ZZ"] {
@@ -195,28 +286,113 @@ fn random_parameters_never_cause_server_errors() {
     let s = server();
     let image_id = seed(&s);
     let actions = [
-        "DescribeRegions", "DescribeAvailabilityZones", "CreateVolume", "DescribeVolumes", "DeleteVolume",
-        "CreateSnapshot", "DescribeSnapshots", "DeleteSnapshot", "CopySnapshot", "ModifySnapshotAttribute",
-        "DescribeSnapshotAttribute", "ResetSnapshotAttribute", "RegisterImage", "DescribeImages",
-        "ModifyImageAttribute", "DescribeImageAttribute", "ResetImageAttribute", "CreateTags", "DeleteTags",
+        "DescribeRegions",
+        "DescribeAvailabilityZones",
+        "CreateVolume",
+        "DescribeVolumes",
+        "DeleteVolume",
+        "CreateSnapshot",
+        "DescribeSnapshots",
+        "DeleteSnapshot",
+        "CopySnapshot",
+        "ModifySnapshotAttribute",
+        "DescribeSnapshotAttribute",
+        "ResetSnapshotAttribute",
+        "RegisterImage",
+        "DescribeImages",
+        "ModifyImageAttribute",
+        "DescribeImageAttribute",
+        "ResetImageAttribute",
+        "CreateTags",
+        "DeleteTags",
         "DescribeTags",
     ];
     let keys = [
-        "ImageId", "ImageId.1", "VolumeId", "VolumeId.1", "SnapshotId", "SnapshotId.1", "Size", "AvailabilityZone",
-        "VolumeType", "Name", "RootDeviceName", "BlockDeviceMapping.1.DeviceName", "BlockDeviceMapping.1.Ebs.SnapshotId",
-        "BlockDeviceMapping.1.Ebs.VolumeSize", "BlockDeviceMapping.1.NoDevice", "Filter.1.Name", "Filter.1.Value.1",
-        "Owner.1", "ExecutableBy.1", "RestorableBy.1", "MaxResults", "NextToken", "Attribute", "OperationType",
-        "UserId.1", "UserGroup.1", "LaunchPermission.Add.1.UserId", "LaunchPermission.Remove.1.Group",
-        "CreateVolumePermission.Add.1.Group", "Description.Value", "ResourceId.1", "Tag.1.Key", "Tag.1.Value",
-        "TagSpecification.1.ResourceType", "TagSpecification.1.Tag.1.Key", "SourceRegion", "SourceSnapshotId",
-        "Encrypted", "KmsKeyId", "Iops", "Throughput", "ImageLocation", "Architecture", "DryRun", "AllRegions",
-        "ZoneName.1", "DeleteAssociatedSnapshots", "IncludeDeprecated", "Value",
+        "ImageId",
+        "ImageId.1",
+        "VolumeId",
+        "VolumeId.1",
+        "SnapshotId",
+        "SnapshotId.1",
+        "Size",
+        "AvailabilityZone",
+        "VolumeType",
+        "Name",
+        "RootDeviceName",
+        "BlockDeviceMapping.1.DeviceName",
+        "BlockDeviceMapping.1.Ebs.SnapshotId",
+        "BlockDeviceMapping.1.Ebs.VolumeSize",
+        "BlockDeviceMapping.1.NoDevice",
+        "Filter.1.Name",
+        "Filter.1.Value.1",
+        "Owner.1",
+        "ExecutableBy.1",
+        "RestorableBy.1",
+        "MaxResults",
+        "NextToken",
+        "Attribute",
+        "OperationType",
+        "UserId.1",
+        "UserGroup.1",
+        "LaunchPermission.Add.1.UserId",
+        "LaunchPermission.Remove.1.Group",
+        "CreateVolumePermission.Add.1.Group",
+        "Description.Value",
+        "ResourceId.1",
+        "Tag.1.Key",
+        "Tag.1.Value",
+        "TagSpecification.1.ResourceType",
+        "TagSpecification.1.Tag.1.Key",
+        "SourceRegion",
+        "SourceSnapshotId",
+        "Encrypted",
+        "KmsKeyId",
+        "Iops",
+        "Throughput",
+        "ImageLocation",
+        "Architecture",
+        "DryRun",
+        "AllRegions",
+        "ZoneName.1",
+        "DeleteAssociatedSnapshots",
+        "IncludeDeprecated",
+        "Value",
     ];
     let values = [
-        "", "0", "-1", "5", "1000", "18446744073709551616", "true", "false", "self", "all", "amazon", "us-east-1",
-        "us-east-1a", "gp3", "io1", "/dev/xvda", "name", "description", "ami-12345678", "snap-12345678",
-        "vol-12345678", "launchPermission", "description", "add", "remove", "123456789012", "x*?\\[", "<&>\"'",
-        "ünïcødé", "ami-", "' OR 1=1 --", "tag:k", "image", "snapshot",
+        "",
+        "0",
+        "-1",
+        "5",
+        "1000",
+        "18446744073709551616",
+        "true",
+        "false",
+        "self",
+        "all",
+        "amazon",
+        "us-east-1",
+        "us-east-1a",
+        "gp3",
+        "io1",
+        "/dev/xvda",
+        "name",
+        "description",
+        "ami-12345678",
+        "snap-12345678",
+        "vol-12345678",
+        "launchPermission",
+        "description",
+        "add",
+        "remove",
+        "123456789012",
+        "x*?\\[",
+        "<&>\"'",
+        "ünïcødé",
+        "ami-",
+        "' OR 1=1 --",
+        "tag:k",
+        "image",
+        "snapshot",
     ];
     let mut seed_state: u64 = 0x5eed;
     let mut next = |n: usize| {

@@ -44,12 +44,20 @@ fn parse_modification(p: &Params) -> Result<Modification> {
         "imdsSupport" => {
             let value = p.nested("ImdsSupport").str("Value").or(p.str("Value")).unwrap_or_default();
             if value != "v2.0" {
-                return Err(ec2_err!("InvalidParameterValue", "Value ({value}) for parameter imdsSupport is invalid. Valid values: v2.0"));
+                return Err(ec2_err!(
+                    "InvalidParameterValue",
+                    "Value ({value}) for parameter imdsSupport is invalid. Valid values: v2.0"
+                ));
             }
             Ok(Modification::ImdsSupport(value.to_string()))
         }
-        "productCodes" => Err(ec2_err!("InvalidParameterValue", "The productCodes attribute can no longer be modified.")),
-        other => Err(ec2_err!("InvalidParameterValue", "Value ({other}) for parameter attribute is invalid. Unknown attribute.")),
+        "productCodes" => {
+            Err(ec2_err!("InvalidParameterValue", "The productCodes attribute can no longer be modified."))
+        }
+        other => Err(ec2_err!(
+            "InvalidParameterValue",
+            "Value ({other}) for parameter attribute is invalid. Unknown attribute."
+        )),
     }
 }
 
@@ -69,7 +77,10 @@ fn parse_launch_permission_changes(p: &Params) -> Result<Modification> {
             "add" => add.extend(legacy),
             "remove" => remove.extend(legacy),
             other => {
-                return Err(ec2_err!("InvalidParameterValue", "Value ({other}) for parameter operationType is invalid."))
+                return Err(ec2_err!(
+                    "InvalidParameterValue",
+                    "Value ({other}) for parameter operationType is invalid."
+                ))
             }
         }
     }
@@ -131,7 +142,10 @@ pub async fn modify_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     match modification {
         Modification::LaunchPermission { add, remove } => {
             if image.state == state::DISABLED && !add.is_empty() {
-                return Err(ec2_err!("OperationNotPermitted", "The image {image_id} is disabled and cannot be shared."));
+                return Err(ec2_err!(
+                    "OperationNotPermitted",
+                    "The image {image_id} is disabled and cannot be shared."
+                ));
             }
             for grant in &remove {
                 images::remove_launch_permission(&mut tx, image_id, grant).await?;
@@ -167,7 +181,10 @@ pub async fn describe_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> 
     let image_id = p.required("ImageId")?;
     let attribute = p.required("Attribute")?;
     if !ATTRIBUTES.contains(&attribute) {
-        return Err(ec2_err!("InvalidParameterValue", "Value ({attribute}) for parameter attribute is invalid. Unknown attribute."));
+        return Err(ec2_err!(
+            "InvalidParameterValue",
+            "Value ({attribute}) for parameter attribute is invalid. Unknown attribute."
+        ));
     }
     let mut conn = ctx.app.store.read().await?;
     let image = owned_image(ctx, &mut conn, image_id).await?;
@@ -270,7 +287,11 @@ mod tests {
 
     #[test]
     fn legacy_form_with_operation_type() {
-        let p = Params::from_pairs([("Attribute", "launchPermission"), ("OperationType", "remove"), ("UserGroup.1", "all")]);
+        let p = Params::from_pairs([
+            ("Attribute", "launchPermission"),
+            ("OperationType", "remove"),
+            ("UserGroup.1", "all"),
+        ]);
         let (add, remove) = grants(parse_modification(&p).unwrap());
         assert!(add.is_empty());
         assert_eq!(remove, vec![LaunchPermission::Group("all".into())]);

@@ -45,9 +45,8 @@ pub fn unavailable(image: &Image) -> Ec2Error {
 /// it, AuthFailure when someone else owns it.
 pub async fn owned_image(ctx: &Ctx<'_>, conn: &mut Conn, image_id: &str) -> Result<Image> {
     ids::check(IdKind::Image, image_id)?;
-    let image = images::find_visible(conn, ctx.account, ctx.region, image_id)
-        .await?
-        .ok_or_else(|| not_found(&[image_id]))?;
+    let image =
+        images::find_visible(conn, ctx.account, ctx.region, image_id).await?.ok_or_else(|| not_found(&[image_id]))?;
     if image.owner_id != ctx.account {
         return Err(not_authorized(image_id));
     }
@@ -93,10 +92,17 @@ pub async fn register_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         mappings.iter().any(|m| m.device_name == root && m.ebs.as_ref().is_some_and(|e| e.snapshot_id.is_some()))
     });
     let (root_device_type, root_device_name, image_location) = match (ebs_root, image_location) {
-        (true, location) => ("ebs", root_device_name, location.map(str::to_string).unwrap_or(format!("{}/{name}", ctx.account))),
+        (true, location) => {
+            ("ebs", root_device_name, location.map(str::to_string).unwrap_or(format!("{}/{name}", ctx.account)))
+        }
         (false, Some(location)) => ("instance-store", root_device_name.or(Some("/dev/sda1")), location.to_string()),
         (false, None) => match root_device_name {
-            None => return Err(ec2_err!("MissingParameter", "The request must contain the parameter rootDeviceName or imageLocation")),
+            None => {
+                return Err(ec2_err!(
+                    "MissingParameter",
+                    "The request must contain the parameter rootDeviceName or imageLocation"
+                ))
+            }
             Some(root) => {
                 return Err(ec2_err!(
                     "InvalidBlockDeviceMapping",
@@ -153,9 +159,8 @@ pub async fn register_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
 pub fn parse_block_device_mappings(p: &Params) -> Result<Vec<BlockDeviceMapping>> {
     let mut mappings: Vec<BlockDeviceMapping> = Vec::new();
     for m in p.structs("BlockDeviceMapping")? {
-        let device_name = m
-            .str("DeviceName")
-            .ok_or_else(|| Ec2Error::missing_parameter(&format!("{}.DeviceName", m.prefix())))?;
+        let device_name =
+            m.str("DeviceName").ok_or_else(|| Ec2Error::missing_parameter(&format!("{}.DeviceName", m.prefix())))?;
         if mappings.iter().any(|other| other.device_name == device_name) {
             return Err(ec2_err!(
                 "InvalidBlockDeviceMapping",
@@ -235,8 +240,7 @@ async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut Conn, mappings: &mut [Block
             }
         }
         let size = ebs.volume_size.unwrap_or_default();
-        volume::check_size(&volume_type, size)
-            .map_err(|e| Ec2Error::new("InvalidBlockDeviceMapping", e.message))?;
+        volume::check_size(&volume_type, size).map_err(|e| Ec2Error::new("InvalidBlockDeviceMapping", e.message))?;
         if matches!(volume_type.as_str(), "gp3" | "io1" | "io2") {
             let (iops, throughput) = volume::performance(&volume_type, size, ebs.iops, ebs.throughput)?;
             ebs.iops = iops;
@@ -290,8 +294,7 @@ pub async fn describe_images(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     if found.len() < query.image_ids.len() {
         // Ids that were never visible here are errors; filtered-out or deregistered ones are not.
         let known = images::known_ids(&mut conn, ctx.account, ctx.region, &query.image_ids).await?;
-        let unknown: Vec<&str> =
-            query.image_ids.iter().filter(|id| !known.contains(id)).map(String::as_str).collect();
+        let unknown: Vec<&str> = query.image_ids.iter().filter(|id| !known.contains(id)).map(String::as_str).collect();
         if !unknown.is_empty() {
             return Err(not_found(&unknown));
         }
@@ -458,7 +461,11 @@ mod tests {
                     }),
                     ..Default::default()
                 },
-                BlockDeviceMapping { device_name: "/dev/sdb".into(), virtual_name: Some("ephemeral0".into()), ..Default::default() },
+                BlockDeviceMapping {
+                    device_name: "/dev/sdb".into(),
+                    virtual_name: Some("ephemeral0".into()),
+                    ..Default::default()
+                },
                 BlockDeviceMapping { device_name: "/dev/sdc".into(), no_device: true, ..Default::default() },
             ],
             ..Default::default()
@@ -492,7 +499,8 @@ mod tests {
         i.owner_alias = Some("aws-marketplace".into());
         i.platform = Some("windows".into());
         i.state = "failed".into();
-        i.state_reason = Some(crate::domain::image::StateReason { code: "Server.InternalError".into(), message: "boom".into() });
+        i.state_reason =
+            Some(crate::domain::image::StateReason { code: "Server.InternalError".into(), message: "boom".into() });
         i.tags = vec![("Name".into(), "x".into())];
         let mut x = Xml::new();
         write_image(&mut x, &i);

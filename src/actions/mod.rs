@@ -64,10 +64,9 @@ pub async fn dispatch(action: &str, ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         "CreateTags" => tags::create_tags(ctx, p).await,
         "DeleteTags" => tags::delete_tags(ctx, p).await,
         "DescribeTags" => tags::describe_tags(ctx, p).await,
-        other if is_ec2_action(other) => Err(ec2_err!(
-            "UnsupportedOperation",
-            "The action {other} is not implemented by ec2lite yet."
-        )),
+        other if is_ec2_action(other) => {
+            Err(ec2_err!("UnsupportedOperation", "The action {other} is not implemented by ec2lite yet."))
+        }
         other => Err(ec2_err!("InvalidAction", "The action {other} is not valid for this web service.")),
     }
 }
@@ -158,7 +157,7 @@ pub fn encode_token(last_key: &str) -> String {
 
 fn decode_token(token: &str) -> Result<String> {
     let invalid = || ec2_err!("InvalidPaginationToken", "The pagination token '{token}' is invalid.");
-    if token.len() % 2 != 0 || !token.is_ascii() {
+    if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return Err(invalid());
     }
     let bytes = (0..token.len())

@@ -65,7 +65,10 @@ pub async fn modify_snapshot_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml>
     if let Some(attribute) = p.str("Attribute") {
         check_attribute(attribute)?;
         if attribute == "productCodes" {
-            return Err(ec2_err!("InvalidParameterValue", "The productCodes attribute of a snapshot cannot be modified."));
+            return Err(ec2_err!(
+                "InvalidParameterValue",
+                "The productCodes attribute of a snapshot cannot be modified."
+            ));
         }
     }
     if let Some(op) = p.str("OperationType") {

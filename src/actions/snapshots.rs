@@ -171,10 +171,7 @@ pub async fn copy_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         return Err(ec2_err!("IncorrectState", "Snapshot {source_id} is in invalid state - {}", source.state));
     }
     if source.encrypted && encrypted_param == Some(false) {
-        return Err(ec2_err!(
-            "InvalidParameterCombination",
-            "A copy of an encrypted snapshot must be encrypted."
-        ));
+        return Err(ec2_err!("InvalidParameterCombination", "A copy of an encrypted snapshot must be encrypted."));
     }
     ctx.check_dry_run()?;
     let description = description.unwrap_or_else(|| format!("[Copied {source_id} from {}]", source_region.name));

@@ -17,9 +17,11 @@ async fn taggable(ctx: &Ctx<'_>, conn: &mut Conn, resource_id: &str) -> Result<&
     let kind = IdKind::of(resource_id).ok_or_else(|| ec2_err!("InvalidID", "The ID '{resource_id}' is not valid"))?;
     ids::check(kind, resource_id)?;
     let exists = match kind {
-        IdKind::Image | IdKind::Kernel | IdKind::Ramdisk => images::find_visible(conn, ctx.account, ctx.region, resource_id)
-            .await?
-            .is_some_and(|i| i.state != image_state::DEREGISTERED),
+        IdKind::Image | IdKind::Kernel | IdKind::Ramdisk => {
+            images::find_visible(conn, ctx.account, ctx.region, resource_id)
+                .await?
+                .is_some_and(|i| i.state != image_state::DEREGISTERED)
+        }
         IdKind::Snapshot => snapshots::find_visible(conn, ctx.account, ctx.region, resource_id).await?.is_some(),
         IdKind::Volume => volumes::find_owned(conn, ctx.account, ctx.region, resource_id).await?.is_some(),
         IdKind::Instance => false,
@@ -29,7 +31,9 @@ async fn taggable(ctx: &Ctx<'_>, conn: &mut Conn, resource_id: &str) -> Result<&
             IdKind::Image | IdKind::Kernel | IdKind::Ramdisk => super::images::not_found(&[resource_id]),
             IdKind::Snapshot => super::snapshots::not_found(resource_id),
             IdKind::Volume => ec2_err!("InvalidVolume.NotFound", "The volume '{resource_id}' does not exist."),
-            IdKind::Instance => ec2_err!("InvalidInstanceID.NotFound", "The instance ID '{resource_id}' does not exist"),
+            IdKind::Instance => {
+                ec2_err!("InvalidInstanceID.NotFound", "The instance ID '{resource_id}' does not exist")
+            }
         });
     }
     Ok(kind.resource_type())
@@ -71,7 +75,10 @@ pub async fn delete_tags(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     for t in p.structs("Tag")? {
         let key = t.raw("Key").unwrap_or_default();
         if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(ec2_err!("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use"));
+            return Err(ec2_err!(
+                "InvalidParameterValue",
+                "Tag keys starting with 'aws:' are reserved for internal use"
+            ));
         }
         doomed.push((key.to_string(), t.raw("Value").map(str::to_string)));
     }
@@ -123,7 +130,12 @@ mod tests {
         let mut x = Xml::new();
         write_tag_descriptions(
             &mut x,
-            &[TagDescription { resource_id: "ami-12345678".into(), resource_type: "image".into(), key: "k".into(), value: "v".into() }],
+            &[TagDescription {
+                resource_id: "ami-12345678".into(),
+                resource_type: "image".into(),
+                key: "k".into(),
+                value: "v".into(),
+            }],
         );
         assert_eq!(
             x.as_str(),

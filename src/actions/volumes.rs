@@ -43,10 +43,7 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     }
     let multi_attach = p.flag("MultiAttachEnabled")?;
     if multi_attach && !matches!(volume_type, "io1" | "io2") {
-        return Err(ec2_err!(
-            "InvalidParameterCombination",
-            "Multi-Attach is supported only for io1 and io2 volumes."
-        ));
+        return Err(ec2_err!("InvalidParameterCombination", "Multi-Attach is supported only for io1 and io2 volumes."));
     }
     let tag_specs = parse_tag_specs(p)?;
     let tags = tag_rules::for_type(&tag_specs, &["volume"], "volume")?;
@@ -72,11 +69,7 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
                 .await?
                 .ok_or_else(|| ec2_err!("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist."))?;
             if snapshot.state != snapshot_state::COMPLETED {
-                return Err(ec2_err!(
-                    "IncorrectState",
-                    "Snapshot is in invalid state - {}",
-                    snapshot.state
-                ));
+                return Err(ec2_err!("IncorrectState", "Snapshot is in invalid state - {}", snapshot.state));
             }
             Some(snapshot)
         }
@@ -175,13 +168,10 @@ pub async fn delete_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let volume_id = p.required("VolumeId")?;
     ids::check(IdKind::Volume, volume_id)?;
     let mut tx = ctx.app.store.write().await?;
-    let volume = volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await?.ok_or_else(|| not_found(volume_id))?;
+    let volume =
+        volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await?.ok_or_else(|| not_found(volume_id))?;
     if let Some(attachment) = &volume.attachment {
-        return Err(ec2_err!(
-            "VolumeInUse",
-            "Volume {volume_id} is currently attached to {}",
-            attachment.instance_id
-        ));
+        return Err(ec2_err!("VolumeInUse", "Volume {volume_id} is currently attached to {}", attachment.instance_id));
     }
     ctx.check_dry_run()?;
     volumes::delete(&mut tx, volume_id).await?;

@@ -108,6 +108,25 @@ pub fn any_matches(values: &[String], text: &str) -> bool {
     values.iter().any(|v| Pattern::new(v).matches(text))
 }
 
+/// For resources held in memory (regions, zones): checks the filter names against
+/// `known`, then keeps the items whose fields match every filter.
+pub fn filter_in_memory<T>(
+    items: Vec<T>,
+    filters: &[Filter],
+    known: &[&str],
+    field: impl Fn(&T, &str) -> Vec<String>,
+) -> crate::error::Result<Vec<T>> {
+    for f in filters {
+        if !known.contains(&f.name.as_str()) {
+            return Err(crate::ec2_err!("InvalidParameterValue", "The filter '{}' is invalid", f.name));
+        }
+    }
+    Ok(items
+        .into_iter()
+        .filter(|item| filters.iter().all(|f| field(item, &f.name).iter().any(|v| any_matches(&f.values, v))))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,23 +149,4 @@ mod tests {
         assert_eq!(Pattern::new("plain").literal().as_deref(), Some("plain"));
         assert_eq!(Pattern::new("pl*").literal(), None);
     }
-}
-
-/// For resources held in memory (regions, zones): checks the filter names against
-/// `known`, then keeps the items whose fields match every filter.
-pub fn filter_in_memory<T>(
-    items: Vec<T>,
-    filters: &[Filter],
-    known: &[&str],
-    field: impl Fn(&T, &str) -> Vec<String>,
-) -> crate::error::Result<Vec<T>> {
-    for f in filters {
-        if !known.contains(&f.name.as_str()) {
-            return Err(crate::ec2_err!("InvalidParameterValue", "The filter '{}' is invalid", f.name));
-        }
-    }
-    Ok(items
-        .into_iter()
-        .filter(|item| filters.iter().all(|f| field(item, &f.name).iter().any(|v| any_matches(&f.values, v))))
-        .collect())
 }

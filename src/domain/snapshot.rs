@@ -69,7 +69,8 @@ mod tests {
 
     #[test]
     fn progress_tracks_elapsed_time() {
-        let mut s = Snapshot { state: state::PENDING.into(), start_time: 1000, ready_at: Some(2000), ..Default::default() };
+        let mut s =
+            Snapshot { state: state::PENDING.into(), start_time: 1000, ready_at: Some(2000), ..Default::default() };
         assert_eq!(s.progress(1500), "50%");
         assert_eq!(s.progress(5000), "99%");
         s.state = state::COMPLETED.into();

@@ -24,22 +24,13 @@ pub fn validate(tag: &Tag) -> Result<()> {
         return Err(ec2_err!("InvalidParameterValue", "Tag key cannot be empty"));
     }
     if tag.key.chars().count() > 128 {
-        return Err(ec2_err!(
-            "InvalidParameterValue",
-            "Tag key exceeds the maximum length of 128 characters"
-        ));
+        return Err(ec2_err!("InvalidParameterValue", "Tag key exceeds the maximum length of 128 characters"));
     }
     if tag.value.chars().count() > 256 {
-        return Err(ec2_err!(
-            "InvalidParameterValue",
-            "Tag value exceeds the maximum length of 256 characters"
-        ));
+        return Err(ec2_err!("InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters"));
     }
     if tag.key.to_ascii_lowercase().starts_with("aws:") {
-        return Err(ec2_err!(
-            "InvalidParameterValue",
-            "Tag keys starting with 'aws:' are reserved for internal use"
-        ));
+        return Err(ec2_err!("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use"));
     }
     Ok(())
 }

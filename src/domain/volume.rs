@@ -58,10 +58,7 @@ pub fn size_range(volume_type: &str) -> (i64, i64) {
 pub fn check_size(volume_type: &str, size: i64) -> Result<()> {
     let (min, max) = size_range(volume_type);
     if size < min {
-        return Err(ec2_err!(
-            "InvalidParameterValue",
-            "Volume of {size}GiB is too small; minimum is {min}GiB."
-        ));
+        return Err(ec2_err!("InvalidParameterValue", "Volume of {size}GiB is too small; minimum is {min}GiB."));
     }
     if size > max {
         return Err(ec2_err!("InvalidParameterValue", "Volume of {size}GiB is too large; maximum is {max}GiB."));
@@ -70,11 +67,19 @@ pub fn check_size(volume_type: &str, size: i64) -> Result<()> {
 }
 
 /// The IOPS and throughput a volume reports: given for io1/io2/gp3, derived for gp2.
-pub fn performance(volume_type: &str, size: i64, iops: Option<i64>, throughput: Option<i64>) -> Result<(Option<i64>, Option<i64>)> {
+pub fn performance(
+    volume_type: &str,
+    size: i64,
+    iops: Option<i64>,
+    throughput: Option<i64>,
+) -> Result<(Option<i64>, Option<i64>)> {
     match volume_type {
         "io1" | "io2" => {
             let iops = iops.ok_or_else(|| {
-                ec2_err!("InvalidParameterCombination", "The parameter iops must be specified for {volume_type} volumes.")
+                ec2_err!(
+                    "InvalidParameterCombination",
+                    "The parameter iops must be specified for {volume_type} volumes."
+                )
             })?;
             if !(100..=256_000).contains(&iops) {
                 return Err(ec2_err!("InvalidParameterValue", "Value ({iops}) for parameter iops is invalid."));
@@ -88,7 +93,10 @@ pub fn performance(volume_type: &str, size: i64, iops: Option<i64>, throughput: 
                 return Err(ec2_err!("InvalidParameterValue", "Value ({iops}) for parameter iops is invalid."));
             }
             if !(125..=2_000).contains(&throughput) {
-                return Err(ec2_err!("InvalidParameterValue", "Value ({throughput}) for parameter throughput is invalid."));
+                return Err(ec2_err!(
+                    "InvalidParameterValue",
+                    "Value ({throughput}) for parameter throughput is invalid."
+                ));
             }
             Ok((Some(iops), Some(throughput)))
         }

@@ -189,7 +189,9 @@ fn push_executors<'a>(qb: &mut QueryBuilder<'a, Sqlite>, executors: &'a [Executo
     for executor in executors {
         match executor {
             Executor::Public => qb.push(" or (e.grantee_type = 'group' and e.grantee = 'all')"),
-            Executor::Account(id) => qb.push(" or (e.grantee_type = 'user' and e.grantee = ").push_bind(id.as_str()).push(")"),
+            Executor::Account(id) => {
+                qb.push(" or (e.grantee_type = 'user' and e.grantee = ").push_bind(id.as_str()).push(")")
+            }
         };
     }
     qb.push(")");
@@ -374,10 +376,7 @@ pub async fn launch_permissions(conn: &mut Conn, image_id: &str) -> Result<Vec<L
     .bind(image_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| LaunchPermission::from_parts(r.get::<&str, _>(0), r.get::<String, _>(1)))
-        .collect())
+    Ok(rows.iter().filter_map(|r| LaunchPermission::from_parts(r.get::<&str, _>(0), r.get::<String, _>(1))).collect())
 }
 
 pub async fn add_launch_permission(conn: &mut Conn, image_id: &str, grant: &LaunchPermission, now: i64) -> Result<()> {
@@ -413,14 +412,12 @@ pub async fn reset_launch_permissions(conn: &mut Conn, image_id: &str) -> Result
 /// Marks the image deregistered and drops what hung on it (grants, tags, snapshot
 /// references). The row stays as a tombstone so a second call can say "unavailable".
 pub async fn deregister(conn: &mut Conn, image_id: &str, now: i64) -> Result<()> {
-    sqlx::query(
-        "update image set state = ?, ready_at = null, deregistered_at = ? where image_id = ?",
-    )
-    .bind(state::DEREGISTERED)
-    .bind(now)
-    .bind(image_id)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("update image set state = ?, ready_at = null, deregistered_at = ? where image_id = ?")
+        .bind(state::DEREGISTERED)
+        .bind(now)
+        .bind(image_id)
+        .execute(&mut *conn)
+        .await?;
     for sql in [
         "delete from launch_permission where image_id = ?",
         "delete from image_snapshot where image_id = ?",

@@ -96,15 +96,9 @@ impl Store {
     /// Deletes every row of every table; the schema stays.
     pub async fn reset(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
-        for table in [
-            "tag",
-            "launch_permission",
-            "image_snapshot",
-            "image",
-            "create_volume_permission",
-            "snapshot",
-            "volume",
-        ] {
+        for table in
+            ["tag", "launch_permission", "image_snapshot", "image", "create_volume_permission", "snapshot", "volume"]
+        {
             sqlx::query(&format!("delete from {table}")).execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -27,7 +27,15 @@ pub struct TagDescription {
 }
 
 /// Adds or overwrites tags on one resource.
-pub async fn upsert(conn: &mut Conn, account: &str, region: &str, resource_id: &str, resource_type: &str, tags: &[Tag], now: i64) -> Result<()> {
+pub async fn upsert(
+    conn: &mut Conn,
+    account: &str,
+    region: &str,
+    resource_id: &str,
+    resource_type: &str,
+    tags: &[Tag],
+    now: i64,
+) -> Result<()> {
     for tag in tags {
         sqlx::query(
             "insert into tag (account_id, resource_id, region, resource_type, key, value, created_at) \
@@ -59,7 +67,13 @@ pub async fn count_after_upsert(conn: &mut Conn, account: &str, resource_id: &st
 
 /// Deletes `key` (when `value` is given, only if the tag has that value), or every
 /// tag of the resource when `key` is `None`.
-pub async fn delete(conn: &mut Conn, account: &str, resource_id: &str, key: Option<&str>, value: Option<&str>) -> Result<()> {
+pub async fn delete(
+    conn: &mut Conn,
+    account: &str,
+    resource_id: &str,
+    key: Option<&str>,
+    value: Option<&str>,
+) -> Result<()> {
     let mut qb = QueryBuilder::new("delete from tag where account_id = ");
     qb.push_bind(account);
     qb.push(" and resource_id = ");
@@ -76,8 +90,15 @@ pub async fn delete(conn: &mut Conn, account: &str, resource_id: &str, key: Opti
     Ok(())
 }
 
-pub async fn describe(conn: &mut Conn, account: &str, region: &str, filters: &[Filter], page: &Page) -> Result<(Vec<TagDescription>, Option<String>)> {
-    let mut qb = QueryBuilder::new("select t.resource_id, t.resource_type, t.key, t.value from tag t where t.account_id = ");
+pub async fn describe(
+    conn: &mut Conn,
+    account: &str,
+    region: &str,
+    filters: &[Filter],
+    page: &Page,
+) -> Result<(Vec<TagDescription>, Option<String>)> {
+    let mut qb =
+        QueryBuilder::new("select t.resource_id, t.resource_type, t.key, t.value from tag t where t.account_id = ");
     qb.push_bind(account);
     qb.push(" and t.region = ");
     qb.push_bind(region);

@@ -60,11 +60,7 @@ pub fn resolve_caller(
 ) -> Result<Caller> {
     let credential = authorization.and_then(credential_from_header).or(presigned_credential);
     let Some(credential) = credential else {
-        return Ok(Caller {
-            account: DEFAULT_ACCOUNT.to_string(),
-            region: default_region,
-            service: "ec2".to_string(),
-        });
+        return Ok(Caller { account: DEFAULT_ACCOUNT.to_string(), region: default_region, service: "ec2".to_string() });
     };
     let scope = parse_scope(credential).ok_or_else(|| {
         ec2_err!("IncompleteSignature", "Authorization header requires a valid Credential scope: '{credential}'.")

@@ -90,9 +90,9 @@ impl Params {
         for key in self.map.range(start.clone()..).map(|(k, _)| k) {
             let Some(rest) = key.strip_prefix(&start) else { break };
             let index_text = rest.split('.').next().unwrap_or_default();
-            let index = index_text.parse::<u32>().map_err(|_| {
-                ec2_err!("InvalidParameter", "The parameter {key} is not recognized")
-            })?;
+            let index = index_text
+                .parse::<u32>()
+                .map_err(|_| ec2_err!("InvalidParameter", "The parameter {key} is not recognized"))?;
             indices.insert(index);
         }
         if indices.len() > MAX_LIST_LEN {

@@ -112,7 +112,8 @@ async fn volume_snapshot_image_share_tag_deregister() {
         .send()
         .await
         .unwrap();
-    let grants: Vec<_> = attr.launch_permissions().iter().map(|p| (p.user_id(), p.group().map(|g| g.as_str()))).collect();
+    let grants: Vec<_> =
+        attr.launch_permissions().iter().map(|p| (p.user_id(), p.group().map(|g| g.as_str()))).collect();
     assert_eq!(grants, vec![(None, Some("all")), (Some("123456789012"), None)]);
     let public = ec2.describe_images().image_ids(&image_id).send().await.unwrap();
     assert_eq!(public.images()[0].public(), Some(true));
@@ -137,10 +138,21 @@ async fn volume_snapshot_image_share_tag_deregister() {
         .send()
         .await
         .unwrap();
-    let attr = ec2.describe_image_attribute().image_id(&image_id).attribute(ImageAttributeName::Description).send().await.unwrap();
+    let attr = ec2
+        .describe_image_attribute()
+        .image_id(&image_id)
+        .attribute(ImageAttributeName::Description)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(attr.description().and_then(|d| d.value()), Some("golden image"));
 
-    ec2.create_tags().resources(&image_id).tags(Tag::builder().key("stage").value("prod").build()).send().await.unwrap();
+    ec2.create_tags()
+        .resources(&image_id)
+        .tags(Tag::builder().key("stage").value("prod").build())
+        .send()
+        .await
+        .unwrap();
     let tagged = ec2
         .describe_images()
         .owners("self")
@@ -163,7 +175,8 @@ async fn volume_snapshot_image_share_tag_deregister() {
 
     let gone = ec2.deregister_image().image_id(&image_id).delete_associated_snapshots(true).send().await.unwrap();
     assert_eq!(gone.r#return(), Some(true));
-    let results: Vec<_> = gone.delete_snapshot_results().iter().map(|r| (r.snapshot_id(), r.return_code().map(|c| c.as_str()))).collect();
+    let results: Vec<_> =
+        gone.delete_snapshot_results().iter().map(|r| (r.snapshot_id(), r.return_code().map(|c| c.as_str()))).collect();
     assert_eq!(results, vec![(Some(snapshot_id.as_str()), Some("success"))]);
     let after = ec2.describe_images().image_ids(&image_id).send().await.unwrap();
     assert!(after.images().is_empty());
@@ -213,7 +226,13 @@ async fn a_forced_failure_fails_the_waiter() {
         .unwrap_err();
     assert_eq!(code(&refused), "InvalidAMIID.Unavailable");
 
-    let failed = ec2lite_sdk_tests::http(server.address(), "POST", &format!("/_ec2lite/fail/{image_id}?message=disk%20gone"), &[], b"");
+    let failed = ec2lite_sdk_tests::http(
+        server.address(),
+        "POST",
+        &format!("/_ec2lite/fail/{image_id}?message=disk%20gone"),
+        &[],
+        b"",
+    );
     assert_eq!(failed.status, 200, "{}", failed.body);
     let waited = ec2.wait_until_image_available().image_ids(&image_id).wait(Duration::from_secs(30)).await;
     assert!(waited.is_err(), "the waiter must stop on a failed image");
@@ -221,7 +240,8 @@ async fn a_forced_failure_fails_the_waiter() {
     let image = &image.images()[0];
     assert_eq!(image.state(), Some(&ImageState::Failed));
     assert_eq!(image.state_reason().and_then(|r| r.message()), Some("disk gone"));
-    let not_pending = ec2lite_sdk_tests::http(server.address(), "POST", &format!("/_ec2lite/fail/{image_id}"), &[], b"");
+    let not_pending =
+        ec2lite_sdk_tests::http(server.address(), "POST", &format!("/_ec2lite/fail/{image_id}"), &[], b"");
     assert_eq!(not_pending.status, 409);
 }
 

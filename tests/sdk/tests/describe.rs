@@ -50,7 +50,8 @@ async fn paginators_walk_every_image_exactly_once() {
         .unwrap();
     assert_eq!(pages.len(), 5);
     assert!(pages.last().unwrap().next_token().is_none());
-    let mut seen: Vec<String> = pages.iter().flat_map(|p| p.images()).map(|i| i.image_id().unwrap().to_string()).collect();
+    let mut seen: Vec<String> =
+        pages.iter().flat_map(|p| p.images()).map(|i| i.image_id().unwrap().to_string()).collect();
     assert_eq!(seen.len(), 23);
     seen.sort();
     seen.dedup();
@@ -89,7 +90,10 @@ async fn regions_and_zones() {
         .await
         .unwrap();
     assert!(eu.regions().iter().all(|r| r.region_name().unwrap().starts_with("eu-")));
-    assert_eq!(eu.regions()[0].endpoint(), Some(format!("ec2.{}.amazonaws.com", eu.regions()[0].region_name().unwrap()).as_str()));
+    assert_eq!(
+        eu.regions()[0].endpoint(),
+        Some(format!("ec2.{}.amazonaws.com", eu.regions()[0].region_name().unwrap()).as_str())
+    );
 
     let zones = ec2.describe_availability_zones().send().await.unwrap();
     let zone_names: Vec<_> = zones.availability_zones().iter().filter_map(|z| z.zone_name()).collect();
