@@ -4,6 +4,11 @@ use tracing_subscriber::EnvFilter;
 
 use ec2lite::config::Config;
 
+// Rows are built on sqlx's SQLite worker threads and freed on tokio's: glibc malloc spends
+// most of a large DescribeImages in cross-thread frees; mimalloc does not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let config = Config::parse();

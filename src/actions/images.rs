@@ -146,10 +146,11 @@ pub async fn register_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         block_device_mappings: mappings,
         ..Default::default()
     };
-    images::insert(&mut tx, &image, ctx.now).await?;
+    let stored = image.settled(ctx.now);
+    images::insert(&mut tx, &stored, ctx.now).await?;
     tags::upsert(&mut tx, ctx.account, ctx.region, &image.image_id, "image", &tags, ctx.now).await?;
     tx.commit().await?;
-    ctx.app.store.schedule_transition(ready_at);
+    ctx.app.store.schedule_transition(stored.ready_at);
     let mut x = Xml::new();
     x.text("imageId", &image.image_id);
     Ok(x)

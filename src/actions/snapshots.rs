@@ -59,10 +59,11 @@ pub async fn create_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     snapshot.encrypted = volume.encrypted;
     snapshot.kms_key_id = volume.kms_key_id;
     snapshot.tags = tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
-    snapshots::insert(&mut tx, &snapshot, ctx.now).await?;
+    let stored = snapshot.settled(ctx.now);
+    snapshots::insert(&mut tx, &stored, ctx.now).await?;
     tags::upsert(&mut tx, ctx.account, ctx.region, &snapshot.snapshot_id, "snapshot", &tags, ctx.now).await?;
     tx.commit().await?;
-    ctx.app.store.schedule_transition(snapshot.ready_at.unwrap_or(ctx.now));
+    ctx.app.store.schedule_transition(stored.ready_at);
     let mut x = Xml::new();
     write_snapshot(&mut x, &snapshot, ctx.now);
     Ok(x)
@@ -183,10 +184,11 @@ pub async fn copy_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     } else {
         None
     };
-    snapshots::insert(&mut tx, &copy, ctx.now).await?;
+    let stored = copy.settled(ctx.now);
+    snapshots::insert(&mut tx, &stored, ctx.now).await?;
     tags::upsert(&mut tx, ctx.account, ctx.region, &copy.snapshot_id, "snapshot", &tags, ctx.now).await?;
     tx.commit().await?;
-    ctx.app.store.schedule_transition(copy.ready_at.unwrap_or(ctx.now));
+    ctx.app.store.schedule_transition(stored.ready_at);
     let mut x = Xml::new();
     x.text("snapshotId", &copy.snapshot_id);
     if !tags.is_empty() {

@@ -120,10 +120,11 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         attachment: None,
         tags: tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
     };
-    volumes::insert(&mut tx, &volume, client_token).await?;
+    let stored = volume.settled(ctx.now);
+    volumes::insert(&mut tx, &stored, client_token).await?;
     tags::upsert(&mut tx, ctx.account, ctx.region, &volume.volume_id, "volume", &tags, ctx.now).await?;
     tx.commit().await?;
-    ctx.app.store.schedule_transition(ready_at);
+    ctx.app.store.schedule_transition(stored.ready_at);
     Ok(volume_xml(&volume))
 }
 

@@ -13,7 +13,8 @@ pub mod state {
     pub const DISABLED: &str = "disabled";
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct Image {
     pub image_id: String,
     pub owner_id: String,
@@ -58,7 +59,21 @@ pub struct Image {
     pub tags: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+impl Image {
+    /// The image as it is at `now`: a pending image whose time has come is available.
+    /// With no pending time configured, the create call stores this final state at once
+    /// while its answer still says `pending`.
+    pub fn settled(&self, now: i64) -> Image {
+        let mut image = self.clone();
+        if image.state == state::PENDING && image.ready_at.is_some_and(|t| t <= now) {
+            image.state = state::AVAILABLE.to_string();
+            image.ready_at = None;
+        }
+        image
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct StateReason {
     pub code: String,
     pub message: String,

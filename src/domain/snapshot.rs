@@ -27,6 +27,19 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The snapshot as it is at `now` (see `Image::settled`).
+    pub fn settled(&self, now: i64) -> Snapshot {
+        let mut snapshot = self.clone();
+        if let (state::PENDING, Some(ready_at)) = (snapshot.state.as_str(), snapshot.ready_at) {
+            if ready_at <= now {
+                snapshot.state = state::COMPLETED.to_string();
+                snapshot.completion_time = Some(ready_at);
+                snapshot.ready_at = None;
+            }
+        }
+        snapshot
+    }
+
     /// `100%` when done; while pending, the share of its configured duration elapsed.
     pub fn progress(&self, now: i64) -> String {
         match (self.state.as_str(), self.ready_at) {

@@ -34,6 +34,18 @@ pub struct Volume {
     pub tags: Vec<(String, String)>,
 }
 
+impl Volume {
+    /// The volume as it is at `now` (see `Image::settled`).
+    pub fn settled(&self, now: i64) -> Volume {
+        let mut volume = self.clone();
+        if volume.state == state::CREATING && volume.ready_at.is_some_and(|t| t <= now) {
+            volume.state = state::AVAILABLE.to_string();
+            volume.ready_at = None;
+        }
+        volume
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attachment {
     pub instance_id: String,

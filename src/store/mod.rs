@@ -76,8 +76,10 @@ impl Store {
 
     /// Records that some resource will change state at `at` (ms), so that
     /// [`Store::settle`] looks at the database then.
-    pub fn schedule_transition(&self, at: i64) {
-        self.next_transition.fetch_min(at, Ordering::SeqCst);
+    pub fn schedule_transition(&self, at: Option<i64>) {
+        if let Some(at) = at {
+            self.next_transition.fetch_min(at, Ordering::SeqCst);
+        }
     }
 
     /// Moves every pending resource whose time has come to its final state. Cheap when

@@ -1,0 +1,257 @@
+//! Load driver: `cargo bench --bench load`. Starts the release binary on a fresh data
+//! directory and measures, with the client on the same machine:
+//! cold start to the first answer, idle memory, durable RegisterImage throughput (which
+//! also stores 10,000 images), DescribeImages by one id, and `Owners=self` returning all.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ec2lite_test_support::{auth_header, form, temp_dir};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
+use tokio::net::TcpStream;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ec2lite");
+const IMAGES: usize = 10_000;
+const CONNECTIONS: usize = 16;
+
+fn start(data_dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--log", "warn", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ec2lite");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let address = line.trim().rsplit("http://").next().unwrap().to_string();
+    (child, address)
+}
+
+/// One keep-alive HTTP/1.1 connection sending EC2 Query POSTs.
+struct Connection {
+    stream: AsyncBufReader<TcpStream>,
+    address: String,
+    auth: String,
+}
+
+impl Connection {
+    async fn open(address: &str) -> Connection {
+        let stream = TcpStream::connect(address).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        Connection {
+            stream: AsyncBufReader::new(stream),
+            address: address.to_string(),
+            auth: auth_header("123456789012", "us-east-1"),
+        }
+    }
+
+    async fn post(&mut self, body: &str) -> (u16, String) {
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: {}\r\nContent-Length: {}\r\n\r\n{body}",
+            self.address,
+            self.auth,
+            body.len()
+        );
+        self.stream.get_mut().write_all(request.as_bytes()).await.unwrap();
+        let mut status_line = String::new();
+        self.stream.read_line(&mut status_line).await.unwrap();
+        let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.stream.read_line(&mut line).await.unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await.unwrap();
+        (status, String::from_utf8(body).unwrap())
+    }
+}
+
+fn element<'a>(body: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = body.find(&open).map(|i| i + open.len()).unwrap_or_else(|| panic!("no <{tag}> in {body}"));
+    &body[start..start + body[start..].find('<').unwrap()]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn cold_start() {
+    let mut samples = Vec::new();
+    for _ in 0..10 {
+        let dir = temp_dir("bench-cold");
+        let started = Instant::now();
+        let (mut child, address) = start(&dir);
+        let body = form(&[("Action", "DescribeRegions")]);
+        loop {
+            if let Ok(mut stream) = std::net::TcpStream::connect(&address) {
+                use std::io::{Read, Write};
+                let request = format!(
+                    "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(request.as_bytes()).unwrap();
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.1 200") {
+                    break;
+                }
+            }
+        }
+        samples.push(started.elapsed());
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    samples.sort();
+    println!(
+        "cold start to first answer (fresh data dir, 10 runs): median {:.1} ms, max {:.1} ms",
+        percentile(&samples, 0.5).as_secs_f64() * 1e3,
+        samples.last().unwrap().as_secs_f64() * 1e3
+    );
+}
+
+/// Runs `work(connection, index)` for indices 0..total over `CONNECTIONS` connections.
+async fn run_parallel<F, Fut>(address: &str, total: usize, work: F) -> (Duration, Vec<Duration>)
+where
+    F: Fn(Connection, usize) -> Fut + Send + Sync + Copy + 'static,
+    Fut: std::future::Future<Output = (Connection, Duration)> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let next = next.clone();
+        let address = address.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut connection = Connection::open(&address).await;
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let (c, latency) = work(connection, i).await;
+                connection = c;
+                latencies.push(latency);
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    latencies.sort();
+    (started.elapsed(), latencies)
+}
+
+fn report(label: &str, elapsed: Duration, latencies: &[Duration]) {
+    println!(
+        "{label}: {} requests in {:.2} s = {:.0} req/s (p50 {:.0} µs, p99 {:.0} µs, {CONNECTIONS} connections)",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(latencies, 0.5).as_secs_f64() * 1e6,
+        percentile(latencies, 0.99).as_secs_f64() * 1e6
+    );
+}
+
+async fn load() {
+    let dir = temp_dir("bench-load");
+    let (mut child, address) = start(&dir);
+    let mut c = Connection::open(&address).await;
+    let (_, volume) =
+        c.post(&form(&[("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "8")])).await;
+    let (_, snapshot) =
+        c.post(&form(&[("Action", "CreateSnapshot"), ("VolumeId", element(&volume, "volumeId"))])).await;
+    let snapshot_id = element(&snapshot, "snapshotId").to_string();
+    c.post(&form(&[("Action", "DescribeSnapshots"), ("Owner.1", "self")])).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    println!("idle memory after start and first requests: {:.1} MiB RSS", rss_kib(child.id()) as f64 / 1024.0);
+
+    let snapshot_id: &'static str = Box::leak(snapshot_id.into_boxed_str());
+    let (elapsed, latencies) = run_parallel(&address, IMAGES, move |mut c, i| async move {
+        let body = form(&[
+            ("Action", "RegisterImage"),
+            ("Name", &format!("bench-image-{i:05}")),
+            ("Architecture", "x86_64"),
+            ("VirtualizationType", "hvm"),
+            ("RootDeviceName", "/dev/xvda"),
+            ("BlockDeviceMapping.1.DeviceName", "/dev/xvda"),
+            ("BlockDeviceMapping.1.Ebs.SnapshotId", snapshot_id),
+        ]);
+        let started = Instant::now();
+        let (status, answer) = c.post(&body).await;
+        assert_eq!(status, 200, "{answer}");
+        (c, started.elapsed())
+    })
+    .await;
+    report("RegisterImage, durable, unique names", elapsed, &latencies);
+
+    let (_, all) = c.post(&form(&[("Action", "DescribeImages"), ("Owner.1", "self")])).await;
+    let ids: Vec<String> = all.split("<imageId>").skip(1).map(|s| s[..s.find('<').unwrap()].to_string()).collect();
+    assert_eq!(ids.len(), IMAGES);
+    let ids: &'static [String] = Box::leak(ids.into_boxed_slice());
+    let (elapsed, latencies) = run_parallel(&address, 100_000, move |mut c, i| async move {
+        let id = &ids[(i * 7919) % ids.len()];
+        let body = form(&[("Action", "DescribeImages"), ("ImageId.1", id)]);
+        let started = Instant::now();
+        let (status, answer) = c.post(&body).await;
+        assert!(status == 200 && answer.contains(id.as_str()), "{answer}");
+        (c, started.elapsed())
+    })
+    .await;
+    report(&format!("DescribeImages by one id ({IMAGES} images stored)"), elapsed, &latencies);
+
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, answer) = c.post(&form(&[("Action", "DescribeImages"), ("Owner.1", "self")])).await;
+        samples.push(started.elapsed());
+        assert_eq!(status, 200);
+        assert_eq!(answer.matches("<imageId>").count(), IMAGES);
+    }
+    samples.sort();
+    println!(
+        "DescribeImages Owners=self returning all {IMAGES}: median {:.1} ms, max {:.1} ms ({:.1} MiB of XML)",
+        percentile(&samples, 0.5).as_secs_f64() * 1e3,
+        samples.last().unwrap().as_secs_f64() * 1e3,
+        all.len() as f64 / 1048576.0
+    );
+    println!("memory after the load: {:.1} MiB RSS", rss_kib(child.id()) as f64 / 1024.0);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    cold_start();
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(load());
+}
