@@ -42,6 +42,15 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_VOLUME_CREATING_MS", default_value_t = 0)]
     pub volume_creating_ms: u64,
 
+    /// Do not load the built-in public image catalog.
+    #[arg(long, env = "EC2LITE_NO_CATALOG")]
+    pub no_catalog: bool,
+
+    /// A catalog file (JSON, the format of `catalog/default.json`) whose images are added
+    /// to every region; repeatable. With --no-catalog it replaces the built-in one.
+    #[arg(long = "catalog", env = "EC2LITE_CATALOG", value_delimiter = ',')]
+    pub catalog_files: Vec<PathBuf>,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ec2lite=debug`.
     #[arg(long, env = "EC2LITE_LOG", default_value = "info")]
     pub log: String,

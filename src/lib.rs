@@ -39,8 +39,34 @@ pub async fn serve(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let region = domain::regions::find(&config.default_region.to_ascii_lowercase())
         .ok_or_else(|| format!("unknown default region '{}'", config.default_region))?;
-    let app = Arc::new(App { store: store.clone(), timings: Timings::from(config), default_region: region.name });
+    let catalog = load_catalog(config)?;
+    let app =
+        Arc::new(App { store: store.clone(), timings: Timings::from(config), default_region: region.name, catalog });
     axum::serve(listener, server::router(app)).with_graceful_shutdown(shutdown).await?;
     store.close().await;
     Ok(())
+}
+
+/// The built-in catalog (unless `--no-catalog`) plus every `--catalog` file.
+pub fn load_catalog(config: &Config) -> Result<app::Catalog, Box<dyn std::error::Error>> {
+    let mut texts = Vec::new();
+    if !config.no_catalog {
+        texts.push(domain::catalog::DEFAULT_CATALOG.to_string());
+    }
+    for path in &config.catalog_files {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("catalog {}: {e}", path.display()))?;
+        texts.push(text);
+    }
+    let mut entries = Vec::new();
+    for (text, source) in
+        texts.iter().zip(std::iter::once("built-in").chain(config.catalog_files.iter().map(|_| "file")))
+    {
+        let file = domain::catalog::parse(text).map_err(|e| format!("{source} catalog: {e}"))?;
+        for entry in &file.images {
+            domain::image::validate_name(&entry.name).map_err(|e| format!("catalog image {}: {e}", entry.name))?;
+        }
+        entries.extend(file.images);
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    Ok(app::Catalog::new(entries, domain::catalog::fingerprint(&refs)))
 }

@@ -39,7 +39,10 @@ async fn health() -> Json<serde_json::Value> {
 
 async fn reset(State(app): State<Arc<App>>) -> Response {
     match app.store.reset().await {
-        Ok(()) => Json(serde_json::json!({ "status": "reset" })).into_response(),
+        Ok(()) => {
+            app.catalog.forget_seeded_regions();
+            Json(serde_json::json!({ "status": "reset" })).into_response()
+        }
         Err(err) => {
             tracing::error!(error = %err, "reset failed");
             (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "status": "error" }))).into_response()
@@ -117,6 +120,7 @@ async fn handle(app: &App, caller: &Caller, action: &str, params: &Params) -> Re
     let dry_run = params.flag("DryRun")?;
     let now = clock::now_ms();
     app.store.settle(now).await?;
+    app.catalog.ensure(&app.store, caller.region, now).await?;
     let ctx = Ctx { app, account: &caller.account, region: caller.region, now, dry_run };
     dispatch(action, &ctx, params).await
 }

@@ -314,11 +314,8 @@ pub async fn deregister_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     if image.state == state::DEREGISTERED {
         return Err(unavailable(&image));
     }
-    if image.deregistration_protection.starts_with("enabled") {
-        return Err(ec2_err!(
-            "OperationNotPermitted",
-            "Image {image_id} has deregistration protection enabled. Disable it before deregistering the image."
-        ));
+    if let Some(reason) = super::image_lifecycle::deregistration_refusal(&image, ctx.now) {
+        return Err(Ec2Error::new("OperationNotPermitted", reason));
     }
     ctx.check_dry_run()?;
     images::deregister(&mut tx, image_id, ctx.now).await?;

@@ -3,6 +3,7 @@
 //! the body of its XML answer.
 
 pub mod image_attributes;
+pub mod image_lifecycle;
 pub mod images;
 pub mod regions;
 pub mod snapshot_attributes;
@@ -61,6 +62,14 @@ pub async fn dispatch(action: &str, ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         "ModifyImageAttribute" => image_attributes::modify_image_attribute(ctx, p).await,
         "DescribeImageAttribute" => image_attributes::describe_image_attribute(ctx, p).await,
         "ResetImageAttribute" => image_attributes::reset_image_attribute(ctx, p).await,
+        "EnableImageDeprecation" => image_lifecycle::enable_image_deprecation(ctx, p).await,
+        "DisableImageDeprecation" => image_lifecycle::disable_image_deprecation(ctx, p).await,
+        "EnableImage" => image_lifecycle::enable_image(ctx, p).await,
+        "DisableImage" => image_lifecycle::disable_image(ctx, p).await,
+        "EnableImageDeregistrationProtection" => image_lifecycle::enable_image_deregistration_protection(ctx, p).await,
+        "DisableImageDeregistrationProtection" => {
+            image_lifecycle::disable_image_deregistration_protection(ctx, p).await
+        }
         "CreateTags" => tags::create_tags(ctx, p).await,
         "DeleteTags" => tags::delete_tags(ctx, p).await,
         "DescribeTags" => tags::describe_tags(ctx, p).await,

@@ -164,6 +164,7 @@ pub async fn copy_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let tag_specs = parse_tag_specs(p)?;
     let tags = tag_rules::for_type(&tag_specs, &["snapshot"], "snapshot")?;
 
+    ctx.app.catalog.ensure(&ctx.app.store, source_region.name, ctx.now).await?;
     let mut tx = ctx.app.store.write().await?;
     let source = snapshots::find_visible(&mut tx, ctx.account, source_region.name, source_id)
         .await?

@@ -28,6 +28,7 @@ const IMAGE_JSON: &str = "json_object(\
     'source_instance_id', i.source_instance_id, 'source_image_id', i.source_image_id, \
     'source_image_region', i.source_image_region, 'deprecation_time', i.deprecation_time, \
     'last_launched_time', i.last_launched_time, 'deregistration_protection', i.deregistration_protection, \
+    'protected_until', i.protected_until, \
     'creation_date', i.creation_date, 'block_device_mappings', json(i.block_device_mappings), \
     'product_codes', json(i.product_codes), \
     'is_public', case when exists (select 1 from launch_permission p where p.image_id = i.image_id \
@@ -413,4 +414,37 @@ pub async fn images_using_snapshot(conn: &mut Conn, snapshot_id: &str) -> Result
         .bind(snapshot_id)
         .fetch_all(&mut *conn)
         .await?)
+}
+
+pub async fn set_deprecation_time(conn: &mut Conn, image_id: &str, time: Option<&str>) -> Result<()> {
+    sqlx::query("update image set deprecation_time = ? where image_id = ?")
+        .bind(time)
+        .bind(image_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_state(conn: &mut Conn, image_id: &str, new_state: &str) -> Result<()> {
+    sqlx::query("update image set state = ? where image_id = ?")
+        .bind(new_state)
+        .bind(image_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_deregistration_protection(
+    conn: &mut Conn,
+    image_id: &str,
+    value: &str,
+    protected_until: Option<i64>,
+) -> Result<()> {
+    sqlx::query("update image set deregistration_protection = ?, protected_until = ? where image_id = ?")
+        .bind(value)
+        .bind(protected_until)
+        .bind(image_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

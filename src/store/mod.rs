@@ -4,6 +4,7 @@
 //! SQLite's single write lock; reads use a separate pool that WAL lets run beside it.
 //! An in-memory database is one connection shared by both.
 
+pub mod catalog;
 pub mod filters;
 pub mod images;
 pub mod lifecycle;
@@ -98,9 +99,16 @@ impl Store {
     /// Deletes every row of every table; the schema stays.
     pub async fn reset(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
-        for table in
-            ["tag", "launch_permission", "image_snapshot", "image", "create_volume_permission", "snapshot", "volume"]
-        {
+        for table in [
+            "catalog_region",
+            "tag",
+            "launch_permission",
+            "image_snapshot",
+            "image",
+            "create_volume_permission",
+            "snapshot",
+            "volume",
+        ] {
             sqlx::query(&format!("delete from {table}")).execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -1,0 +1,173 @@
+//! The public image catalog: a data file of publishers' images (`catalog/default.json`),
+//! placed into every region with ids that are the same on every machine and every start.
+
+use serde::Deserialize;
+
+use super::image::{state, BlockDeviceMapping, EbsBlockDevice, Image, ProductCode};
+use super::snapshot::{state as snapshot_state, Snapshot};
+
+/// The built-in catalog, compiled into the binary.
+pub const DEFAULT_CATALOG: &str = include_str!("../../catalog/default.json");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogFile {
+    pub images: Vec<CatalogImage>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogImage {
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_id: String,
+    pub owner_alias: Option<String>,
+    pub architecture: String,
+    pub virtualization_type: String,
+    pub root_device_type: String,
+    pub root_device_name: String,
+    pub image_location: String,
+    pub volume_size: Option<i64>,
+    pub volume_type: Option<String>,
+    pub ena_support: Option<bool>,
+    pub sriov_net_support: Option<String>,
+    pub boot_mode: Option<String>,
+    pub tpm_support: Option<String>,
+    pub imds_support: Option<String>,
+    pub platform: Option<String>,
+    pub platform_details: String,
+    pub usage_operation: String,
+    pub kernel_id: Option<String>,
+    pub ramdisk_id: Option<String>,
+    pub creation_date: String,
+    pub deprecation_time: Option<String>,
+    #[serde(default)]
+    pub product_codes: Vec<ProductCode>,
+    #[serde(default)]
+    pub extra_mappings: Vec<BlockDeviceMapping>,
+}
+
+pub fn parse(text: &str) -> Result<CatalogFile, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// FNV-1a, 64 bits: a stable hash for ids (std's hasher may change between releases).
+fn fnv1a(seed: u64, parts: &[&str]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for part in parts {
+        for byte in part.bytes().chain([0u8]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// `prefix-` and 17 hex digits derived from `parts`.
+pub fn stable_id(prefix: &str, parts: &[&str]) -> String {
+    let high = fnv1a(0, parts) & 0xf;
+    let low = fnv1a(0x9e37_79b9_7f4a_7c15, parts);
+    format!("{prefix}-{high:x}{low:016x}")
+}
+
+/// A fingerprint of the catalog's content, to tell when a region must be re-seeded.
+pub fn fingerprint(texts: &[&str]) -> String {
+    format!("{:016x}", fnv1a(0, texts))
+}
+
+impl CatalogImage {
+    /// The image (and its root snapshot, for EBS images) as it exists in `region`.
+    pub fn materialize(&self, region: &str) -> (Image, Option<Snapshot>) {
+        let image_id = stable_id("ami", &[region, &self.owner_id, &self.name]);
+        let snapshot = (self.root_device_type == "ebs").then(|| Snapshot {
+            snapshot_id: stable_id("snap", &[region, &self.owner_id, &self.name]),
+            owner_id: self.owner_id.clone(),
+            region: region.to_string(),
+            volume_id: "vol-ffffffff".to_string(),
+            volume_size: self.volume_size.unwrap_or(8),
+            description: format!("Snapshot of {}", self.name),
+            state: snapshot_state::COMPLETED.to_string(),
+            start_time: 0,
+            completion_time: Some(0),
+            owner_alias: self.owner_alias.clone(),
+            is_public: true,
+            ..Default::default()
+        });
+        let mut mappings: Vec<BlockDeviceMapping> = snapshot
+            .iter()
+            .map(|s| BlockDeviceMapping {
+                device_name: self.root_device_name.clone(),
+                ebs: Some(EbsBlockDevice {
+                    snapshot_id: Some(s.snapshot_id.clone()),
+                    volume_size: Some(s.volume_size),
+                    volume_type: self.volume_type.clone().or(Some("gp2".into())),
+                    delete_on_termination: Some(true),
+                    iops: (self.volume_type.as_deref() == Some("gp3")).then_some(3000),
+                    throughput: (self.volume_type.as_deref() == Some("gp3")).then_some(125),
+                    encrypted: Some(false),
+                    kms_key_id: None,
+                }),
+                ..Default::default()
+            })
+            .collect();
+        mappings.extend(self.extra_mappings.iter().cloned());
+        let image = Image {
+            image_id,
+            owner_id: self.owner_id.clone(),
+            region: region.to_string(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            image_location: self.image_location.clone(),
+            state: state::AVAILABLE.to_string(),
+            architecture: self.architecture.clone(),
+            image_type: "machine".to_string(),
+            platform: self.platform.clone(),
+            platform_details: self.platform_details.clone(),
+            usage_operation: self.usage_operation.clone(),
+            root_device_type: self.root_device_type.clone(),
+            root_device_name: Some(self.root_device_name.clone()),
+            virtualization_type: self.virtualization_type.clone(),
+            hypervisor: "xen".to_string(),
+            kernel_id: self.kernel_id.clone(),
+            ramdisk_id: self.ramdisk_id.clone(),
+            ena_support: self.ena_support,
+            sriov_net_support: self.sriov_net_support.clone(),
+            boot_mode: self.boot_mode.clone(),
+            tpm_support: self.tpm_support.clone(),
+            imds_support: self.imds_support.clone(),
+            owner_alias: self.owner_alias.clone(),
+            deprecation_time: self.deprecation_time.clone(),
+            deregistration_protection: "disabled".to_string(),
+            creation_date: self.creation_date.clone(),
+            block_device_mappings: mappings,
+            product_codes: self.product_codes.clone(),
+            is_public: true,
+            ..Default::default()
+        };
+        (image, snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{is_well_formed, IdKind};
+
+    #[test]
+    fn ids_are_stable_well_formed_and_distinct_per_region() {
+        let a = stable_id("ami", &["us-east-1", "137112412989", "al2023"]);
+        assert_eq!(a, stable_id("ami", &["us-east-1", "137112412989", "al2023"]));
+        assert_ne!(a, stable_id("ami", &["eu-west-1", "137112412989", "al2023"]));
+        assert!(is_well_formed(IdKind::Image, &a), "{a}");
+    }
+
+    #[test]
+    fn the_default_catalog_parses_and_its_images_are_valid() {
+        let catalog = parse(DEFAULT_CATALOG).expect("catalog/default.json parses");
+        assert!(catalog.images.len() >= 30);
+        for entry in &catalog.images {
+            crate::domain::image::validate_name(&entry.name).unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+            let (image, snapshot) = entry.materialize("us-east-1");
+            assert_eq!(snapshot.is_some(), image.root_device_type == "ebs", "{}", entry.name);
+            assert!(crate::domain::clock::parse_iso(&image.creation_date).is_some(), "{}", entry.name);
+        }
+    }
+}
