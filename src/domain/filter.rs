@@ -53,6 +53,19 @@ impl Pattern {
             .collect()
     }
 
+    /// The literal characters before the first wildcard, when there are any.
+    pub fn literal_prefix(&self) -> Option<String> {
+        let prefix: String = self
+            .tokens
+            .iter()
+            .map_while(|t| match t {
+                Token::Char(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        (!prefix.is_empty()).then_some(prefix)
+    }
+
     pub fn matches(&self, text: &str) -> bool {
         let chars: Vec<char> = text.chars().collect();
         matches_from(&self.tokens, &chars)

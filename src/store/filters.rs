@@ -106,17 +106,39 @@ pub fn push_any_match<'a>(qb: &mut QueryBuilder<'a, Sqlite>, expr: &str, values:
             Some(literal) => vec![(" = ", literal)],
             None => pattern.globs().into_iter().map(|g| (" glob ", g)).collect(),
         };
+        // A literal prefix also becomes a range, which an index can serve (SQLite's own
+        // GLOB optimization does not apply to bound parameters of persistent statements).
+        let range =
+            pattern.literal_prefix().and_then(|prefix| prefix_upper_bound(&prefix).map(|upper| (prefix, upper)));
         for (op, operand) in alternatives {
             if !first {
                 qb.push(" or ");
             }
             first = false;
+            qb.push("(");
+            if let (" glob ", Some((low, high))) = (op, &range) {
+                qb.push(expr).push(" >= ").push_bind(low.clone()).push(" and ");
+                qb.push(expr).push(" < ").push_bind(high.clone()).push(" and ");
+            }
             qb.push(expr);
             qb.push(op);
             qb.push_bind(operand);
+            qb.push(")");
         }
     }
     qb.push(")");
+}
+
+/// The smallest string greater than every string starting with `prefix`.
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(last as u32 + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// `and {column} in (?, ?, ...)` for a non-empty list.

@@ -157,10 +157,12 @@ fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
 }
 
 pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<String>)> {
-    // The whole page comes back as one JSON array in one row: sqlx hands rows from its
-    // SQLite thread to the async side one by one, which dominates for large pages.
-    let mut qb = select_images(q.account);
-    qb.push(" and i.region = ");
+    // The inner query picks the page by id; only its rows are turned into documents.
+    let mut qb = QueryBuilder::new("select ");
+    qb.push(IMAGE_JSON);
+    qb.push_bind(q.account);
+    qb.push(IMAGE_JSON_END);
+    qb.push(" from (select i.image_id as page_id from image i where i.region = ");
     qb.push_bind(q.region);
     qb.push(" and i.state <> 'deregistered'");
     push_visible(&mut qb, q.account);
@@ -184,22 +186,41 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
     push_executors(&mut qb, &q.executors);
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "i.image_id");
+    qb.push(") page join image i on i.image_id = page.page_id order by i.image_id");
     let rows = qb.build().fetch_all(&mut *conn).await?;
     let mut images = rows.iter().map(image_from_row).collect::<Result<Vec<_>, _>>()?;
     let next = q.page.finish(&mut images, |i| i.image_id.clone());
     Ok((images, next))
 }
 
+/// `and (i.account_id in (..) or i.owner_alias in (..))`, written so that the common
+/// single-kind case stays a plain indexed `in`.
 fn push_owners<'a>(qb: &mut QueryBuilder<'a, Sqlite>, owners: &'a [Owner]) {
-    if owners.is_empty() {
+    let accounts: Vec<&str> =
+        owners.iter().filter_map(|o| if let Owner::Account(id) = o { Some(id.as_str()) } else { None }).collect();
+    let aliases: Vec<&str> =
+        owners.iter().filter_map(|o| if let Owner::Alias(a) = o { Some(a.as_str()) } else { None }).collect();
+    let mut terms: Vec<(&str, Vec<&'a str>)> = Vec::new();
+    if !accounts.is_empty() {
+        terms.push(("i.account_id", accounts));
+    }
+    if !aliases.is_empty() {
+        terms.push(("i.owner_alias", aliases));
+    }
+    if terms.is_empty() {
         return;
     }
-    qb.push(" and (0");
-    for owner in owners {
-        match owner {
-            Owner::Account(id) => qb.push(" or i.account_id = ").push_bind(id.as_str()),
-            Owner::Alias(alias) => qb.push(" or i.owner_alias = ").push_bind(alias.as_str()),
-        };
+    qb.push(" and (");
+    for (n, (column, values)) in terms.into_iter().enumerate() {
+        if n > 0 {
+            qb.push(" or ");
+        }
+        qb.push(format!("{column} in ("));
+        let mut list = qb.separated(", ");
+        for value in values {
+            list.push_bind(value);
+        }
+        qb.push(")");
     }
     qb.push(")");
 }
