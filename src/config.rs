@@ -42,6 +42,27 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_VOLUME_CREATING_MS", default_value_t = 0)]
     pub volume_creating_ms: u64,
 
+    /// How long a new or started instance stays `pending`, in milliseconds.
+    #[arg(long, env = "EC2LITE_INSTANCE_PENDING_MS", default_value_t = 0)]
+    pub instance_pending_ms: u64,
+
+    /// How long a stopping instance stays `stopping`, in milliseconds.
+    #[arg(long, env = "EC2LITE_INSTANCE_STOPPING_MS", default_value_t = 0)]
+    pub instance_stopping_ms: u64,
+
+    /// How long a terminating instance stays `shutting-down`, in milliseconds.
+    #[arg(long, env = "EC2LITE_INSTANCE_SHUTTING_DOWN_MS", default_value_t = 0)]
+    pub instance_shutting_down_ms: u64,
+
+    /// How long terminated instances stay describable, in milliseconds (EC2: about an hour).
+    #[arg(long, env = "EC2LITE_TERMINATED_RETENTION_MS", default_value_t = 3_600_000)]
+    pub terminated_retention_ms: u64,
+
+    /// Launch any well-formed but unknown AMI id (as lenient emulators do) instead of
+    /// refusing it with InvalidAMIID.NotFound as EC2 does.
+    #[arg(long, env = "EC2LITE_ACCEPT_UNKNOWN_IMAGES")]
+    pub accept_unknown_images: bool,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,
@@ -74,6 +95,11 @@ pub struct Timings {
     pub image_pending_ms: i64,
     pub snapshot_pending_ms: i64,
     pub volume_creating_ms: i64,
+    pub instance_pending_ms: i64,
+    pub instance_stopping_ms: i64,
+    pub instance_shutting_down_ms: i64,
+    pub terminated_retention_ms: i64,
+    pub accept_unknown_images: bool,
 }
 
 impl From<&Config> for Timings {
@@ -83,6 +109,11 @@ impl From<&Config> for Timings {
             image_pending_ms: ms(c.image_pending_ms),
             snapshot_pending_ms: ms(c.snapshot_pending_ms),
             volume_creating_ms: ms(c.volume_creating_ms),
+            instance_pending_ms: ms(c.instance_pending_ms),
+            instance_stopping_ms: ms(c.instance_stopping_ms),
+            instance_shutting_down_ms: ms(c.instance_shutting_down_ms),
+            terminated_retention_ms: ms(c.terminated_retention_ms),
+            accept_unknown_images: c.accept_unknown_images,
         }
     }
 }

@@ -119,7 +119,7 @@ async fn handle(app: &App, caller: &Caller, action: &str, params: &Params) -> Re
     }
     let dry_run = params.flag("DryRun")?;
     let now = clock::now_ms();
-    app.store.settle(now).await?;
+    app.store.settle(now, app.timings.terminated_retention_ms).await?;
     app.catalog.ensure(&app.store, caller.region, now).await?;
     let ctx = Ctx { app, account: &caller.account, region: caller.region, now, dry_run };
     dispatch(action, &ctx, params).await

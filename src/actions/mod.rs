@@ -2,9 +2,13 @@
 //! from the request parameters, applies the domain rules, uses the store, and writes
 //! the body of its XML answer.
 
+pub mod create_image;
 pub mod image_attributes;
 pub mod image_lifecycle;
 pub mod images;
+pub mod instance_attributes;
+pub mod instances;
+pub mod network;
 pub mod regions;
 pub mod snapshot_attributes;
 pub mod snapshots;
@@ -70,6 +74,21 @@ pub async fn dispatch(action: &str, ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         "DisableImageDeregistrationProtection" => {
             image_lifecycle::disable_image_deregistration_protection(ctx, p).await
         }
+        "RunInstances" => instances::run_instances(ctx, p).await,
+        "DescribeInstances" => instances::describe_instances(ctx, p).await,
+        "StartInstances" => instances::start_instances(ctx, p).await,
+        "StopInstances" => instances::stop_instances(ctx, p).await,
+        "RebootInstances" => instances::reboot_instances(ctx, p).await,
+        "TerminateInstances" => instances::terminate_instances(ctx, p).await,
+        "DescribeInstanceStatus" => instances::describe_instance_status(ctx, p).await,
+        "DescribeInstanceAttribute" => instance_attributes::describe_instance_attribute(ctx, p).await,
+        "ModifyInstanceAttribute" => instance_attributes::modify_instance_attribute(ctx, p).await,
+        "AttachVolume" => volumes::attach_volume(ctx, p).await,
+        "DetachVolume" => volumes::detach_volume(ctx, p).await,
+        "CreateImage" => create_image::create_image(ctx, p).await,
+        "DescribeVpcs" => network::describe_vpcs(ctx, p),
+        "DescribeSubnets" => network::describe_subnets(ctx, p),
+        "DescribeSecurityGroups" => network::describe_security_groups(ctx, p),
         "CreateTags" => tags::create_tags(ctx, p).await,
         "DeleteTags" => tags::delete_tags(ctx, p).await,
         "DescribeTags" => tags::describe_tags(ctx, p).await,

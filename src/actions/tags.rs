@@ -24,16 +24,23 @@ async fn taggable(ctx: &Ctx<'_>, conn: &mut Conn, resource_id: &str) -> Result<&
         }
         IdKind::Snapshot => snapshots::find_visible(conn, ctx.account, ctx.region, resource_id).await?.is_some(),
         IdKind::Volume => volumes::find_owned(conn, ctx.account, ctx.region, resource_id).await?.is_some(),
-        IdKind::Instance => false,
+        IdKind::Instance => {
+            crate::store::instances::find_owned(conn, ctx.account, ctx.region, resource_id).await?.is_some()
+        }
+        IdKind::Reservation | IdKind::Subnet | IdKind::SecurityGroup | IdKind::Vpc => {
+            return Err(ec2_err!(
+                "InvalidParameterValue",
+                "ec2lite does not keep tags on '{}' resources ({resource_id})",
+                kind.resource_type()
+            ))
+        }
     };
     if !exists {
         return Err(match kind {
             IdKind::Image | IdKind::Kernel | IdKind::Ramdisk => super::images::not_found(&[resource_id]),
             IdKind::Snapshot => super::snapshots::not_found(resource_id),
             IdKind::Volume => ec2_err!("InvalidVolume.NotFound", "The volume '{resource_id}' does not exist."),
-            IdKind::Instance => {
-                ec2_err!("InvalidInstanceID.NotFound", "The instance ID '{resource_id}' does not exist")
-            }
+            _ => super::instances::not_found(&[resource_id]),
         });
     }
     Ok(kind.resource_type())

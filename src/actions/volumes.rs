@@ -180,6 +180,117 @@ pub async fn delete_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     Ok(return_true())
 }
 
+/// `/dev/sdf`, `/dev/xvdb`, `xvdh`: the device names EBS accepts.
+fn check_device(device: &str) -> Result<()> {
+    let name = device.strip_prefix("/dev/").unwrap_or(device);
+    let valid = (name.starts_with("sd") || name.starts_with("xvd") || name.starts_with("hd"))
+        && name.len() <= 12
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if valid {
+        Ok(())
+    } else {
+        Err(ec2_err!(
+            "InvalidParameterValue",
+            "Value ({device}) for parameter device is invalid. {device} is not a valid EBS device name."
+        ))
+    }
+}
+
+pub async fn attach_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+    let volume_id = p.required("VolumeId")?;
+    let instance_id = p.required("InstanceId")?;
+    let device = p.required("Device")?;
+    ids::check(IdKind::Volume, volume_id)?;
+    check_device(device)?;
+    let mut tx = ctx.app.store.write().await?;
+    let volume =
+        volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await?.ok_or_else(|| not_found(volume_id))?;
+    let instance = super::instances::owned_instance(ctx, &mut tx, instance_id).await?;
+    if let Some(a) = &volume.attachment {
+        return Err(ec2_err!("VolumeInUse", "{volume_id} is already attached to an instance ({})", a.instance_id));
+    }
+    if volume.state != state::AVAILABLE {
+        return Err(ec2_err!("IncorrectState", "Volume '{volume_id}' is in the '{}' state.", volume.state));
+    }
+    if !matches!(instance.state.as_str(), "running" | "stopped" | "pending" | "stopping") {
+        return Err(ec2_err!("IncorrectInstanceState", "Instance '{instance_id}' is not 'running' or 'stopped'."));
+    }
+    if volume.availability_zone != instance.availability_zone {
+        return Err(ec2_err!(
+            "InvalidVolume.ZoneMismatch",
+            "The volume '{volume_id}' is not in the same availability zone as instance '{instance_id}'"
+        ));
+    }
+    if instance.volumes.iter().any(|(d, ..)| d == device) || instance.root_device_name.as_deref() == Some(device) {
+        return Err(ec2_err!(
+            "InvalidParameterValue",
+            "Invalid value '{device}' for unixDevice. Attachment point {device} is already in use"
+        ));
+    }
+    ctx.check_dry_run()?;
+    crate::store::instances::attach_volume(&mut tx, volume_id, instance_id, device, false, ctx.now).await?;
+    tx.commit().await?;
+    Ok(attachment_xml(volume_id, instance_id, device, "attaching", ctx.now, false))
+}
+
+pub async fn detach_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+    let volume_id = p.required("VolumeId")?;
+    ids::check(IdKind::Volume, volume_id)?;
+    p.flag("Force")?;
+    let mut tx = ctx.app.store.write().await?;
+    let volume =
+        volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await?.ok_or_else(|| not_found(volume_id))?;
+    let Some(attachment) = volume.attachment else {
+        return Err(ec2_err!("IncorrectState", "Volume '{volume_id}' is in the '{}' state.", volume.state));
+    };
+    let wrong_instance = p.str("InstanceId").is_some_and(|i| i != attachment.instance_id);
+    let wrong_device = p.str("Device").is_some_and(|d| d != attachment.device);
+    if wrong_instance || wrong_device {
+        return Err(ec2_err!(
+            "InvalidAttachment.NotFound",
+            "The volume '{volume_id}' is not attached to the given instance and device."
+        ));
+    }
+    let instance = super::instances::owned_instance(ctx, &mut tx, &attachment.instance_id).await?;
+    if instance.root_device_name.as_deref() == Some(attachment.device.as_str()) && instance.state != "stopped" {
+        return Err(ec2_err!(
+            "IncorrectState",
+            "Unable to detach root volume '{volume_id}' from instance '{}'",
+            attachment.instance_id
+        ));
+    }
+    ctx.check_dry_run()?;
+    crate::store::instances::detach_volume(&mut tx, volume_id).await?;
+    tx.commit().await?;
+    Ok(attachment_xml(
+        volume_id,
+        &attachment.instance_id,
+        &attachment.device,
+        "detaching",
+        attachment.attach_time,
+        attachment.delete_on_termination,
+    ))
+}
+
+/// The `VolumeAttachment` answer of AttachVolume / DetachVolume.
+fn attachment_xml(
+    volume_id: &str,
+    instance_id: &str,
+    device: &str,
+    status: &str,
+    attach_time: i64,
+    delete_on_termination: bool,
+) -> Xml {
+    let mut x = Xml::new();
+    x.text("volumeId", volume_id)
+        .text("instanceId", instance_id)
+        .text("device", device)
+        .text("status", status)
+        .text("attachTime", &iso(attach_time))
+        .bool("deleteOnTermination", delete_on_termination);
+    x
+}
+
 pub fn return_true() -> Xml {
     let mut x = Xml::new();
     x.bool("return", true);

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::ids::{fnv1a, stable_id};
 use super::image::{state, BlockDeviceMapping, EbsBlockDevice, Image, ProductCode};
 use super::snapshot::{state as snapshot_state, Snapshot};
 
@@ -47,25 +48,6 @@ pub struct CatalogImage {
 
 pub fn parse(text: &str) -> Result<CatalogFile, serde_json::Error> {
     serde_json::from_str(text)
-}
-
-/// FNV-1a, 64 bits: a stable hash for ids (std's hasher may change between releases).
-fn fnv1a(seed: u64, parts: &[&str]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ seed;
-    for part in parts {
-        for byte in part.bytes().chain([0u8]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    hash
-}
-
-/// `prefix-` and 17 hex digits derived from `parts`.
-pub fn stable_id(prefix: &str, parts: &[&str]) -> String {
-    let high = fnv1a(0, parts) & 0xf;
-    let low = fnv1a(0x9e37_79b9_7f4a_7c15, parts);
-    format!("{prefix}-{high:x}{low:016x}")
 }
 
 /// A fingerprint of the catalog's content, to tell when a region must be re-seeded.
@@ -149,6 +131,7 @@ impl CatalogImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::stable_id;
     use crate::domain::ids::{is_well_formed, IdKind};
 
     #[test]

@@ -15,6 +15,10 @@ pub enum IdKind {
     Instance,
     Kernel,
     Ramdisk,
+    Reservation,
+    Subnet,
+    SecurityGroup,
+    Vpc,
 }
 
 impl IdKind {
@@ -26,6 +30,10 @@ impl IdKind {
             IdKind::Instance => "i",
             IdKind::Kernel => "aki",
             IdKind::Ramdisk => "ari",
+            IdKind::Reservation => "r",
+            IdKind::Subnet => "subnet",
+            IdKind::SecurityGroup => "sg",
+            IdKind::Vpc => "vpc",
         }
     }
 
@@ -37,6 +45,10 @@ impl IdKind {
             IdKind::Instance => "InvalidInstanceID.Malformed",
             IdKind::Kernel => "InvalidKernelId.Malformed",
             IdKind::Ramdisk => "InvalidRamDiskId.Malformed",
+            IdKind::Reservation => "InvalidReservationID.Malformed",
+            IdKind::Subnet => "InvalidSubnetID.Malformed",
+            IdKind::SecurityGroup => "InvalidGroupId.Malformed",
+            IdKind::Vpc => "InvalidVpcID.Malformed",
         }
     }
 
@@ -47,15 +59,30 @@ impl IdKind {
             IdKind::Snapshot => "snapshot",
             IdKind::Volume => "volume",
             IdKind::Instance => "instance",
+            IdKind::Reservation => "reservation",
+            IdKind::Subnet => "subnet",
+            IdKind::SecurityGroup => "security-group",
+            IdKind::Vpc => "vpc",
         }
     }
 
     /// Which kind an id claims to be, by its prefix alone.
     pub fn of(id: &str) -> Option<IdKind> {
         let prefix = id.split_once('-')?.0;
-        [IdKind::Image, IdKind::Snapshot, IdKind::Volume, IdKind::Instance, IdKind::Kernel, IdKind::Ramdisk]
-            .into_iter()
-            .find(|k| k.prefix() == prefix)
+        [
+            IdKind::Image,
+            IdKind::Snapshot,
+            IdKind::Volume,
+            IdKind::Instance,
+            IdKind::Kernel,
+            IdKind::Ramdisk,
+            IdKind::Reservation,
+            IdKind::Subnet,
+            IdKind::SecurityGroup,
+            IdKind::Vpc,
+        ]
+        .into_iter()
+        .find(|k| k.prefix() == prefix)
     }
 }
 
@@ -69,6 +96,25 @@ pub fn new_id(kind: IdKind) -> String {
         id.push(HEX[rng.random_range(0..16)] as char);
     }
     id
+}
+
+/// FNV-1a, 64 bits: a stable hash for ids (std's hasher may change between releases).
+pub fn fnv1a(seed: u64, parts: &[&str]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for part in parts {
+        for byte in part.bytes().chain([0u8]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// `prefix-` and 17 hex digits derived from `parts`.
+pub fn stable_id(prefix: &str, parts: &[&str]) -> String {
+    let high = fnv1a(0, parts) & 0xf;
+    let low = fnv1a(0x9e37_79b9_7f4a_7c15, parts);
+    format!("{prefix}-{high:x}{low:016x}")
 }
 
 pub fn is_well_formed(kind: IdKind, id: &str) -> bool {

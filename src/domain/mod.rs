@@ -5,6 +5,8 @@ pub mod clock;
 pub mod filter;
 pub mod ids;
 pub mod image;
+pub mod instance;
+pub mod network;
 pub mod regions;
 pub mod snapshot;
 pub mod tags;

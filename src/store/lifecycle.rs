@@ -6,7 +6,12 @@ use sqlx::Row;
 use super::Conn;
 
 /// Applies every transition due at `now`; returns when the next one is due.
-pub async fn settle(conn: &mut Conn, now: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn settle(
+    conn: &mut Conn,
+    now: i64,
+    terminated_retention_ms: i64,
+) -> Result<Option<i64>, crate::error::Ec2Error> {
+    settle_instances(conn, now, terminated_retention_ms).await?;
     sqlx::query("update volume set state = 'available', ready_at = null where state = 'creating' and ready_at <= ?")
         .bind(now)
         .execute(&mut *conn)
@@ -38,16 +43,54 @@ pub async fn settle(conn: &mut Conn, now: i64) -> Result<Option<i64>, sqlx::Erro
     )
     .execute(&mut *conn)
     .await?;
-    next_due(conn).await
+    Ok(next_due(conn, terminated_retention_ms).await?)
 }
 
-async fn next_due(conn: &mut Conn) -> Result<Option<i64>, sqlx::Error> {
+/// `pending → running`, `stopping → stopped`, `shutting-down → terminated` (releasing
+/// volumes); terminated instances vanish once their retention is over.
+async fn settle_instances(conn: &mut Conn, now: i64, terminated_retention_ms: i64) -> crate::error::Result<()> {
+    let due: Vec<(String, String)> =
+        sqlx::query_as("select instance_id, state from instance where ready_at is not null and ready_at <= ?")
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await?;
+    for (instance_id, current) in due {
+        let Some(next) = crate::domain::instance::next_state(&current) else { continue };
+        sqlx::query(
+            "update instance set state = ?, ready_at = null, \
+             terminated_at = case when ? = 'terminated' then ? else terminated_at end where instance_id = ?",
+        )
+        .bind(next)
+        .bind(next)
+        .bind(now)
+        .bind(&instance_id)
+        .execute(&mut *conn)
+        .await?;
+        if next == crate::domain::instance::state::TERMINATED {
+            super::instances::release_volumes(conn, &instance_id).await?;
+        }
+    }
+    sqlx::query("delete from tag where resource_id in (select instance_id from instance where state = 'terminated' and terminated_at <= ?)")
+        .bind(now - terminated_retention_ms)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from instance where state = 'terminated' and terminated_at <= ?")
+        .bind(now - terminated_retention_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn next_due(conn: &mut Conn, terminated_retention_ms: i64) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query(
         "select min(t) from ( \
            select min(ready_at) as t from volume where state = 'creating' \
            union all select min(ready_at) from snapshot where state = 'pending' \
-           union all select min(ready_at) from image where state = 'pending')",
+           union all select min(ready_at) from image where state = 'pending' \
+           union all select min(ready_at) from instance where ready_at is not null \
+           union all select min(terminated_at) + ? from instance where state = 'terminated')",
     )
+    .bind(terminated_retention_ms)
     .fetch_one(&mut *conn)
     .await?;
     row.try_get::<Option<i64>, _>(0)

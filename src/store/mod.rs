@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod filters;
 pub mod images;
+pub mod instances;
 pub mod lifecycle;
 pub mod snapshots;
 pub mod tags;
@@ -85,12 +86,12 @@ impl Store {
 
     /// Moves every pending resource whose time has come to its final state. Cheap when
     /// nothing is due: one atomic load.
-    pub async fn settle(&self, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn settle(&self, now: i64, terminated_retention_ms: i64) -> Result<(), crate::error::Ec2Error> {
         if self.next_transition.load(Ordering::SeqCst) > now {
             return Ok(());
         }
         let mut tx = self.write().await?;
-        let next = lifecycle::settle(&mut tx, now).await?;
+        let next = lifecycle::settle(&mut tx, now, terminated_retention_ms).await?;
         tx.commit().await?;
         self.next_transition.store(next.unwrap_or(i64::MAX), Ordering::SeqCst);
         Ok(())
@@ -101,6 +102,7 @@ impl Store {
         let mut tx = self.write().await?;
         for table in [
             "catalog_region",
+            "instance",
             "tag",
             "launch_permission",
             "image_snapshot",

@@ -1,0 +1,303 @@
+//! Instances, and what happens to their volumes when they go.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::filters::{FilterSpec, Page, Target};
+use super::Conn;
+use crate::domain::filter::Filter;
+use crate::domain::instance::Instance;
+use crate::error::Result;
+
+/// One JSON document per instance, with the caller's tags and the attached volumes.
+const INSTANCE_JSON: &str = "json_object(\
+    'instance_id', i.instance_id, 'owner_id', i.account_id, 'region', i.region, 'reservation_id', i.reservation_id, \
+    'image_id', i.image_id, 'instance_type', i.instance_type, 'availability_zone', i.availability_zone, \
+    'subnet_id', i.subnet_id, 'vpc_id', i.vpc_id, 'private_ip', i.private_ip, 'public_ip', i.public_ip, \
+    'key_name', i.key_name, 'user_data', i.user_data, 'state', i.state, \
+    'state_transition_reason', i.state_transition_reason, 'state_reason_code', i.state_reason_code, \
+    'state_reason_message', i.state_reason_message, 'ready_at', i.ready_at, 'launch_time', i.launch_time, \
+    'ami_launch_index', i.ami_launch_index, 'architecture', i.architecture, \
+    'virtualization_type', i.virtualization_type, 'root_device_type', i.root_device_type, \
+    'root_device_name', i.root_device_name, 'platform', i.platform, 'platform_details', i.platform_details, \
+    'usage_operation', i.usage_operation, 'boot_mode', i.boot_mode, \
+    'ena_support', case i.ena_support when 1 then json('true') when 0 then json('false') end, \
+    'kernel_id', i.kernel_id, 'client_token', i.client_token, 'shutdown_behavior', i.shutdown_behavior, \
+    'disable_api_termination', case when i.disable_api_termination then json('true') else json('false') end, \
+    'security_group_ids', json(i.security_group_ids), \
+    'volumes', (select json_group_array(json_array(v.attached_device, v.volume_id, v.attach_time, \
+        case when v.delete_on_termination then json('true') else json('false') end)) \
+        from (select * from volume where attached_instance_id = i.instance_id order by attached_device) v), \
+    'tags', (select json_group_array(json_array(t.key, t.value)) from \
+        (select key, value from tag where tag.account_id = ";
+const INSTANCE_JSON_END: &str = " and tag.resource_id = i.instance_id order by key) t)) as doc";
+
+pub static FILTERS: FilterSpec = FilterSpec {
+    id_column: "i.instance_id",
+    fields: &[
+        ("architecture", Target::Text("i.architecture")),
+        ("availability-zone", Target::Text("i.availability_zone")),
+        ("client-token", Target::Text("i.client_token")),
+        ("image-id", Target::Text("i.image_id")),
+        ("instance-id", Target::Text("i.instance_id")),
+        ("instance-state-code", Target::Text(STATE_CODE)),
+        ("instance-state-name", Target::Text("i.state")),
+        ("instance-type", Target::Text("i.instance_type")),
+        ("ip-address", Target::Text("i.public_ip")),
+        ("key-name", Target::Text("i.key_name")),
+        ("launch-time", Target::Text("strftime('%Y-%m-%dT%H:%M:%fZ', i.launch_time / 1000.0, 'unixepoch')")),
+        ("owner-id", Target::Text("i.account_id")),
+        ("placement-group-name", Target::Text("''")),
+        ("platform", Target::Text("i.platform")),
+        ("platform-details", Target::Text("i.platform_details")),
+        ("private-dns-name", Target::Text("'ip-' || replace(i.private_ip, '.', '-') || '%'")),
+        ("private-ip-address", Target::Text("i.private_ip")),
+        ("reservation-id", Target::Text("i.reservation_id")),
+        ("root-device-name", Target::Text("i.root_device_name")),
+        ("root-device-type", Target::Text("i.root_device_type")),
+        ("state-reason-code", Target::Text("i.state_reason_code")),
+        ("subnet-id", Target::Text("i.subnet_id")),
+        ("tenancy", Target::Text("'default'")),
+        ("virtualization-type", Target::Text("i.virtualization_type")),
+        ("vpc-id", Target::Text("i.vpc_id")),
+        (
+            "block-device-mapping.volume-id",
+            Target::Any {
+                from: "(select volume_id from volume where attached_instance_id = i.instance_id) bv",
+                expr: "bv.volume_id",
+            },
+        ),
+        ("instance.group-id", Target::Any { from: "json_each(i.security_group_ids) g", expr: "g.value" }),
+    ],
+};
+
+const STATE_CODE: &str =
+    "(case i.state when 'pending' then '0' when 'running' then '16' when 'shutting-down' then '32' \
+    when 'terminated' then '48' when 'stopping' then '64' else '80' end)";
+
+fn select_instances<'a>(account: &'a str) -> QueryBuilder<'a, Sqlite> {
+    let mut qb = QueryBuilder::new("select ");
+    qb.push(INSTANCE_JSON);
+    qb.push_bind(account);
+    qb.push(INSTANCE_JSON_END);
+    qb.push(" from instance i where 1");
+    qb
+}
+
+fn instance_from_row(row: &SqliteRow) -> Result<Instance, sqlx::Error> {
+    let doc: &str = row.try_get(0)?;
+    serde_json::from_str(doc).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+#[derive(Debug, Default)]
+pub struct InstanceQuery<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub instance_ids: Vec<String>,
+    pub filters: &'a [Filter],
+    pub page: Page,
+}
+
+pub async fn describe(conn: &mut Conn, q: &InstanceQuery<'_>) -> Result<(Vec<Instance>, Option<String>)> {
+    let mut qb = select_instances(q.account);
+    qb.push(" and i.region = ");
+    qb.push_bind(q.region);
+    qb.push(" and i.account_id = ");
+    qb.push_bind(q.account);
+    if !q.instance_ids.is_empty() {
+        super::filters::push_in(&mut qb, "i.instance_id", &q.instance_ids);
+    }
+    FILTERS.push(&mut qb, q.filters, q.account)?;
+    q.page.push(&mut qb, "i.instance_id");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let mut instances = rows.iter().map(instance_from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = q.page.finish(&mut instances, |i| i.instance_id.clone());
+    Ok((instances, next))
+}
+
+pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, instance_id: &str) -> Result<Option<Instance>> {
+    let mut qb = select_instances(account);
+    qb.push(" and i.instance_id = ");
+    qb.push_bind(instance_id);
+    qb.push(" and i.region = ");
+    qb.push_bind(region);
+    qb.push(" and i.account_id = ");
+    qb.push_bind(account);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(instance_from_row).transpose()?)
+}
+
+/// The instances an earlier RunInstances with this client token launched.
+pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, token: &str) -> Result<Vec<Instance>> {
+    let mut qb = select_instances(account);
+    qb.push(" and i.account_id = ");
+    qb.push_bind(account);
+    qb.push(" and i.region = ");
+    qb.push_bind(region);
+    qb.push(" and i.client_token = ");
+    qb.push_bind(token);
+    qb.push(" order by i.ami_launch_index");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(instance_from_row).collect::<Result<Vec<_>, _>>()?)
+}
+
+pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
+    sqlx::query(
+        "insert into instance (instance_id, account_id, region, reservation_id, image_id, instance_type, \
+         availability_zone, subnet_id, vpc_id, private_ip, public_ip, key_name, user_data, state, \
+         state_transition_reason, state_reason_code, state_reason_message, ready_at, launch_time, ami_launch_index, \
+         architecture, virtualization_type, root_device_type, root_device_name, platform, platform_details, \
+         usage_operation, boot_mode, ena_support, kernel_id, client_token, shutdown_behavior, disable_api_termination, \
+         security_group_ids, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&i.instance_id)
+    .bind(&i.owner_id)
+    .bind(&i.region)
+    .bind(&i.reservation_id)
+    .bind(&i.image_id)
+    .bind(&i.instance_type)
+    .bind(&i.availability_zone)
+    .bind(&i.subnet_id)
+    .bind(&i.vpc_id)
+    .bind(&i.private_ip)
+    .bind(&i.public_ip)
+    .bind(&i.key_name)
+    .bind(&i.user_data)
+    .bind(&i.state)
+    .bind(&i.state_transition_reason)
+    .bind(&i.state_reason_code)
+    .bind(&i.state_reason_message)
+    .bind(i.ready_at)
+    .bind(i.launch_time)
+    .bind(i.ami_launch_index)
+    .bind(&i.architecture)
+    .bind(&i.virtualization_type)
+    .bind(&i.root_device_type)
+    .bind(&i.root_device_name)
+    .bind(&i.platform)
+    .bind(&i.platform_details)
+    .bind(&i.usage_operation)
+    .bind(&i.boot_mode)
+    .bind(i.ena_support)
+    .bind(&i.kernel_id)
+    .bind(&i.client_token)
+    .bind(&i.shutdown_behavior)
+    .bind(i.disable_api_termination)
+    .bind(serde_json::to_string(&i.security_group_ids).expect("json"))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a state change with its reasons; a terminated instance releases its volumes.
+pub async fn set_state(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
+    sqlx::query(
+        "update instance set state = ?, ready_at = ?, state_transition_reason = ?, state_reason_code = ?, \
+         state_reason_message = ?, launch_time = ?, terminated_at = case when ? = 'terminated' then ? end \
+         where instance_id = ?",
+    )
+    .bind(&i.state)
+    .bind(i.ready_at)
+    .bind(&i.state_transition_reason)
+    .bind(&i.state_reason_code)
+    .bind(&i.state_reason_message)
+    .bind(i.launch_time)
+    .bind(&i.state)
+    .bind(now)
+    .bind(&i.instance_id)
+    .execute(&mut *conn)
+    .await?;
+    if i.state == crate::domain::instance::state::TERMINATED {
+        release_volumes(conn, &i.instance_id).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the volumes marked delete-on-termination and detaches the others.
+pub async fn release_volumes(conn: &mut Conn, instance_id: &str) -> Result<()> {
+    sqlx::query(
+        "delete from tag where resource_id in \
+         (select volume_id from volume where attached_instance_id = ? and delete_on_termination = 1)",
+    )
+    .bind(instance_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("delete from volume where attached_instance_id = ? and delete_on_termination = 1")
+        .bind(instance_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "update volume set state = 'available', attached_instance_id = null, attached_device = null, \
+         attachment_state = null, attach_time = null, delete_on_termination = null where attached_instance_id = ?",
+    )
+    .bind(instance_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets one column of the instance's attributes.
+pub async fn set_attribute(conn: &mut Conn, instance_id: &str, column: InstanceColumn, value: &str) -> Result<()> {
+    let sql = match column {
+        InstanceColumn::InstanceType => "update instance set instance_type = ? where instance_id = ?",
+        InstanceColumn::UserData => "update instance set user_data = ? where instance_id = ?",
+        InstanceColumn::ShutdownBehavior => "update instance set shutdown_behavior = ? where instance_id = ?",
+        InstanceColumn::DisableApiTermination => {
+            "update instance set disable_api_termination = (? = 'true') where instance_id = ?"
+        }
+    };
+    sqlx::query(sql).bind(value).bind(instance_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum InstanceColumn {
+    InstanceType,
+    UserData,
+    ShutdownBehavior,
+    DisableApiTermination,
+}
+
+pub async fn attach_volume(
+    conn: &mut Conn,
+    volume_id: &str,
+    instance_id: &str,
+    device: &str,
+    delete_on_termination: bool,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "update volume set state = 'in-use', attached_instance_id = ?, attached_device = ?, attachment_state = 'attached', \
+         attach_time = ?, delete_on_termination = ? where volume_id = ?",
+    )
+    .bind(instance_id)
+    .bind(device)
+    .bind(now)
+    .bind(delete_on_termination)
+    .bind(volume_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn detach_volume(conn: &mut Conn, volume_id: &str) -> Result<()> {
+    sqlx::query(
+        "update volume set state = 'available', attached_instance_id = null, attached_device = null, \
+         attachment_state = null, attach_time = null, delete_on_termination = null where volume_id = ?",
+    )
+    .bind(volume_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_image_last_launched(conn: &mut Conn, image_id: &str, time: &str) -> Result<()> {
+    sqlx::query("update image set last_launched_time = ? where image_id = ?")
+        .bind(time)
+        .bind(image_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
