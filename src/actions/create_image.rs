@@ -80,6 +80,8 @@ pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         tags::upsert(&mut tx, ctx.account, ctx.region, &snapshot.snapshot_id, "snapshot", &snapshot_tags, ctx.now)
             .await?;
         ctx.app.store.schedule_transition(stored.ready_at);
+        // gp2 and the magnetic types report IOPS but take none as a parameter.
+        let provisioned = matches!(volume.volume_type.as_str(), "gp3" | "io1" | "io2");
         let keep =
             over.and_then(|o| o.ebs.as_ref()).and_then(|e| e.delete_on_termination).unwrap_or(*delete_on_termination);
         mappings.push(BlockDeviceMapping {
@@ -89,7 +91,7 @@ pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
                 volume_size: Some(volume.size),
                 volume_type: Some(volume.volume_type),
                 delete_on_termination: Some(keep),
-                iops: volume.iops.filter(|_| volume.throughput.is_some() || volume.iops.is_some()),
+                iops: volume.iops.filter(|_| provisioned),
                 throughput: volume.throughput,
                 encrypted: Some(volume.encrypted),
                 kms_key_id: None,
