@@ -242,10 +242,50 @@ async fn load() {
         samples.last().unwrap().as_secs_f64() * 1e3,
         all.len() as f64 / 1048576.0
     );
+    instances(&address, &ids[0]).await;
     println!("memory after the load: {:.1} MiB RSS", rss_kib(child.id()) as f64 / 1024.0);
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// RunInstances + TerminateInstances pairs, then DescribeInstances by id with 10,000 stored.
+async fn instances(address: &str, image_id: &str) {
+    let image_id: &'static str = Box::leak(image_id.to_string().into_boxed_str());
+    let (elapsed, latencies) = run_parallel(address, 2_000, move |mut c, _| async move {
+        let started = Instant::now();
+        let (status, answer) = c
+            .post(&form(&[("Action", "RunInstances"), ("ImageId", image_id), ("MinCount", "1"), ("MaxCount", "1")]))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let instance_id = element(&answer, "instanceId").to_string();
+        let (status, answer) = c.post(&form(&[("Action", "TerminateInstances"), ("InstanceId.1", &instance_id)])).await;
+        assert_eq!(status, 200, "{answer}");
+        (c, started.elapsed())
+    })
+    .await;
+    report("RunInstances + TerminateInstances (pairs)", elapsed, &latencies);
+
+    let mut c = Connection::open(address).await;
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let (status, answer) = c
+            .post(&form(&[("Action", "RunInstances"), ("ImageId", image_id), ("MinCount", "100"), ("MaxCount", "100")]))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        ids.extend(answer.split("<instanceId>").skip(1).map(|s| s[..s.find('<').unwrap()].to_string()));
+    }
+    assert_eq!(ids.len(), 10_000);
+    let ids: &'static [String] = Box::leak(ids.into_boxed_slice());
+    let (elapsed, latencies) = run_parallel(address, 50_000, move |mut c, i| async move {
+        let id = &ids[(i * 7919) % ids.len()];
+        let started = Instant::now();
+        let (status, answer) = c.post(&form(&[("Action", "DescribeInstances"), ("InstanceId.1", id)])).await;
+        assert!(status == 200 && answer.contains(id.as_str()), "{answer}");
+        (c, started.elapsed())
+    })
+    .await;
+    report("DescribeInstances by one id (10,000 instances stored)", elapsed, &latencies);
 }
 
 fn main() {

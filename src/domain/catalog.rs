@@ -52,7 +52,11 @@ pub fn parse(text: &str) -> Result<CatalogFile, serde_json::Error> {
 
 /// A fingerprint of the catalog's content, to tell when a region must be re-seeded.
 pub fn fingerprint(texts: &[&str]) -> String {
-    format!("{:016x}", fnv1a(0, texts))
+    // The version of how entries become rows: bump it when `materialize` changes.
+    const MATERIALIZE_VERSION: &str = "2";
+    let mut parts = vec![MATERIALIZE_VERSION];
+    parts.extend_from_slice(texts);
+    format!("{:016x}", fnv1a(0, &parts))
 }
 
 impl CatalogImage {
@@ -60,7 +64,7 @@ impl CatalogImage {
     pub fn materialize(&self, region: &str) -> (Image, Option<Snapshot>) {
         let image_id = stable_id("ami", &[region, &self.owner_id, &self.name]);
         let snapshot = (self.root_device_type == "ebs").then(|| Snapshot {
-            snapshot_id: stable_id("snap", &[region, &self.owner_id, &self.name]),
+            snapshot_id: stable_id("snap", &[region, &self.owner_id, &self.name, "root-snapshot"]),
             owner_id: self.owner_id.clone(),
             region: region.to_string(),
             volume_id: "vol-ffffffff".to_string(),

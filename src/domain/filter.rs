@@ -25,7 +25,7 @@ pub struct Pattern {
 
 /// Beyond this many `?`, a pattern's SQL form treats `?` as exactly one character
 /// rather than expanding into 2^n alternatives.
-const MAX_EXPANDED_OPTIONALS: usize = 4;
+const MAX_EXPANDED_OPTIONALS: usize = 8;
 
 impl Pattern {
     pub fn new(value: &str) -> Pattern {

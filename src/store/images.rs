@@ -46,6 +46,7 @@ pub static FILTERS: FilterSpec = FilterSpec {
     id_column: "i.image_id",
     fields: &[
         ("architecture", Target::Text("i.architecture")),
+        ("boot-mode", Target::Text("i.boot_mode")),
         (
             "block-device-mapping.delete-on-termination",
             Target::Any {
@@ -106,6 +107,22 @@ pub static FILTERS: FilterSpec = FilterSpec {
         ("state-reason-message", Target::Text("i.state_reason_message")),
         ("sriov-net-support", Target::Text("i.sriov_net_support")),
         ("virtualization-type", Target::Text("i.virtualization_type")),
+        // Features ec2lite has no data for: accepted, and matched by no image.
+        ("image-watermark.source-image-creation-time", Target::Text("null")),
+        ("image-watermark.source-image-id", Target::Text("null")),
+        ("image-watermark.source-image-region", Target::Text("null")),
+        ("image-watermark.watermark-creation-time", Target::Text("null")),
+        ("image-watermark.watermark-key", Target::Text("null")),
+        ("instance-type-specification.supported-instance-type", Target::Text("null")),
+        ("instance-type-specification.unsupported-instance-type", Target::Text("null")),
+        ("public-ssm-parameter-name", Target::Text("null")),
+        ("scan-result.critical-fix-available-since", Target::Text("null")),
+        ("scan-result.finding-scan-date", Target::Text("null")),
+        ("scan-result.high-fix-available-since", Target::Text("null")),
+        ("scan-result.highest-finding-severity-label", Target::Text("null")),
+        ("scan-result.informational-fix-available-since", Target::Text("null")),
+        ("scan-result.low-fix-available-since", Target::Text("null")),
+        ("scan-result.medium-fix-available-since", Target::Text("null")),
     ],
 };
 

@@ -80,7 +80,8 @@ async fn run_attach_create_image_launch_deregister_stop_start_terminate() {
 
     let data = ec2.create_volume().availability_zone(&zone).size(4).send().await.unwrap();
     let data_id = data.volume_id().unwrap().to_string();
-    let attached = ec2.attach_volume().volume_id(&data_id).instance_id(&instance_id).device("/dev/sdf").send().await.unwrap();
+    let attached =
+        ec2.attach_volume().volume_id(&data_id).instance_id(&instance_id).device("/dev/sdf").send().await.unwrap();
     assert_eq!(attached.state().map(|s| s.as_str()), Some("attaching"));
     ec2.wait_until_volume_in_use().volume_ids(&data_id).wait(Duration::from_secs(60)).await.unwrap();
 
@@ -94,7 +95,9 @@ async fn run_attach_create_image_launch_deregister_stop_start_terminate() {
     let snapshots = ec2
         .describe_snapshots()
         .owner_ids("self")
-        .filters(Filter::builder().name("description").values(format!("Created by CreateImage({instance_id})*")).build())
+        .filters(
+            Filter::builder().name("description").values(format!("Created by CreateImage({instance_id})*")).build(),
+        )
         .send()
         .await
         .unwrap();
@@ -119,7 +122,10 @@ async fn run_attach_create_image_launch_deregister_stop_start_terminate() {
     ec2.wait_until_instance_running().instance_ids(&instance_id).wait(Duration::from_secs(60)).await.unwrap();
 
     let terminated = ec2.terminate_instances().instance_ids(&instance_id).instance_ids(&second).send().await.unwrap();
-    assert!(terminated.terminating_instances().iter().all(|t| t.current_state().unwrap().name() == Some(&InstanceStateName::ShuttingDown)));
+    assert!(terminated
+        .terminating_instances()
+        .iter()
+        .all(|t| t.current_state().unwrap().name() == Some(&InstanceStateName::ShuttingDown)));
     ec2.wait_until_instance_terminated().instance_ids(&instance_id).wait(Duration::from_secs(60)).await.unwrap();
     let root = ec2.describe_volumes().volume_ids(&root_volume).send().await.unwrap_err();
     assert_eq!(code(&root), "InvalidVolume.NotFound");
@@ -139,8 +145,10 @@ async fn instance_errors_and_idempotency() {
     let image_id = registered_image(&ec2, "errors-base").await;
     ec2.describe_images().image_ids(&image_id).send().await.unwrap();
 
-    let first = ec2.run_instances().image_id(&image_id).min_count(2).max_count(2).client_token("token-1").send().await.unwrap();
-    let again = ec2.run_instances().image_id(&image_id).min_count(2).max_count(2).client_token("token-1").send().await.unwrap();
+    let first =
+        ec2.run_instances().image_id(&image_id).min_count(2).max_count(2).client_token("token-1").send().await.unwrap();
+    let again =
+        ec2.run_instances().image_id(&image_id).min_count(2).max_count(2).client_token("token-1").send().await.unwrap();
     let ids = |o: &aws_sdk_ec2::operation::run_instances::RunInstancesOutput| {
         o.instances().iter().map(|i| i.instance_id().unwrap().to_string()).collect::<Vec<_>>()
     };
@@ -149,9 +157,18 @@ async fn instance_errors_and_idempotency() {
     let all = ec2.describe_instances().send().await.unwrap();
     assert_eq!(all.reservations().iter().map(|r| r.instances().len()).sum::<usize>(), 2);
 
-    let unknown = ec2.run_instances().image_id("ami-0123456789abcdef0").min_count(1).max_count(1).send().await.unwrap_err();
+    let unknown =
+        ec2.run_instances().image_id("ami-0123456789abcdef0").min_count(1).max_count(1).send().await.unwrap_err();
     assert_eq!(code(&unknown), "InvalidAMIID.NotFound");
-    let arm = ec2.run_instances().image_id(&image_id).instance_type(InstanceType::T4gMicro).min_count(1).max_count(1).send().await.unwrap_err();
+    let arm = ec2
+        .run_instances()
+        .image_id(&image_id)
+        .instance_type(InstanceType::T4gMicro)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&arm), "InvalidParameterValue");
     let missing = ec2.describe_instances().instance_ids("i-0123456789abcdef0").send().await.unwrap_err();
     assert_eq!(code(&missing), "InvalidInstanceID.NotFound");
