@@ -13,6 +13,8 @@ pub struct App {
     pub timings: Timings,
     pub default_region: &'static str,
     pub catalog: Catalog,
+    /// Accounts, keys and organizations from `--accounts`.
+    pub directory: crate::domain::accounts::Directory,
 }
 
 /// The public images every region holds, seeded into a region on its first request.

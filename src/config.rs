@@ -63,6 +63,11 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_ACCEPT_UNKNOWN_IMAGES")]
     pub accept_unknown_images: bool,
 
+    /// A JSON file of accounts, their access keys and secrets, and their organizations
+    /// and OUs (see `domain::accounts`). Without it a 12-digit access key is its account.
+    #[arg(long, env = "EC2LITE_ACCOUNTS")]
+    pub accounts: Option<PathBuf>,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,

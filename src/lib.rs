@@ -40,8 +40,21 @@ pub async fn serve(
     let region = domain::regions::find(&config.default_region.to_ascii_lowercase())
         .ok_or_else(|| format!("unknown default region '{}'", config.default_region))?;
     let catalog = load_catalog(config)?;
-    let app =
-        Arc::new(App { store: store.clone(), timings: Timings::from(config), default_region: region.name, catalog });
+    let directory = match &config.accounts {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("accounts {}: {e}", path.display()))?;
+            domain::accounts::Directory::parse(&text).map_err(|e| format!("accounts {}: {e}", path.display()))?
+        }
+        None => domain::accounts::Directory::default(),
+    };
+    store.replace_memberships(&directory.memberships()).await?;
+    let app = Arc::new(App {
+        store: store.clone(),
+        timings: Timings::from(config),
+        default_region: region.name,
+        catalog,
+        directory,
+    });
     axum::serve(listener, server::router(app)).with_graceful_shutdown(shutdown).await?;
     store.close().await;
     Ok(())

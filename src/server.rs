@@ -94,6 +94,7 @@ async fn ec2_query(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, bo
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
         params.str("X-Amz-Credential"),
         app.default_region,
+        &app.directory,
     );
     let outcome = match &caller {
         Ok(caller) => handle(&app, caller, &action, &params).await,

@@ -238,7 +238,7 @@ fn hostile_requests_get_ec2_errors_and_change_nothing() {
             400,
             "InvalidParameterValue",
         ),
-        (vec![("Action", "CreateTags"), ("ResourceId.1", "sg-12345678"), ("Tag.1.Key", "a")], 400, "InvalidID"),
+        (vec![("Action", "CreateTags"), ("ResourceId.1", "foo-12345678"), ("Tag.1.Key", "a")], 400, "InvalidID"),
         (vec![("Action", "CreateTags"), ("ResourceId.1", "vol-12345678")], 400, "MissingParameter"),
         (
             vec![("Action", "CreateTags"), ("ResourceId.1", "vol-12345678"), ("Tag.1.Key", "aws:x")],

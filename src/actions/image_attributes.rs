@@ -147,6 +147,18 @@ pub async fn modify_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
                     "The image {image_id} is disabled and cannot be shared."
                 ));
             }
+            let makes_public = add.iter().any(|g| matches!(g, LaunchPermission::Group(_)));
+            if makes_public {
+                if super::block_public_access::image_state(&mut tx, ctx.account, ctx.region).await? != "unblocked" {
+                    return Err(super::block_public_access::image_sharing_blocked());
+                }
+                if image.product_codes.iter().any(|c| c.code_type == "marketplace") {
+                    return Err(ec2_err!(
+                        "InvalidParameterValue",
+                        "Images with AWS Marketplace product codes cannot be made public."
+                    ));
+                }
+            }
             for grant in &remove {
                 images::remove_launch_permission(&mut tx, image_id, grant).await?;
             }

@@ -2,6 +2,8 @@
 //! from the request parameters, applies the domain rules, uses the store, and writes
 //! the body of its XML answer.
 
+pub mod block_public_access;
+pub mod copy_image;
 pub mod create_image;
 pub mod image_attributes;
 pub mod image_lifecycle;
@@ -89,6 +91,15 @@ pub async fn dispatch(action: &str, ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         "DescribeVpcs" => network::describe_vpcs(ctx, p),
         "DescribeSubnets" => network::describe_subnets(ctx, p),
         "DescribeSecurityGroups" => network::describe_security_groups(ctx, p),
+        "CopyImage" => copy_image::copy_image(ctx, p).await,
+        "EnableImageBlockPublicAccess" => block_public_access::enable_image_block_public_access(ctx, p).await,
+        "DisableImageBlockPublicAccess" => block_public_access::disable_image_block_public_access(ctx, p).await,
+        "GetImageBlockPublicAccessState" => block_public_access::get_image_block_public_access_state(ctx, p).await,
+        "EnableSnapshotBlockPublicAccess" => block_public_access::enable_snapshot_block_public_access(ctx, p).await,
+        "DisableSnapshotBlockPublicAccess" => block_public_access::disable_snapshot_block_public_access(ctx, p).await,
+        "GetSnapshotBlockPublicAccessState" => {
+            block_public_access::get_snapshot_block_public_access_state(ctx, p).await
+        }
         "CreateTags" => tags::create_tags(ctx, p).await,
         "DeleteTags" => tags::delete_tags(ctx, p).await,
         "DescribeTags" => tags::describe_tags(ctx, p).await,

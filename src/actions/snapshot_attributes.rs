@@ -89,8 +89,13 @@ pub async fn modify_snapshot_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml>
     }
     let mut tx = ctx.app.store.write().await?;
     let snapshot = owned_snapshot(ctx, &mut tx, snapshot_id).await?;
-    if snapshot.encrypted && added.iter().any(|g| matches!(g, CreateVolumePermission::Group(_))) {
-        return Err(ec2_err!("InvalidParameterValue", "Encrypted snapshots cannot be made public."));
+    if added.iter().any(|g| matches!(g, CreateVolumePermission::Group(_))) {
+        if snapshot.encrypted {
+            return Err(ec2_err!("InvalidParameterValue", "Encrypted snapshots cannot be made public."));
+        }
+        if super::block_public_access::snapshot_state(&mut tx, ctx.account, ctx.region).await? != "unblocked" {
+            return Err(super::block_public_access::snapshot_sharing_blocked());
+        }
     }
     ctx.check_dry_run()?;
     for grant in &added {

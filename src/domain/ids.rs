@@ -170,6 +170,7 @@ mod tests {
     fn kinds_are_known_by_prefix() {
         assert_eq!(IdKind::of("vol-12345678"), Some(IdKind::Volume));
         assert_eq!(IdKind::of("i-12345678"), Some(IdKind::Instance));
-        assert_eq!(IdKind::of("sg-12345678"), None);
+        assert_eq!(IdKind::of("sg-12345678"), Some(IdKind::SecurityGroup));
+        assert_eq!(IdKind::of("eni-12345678"), None);
     }
 }

@@ -53,6 +53,8 @@ pub struct Image {
     pub product_codes: Vec<ProductCode>,
     /// When a `pending` image becomes `available` (ms since the epoch).
     pub ready_at: Option<i64>,
+    /// The CopyImage client token that made this image, for idempotent retries.
+    pub client_token: Option<String>,
     /// Until when deregistration stays refused after protection with cooldown was disabled.
     pub protected_until: Option<i64>,
     /// Derived from the launch permissions (`all` granted).

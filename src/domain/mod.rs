@@ -1,5 +1,6 @@
 //! The domain: entities, ids, states and the rules EC2 applies to them. No I/O here.
 
+pub mod accounts;
 pub mod catalog;
 pub mod clock;
 pub mod filter;

@@ -28,7 +28,7 @@ const IMAGE_JSON: &str = "json_object(\
     'source_instance_id', i.source_instance_id, 'source_image_id', i.source_image_id, \
     'source_image_region', i.source_image_region, 'deprecation_time', i.deprecation_time, \
     'last_launched_time', i.last_launched_time, 'deregistration_protection', i.deregistration_protection, \
-    'protected_until', i.protected_until, \
+    'protected_until', i.protected_until, 'client_token', i.client_token, \
     'creation_date', i.creation_date, 'block_device_mappings', json(i.block_device_mappings), \
     'product_codes', json(i.product_codes), \
     'is_public', case when exists (select 1 from launch_permission p where p.image_id = i.image_id \
@@ -137,7 +137,10 @@ pub enum Owner {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Executor {
     Public,
+    /// Explicit grants to this account id.
     Account(String),
+    /// The caller (`self`): explicit grants, and grants to its organization or OUs.
+    Caller(String),
 }
 
 #[derive(Debug, Default)]
@@ -164,13 +167,17 @@ fn select_images<'a>(account: &'a str) -> QueryBuilder<'a, Sqlite> {
     qb
 }
 
-/// Images `account` may see: its own, and those shared with it or with everyone.
+/// Images `account` may see and launch: its own, and those shared with it, with its
+/// organization or one of its OUs, or with everyone. The one place that decides it.
 fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
     qb.push(" and (i.account_id = ");
     qb.push_bind(account);
     qb.push(" or i.image_id in (select p.image_id from launch_permission p where p.grantee in (");
     qb.push_bind(account);
-    qb.push(", 'all')))");
+    qb.push(", 'all')) or i.image_id in (select p.image_id from launch_permission p where p.grantee in ");
+    qb.push("(select m.grantee from account_membership m where m.account_id = ");
+    qb.push_bind(account);
+    qb.push(")))");
 }
 
 pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<String>)> {
@@ -253,6 +260,12 @@ fn push_executors<'a>(qb: &mut QueryBuilder<'a, Sqlite>, executors: &'a [Executo
             Executor::Account(id) => {
                 qb.push(" or (e.grantee_type = 'user' and e.grantee = ").push_bind(id.as_str()).push(")")
             }
+            Executor::Caller(id) => qb
+                .push(" or (e.grantee_type = 'user' and e.grantee = ")
+                .push_bind(id.as_str())
+                .push(") or e.grantee in (select m.grantee from account_membership m where m.account_id = ")
+                .push_bind(id.as_str())
+                .push(")"),
         };
     }
     qb.push(")");
@@ -297,8 +310,8 @@ pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
          usage_operation, root_device_type, root_device_name, virtualization_type, hypervisor, kernel_id, ramdisk_id, \
          ena_support, sriov_net_support, boot_mode, tpm_support, uefi_data, imds_support, owner_alias, \
          source_instance_id, source_image_id, source_image_region, deprecation_time, last_launched_time, \
-         deregistration_protection, creation_date, block_device_mappings, product_codes, created_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         deregistration_protection, creation_date, block_device_mappings, product_codes, client_token, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&image.image_id)
     .bind(&image.owner_id)
@@ -337,6 +350,7 @@ pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
     .bind(&image.creation_date)
     .bind(bdm_json)
     .bind(codes_json)
+    .bind(&image.client_token)
     .bind(now)
     .execute(&mut *conn)
     .await;
@@ -485,4 +499,25 @@ pub async fn set_deregistration_protection(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The image an earlier CopyImage with this client token made, if any.
+pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, token: &str) -> Result<Option<Image>> {
+    let mut qb = select_images(account);
+    qb.push(" and i.account_id = ");
+    qb.push_bind(account);
+    qb.push(" and i.region = ");
+    qb.push_bind(region);
+    qb.push(" and i.client_token = ");
+    qb.push_bind(token);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(image_from_row).transpose()?)
+}
+
+/// A snapshot's size and encryption by id, whoever owns it (for copies of shared images).
+pub async fn snapshot_facts(conn: &mut Conn, snapshot_id: &str) -> Result<Option<(i64, bool, Option<String>)>> {
+    Ok(sqlx::query_as("select volume_size, encrypted, kms_key_id from snapshot where snapshot_id = ?")
+        .bind(snapshot_id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }

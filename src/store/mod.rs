@@ -9,6 +9,7 @@ pub mod filters;
 pub mod images;
 pub mod instances;
 pub mod lifecycle;
+pub mod settings;
 pub mod snapshots;
 pub mod tags;
 pub mod volumes;
@@ -102,6 +103,7 @@ impl Store {
         let mut tx = self.write().await?;
         for table in [
             "catalog_region",
+            "account_setting",
             "instance",
             "tag",
             "launch_permission",
@@ -115,6 +117,14 @@ impl Store {
         }
         tx.commit().await?;
         self.next_transition.store(i64::MAX, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Replaces the organization memberships (configuration from the accounts file).
+    pub async fn replace_memberships(&self, rows: &[(String, String)]) -> Result<(), crate::error::Ec2Error> {
+        let mut tx = self.write().await?;
+        settings::replace_memberships(&mut tx, rows).await?;
+        tx.commit().await?;
         Ok(())
     }
 

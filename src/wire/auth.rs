@@ -5,6 +5,7 @@
 //! only the scope is read, from the `Authorization` header or a presigned URL's
 //! `X-Amz-Credential`.
 
+use crate::domain::accounts::Directory;
 use crate::domain::regions;
 use crate::ec2_err;
 use crate::error::Result;
@@ -57,6 +58,7 @@ pub fn resolve_caller(
     authorization: Option<&str>,
     presigned_credential: Option<&str>,
     default_region: &'static str,
+    directory: &Directory,
 ) -> Result<Caller> {
     let credential = authorization.and_then(credential_from_header).or(presigned_credential);
     let Some(credential) = credential else {
@@ -70,7 +72,10 @@ pub fn resolve_caller(
         ec2_err!("AuthFailure", "Credential should be scoped to a valid region, not '{}'.", scope.region)
     })?;
     Ok(Caller {
-        account: account_for_access_key(scope.access_key),
+        account: directory
+            .key(scope.access_key)
+            .map(|(account, _)| account.to_string())
+            .unwrap_or_else(|| account_for_access_key(scope.access_key)),
         region: region.name,
         service: scope.service.to_ascii_lowercase(),
     })
@@ -84,7 +89,7 @@ mod tests {
 
     #[test]
     fn region_and_account_come_from_the_scope() {
-        let caller = resolve_caller(Some(HEADER), None, "us-east-1").unwrap();
+        let caller = resolve_caller(Some(HEADER), None, "us-east-1", &Directory::default()).unwrap();
         assert_eq!(caller.account, "123456789012");
         assert_eq!(caller.region, "eu-west-3");
         assert_eq!(caller.service, "ec2");
@@ -98,19 +103,24 @@ mod tests {
 
     #[test]
     fn presigned_credential_is_read() {
-        let caller = resolve_caller(None, Some("test/20261126/us-west-2/ec2/aws4_request"), "us-east-1").unwrap();
+        let caller =
+            resolve_caller(None, Some("test/20261126/us-west-2/ec2/aws4_request"), "us-east-1", &Directory::default())
+                .unwrap();
         assert_eq!(caller.region, "us-west-2");
     }
 
     #[test]
     fn unsigned_requests_use_the_default_region() {
-        let caller = resolve_caller(None, None, "ap-south-1").unwrap();
+        let caller = resolve_caller(None, None, "ap-south-1", &Directory::default()).unwrap();
         assert_eq!((caller.account.as_str(), caller.region), (DEFAULT_ACCOUNT, "ap-south-1"));
     }
 
     #[test]
     fn unknown_region_is_refused() {
         let header = HEADER.replace("EU-West-3", "mars-1");
-        assert_eq!(resolve_caller(Some(&header), None, "us-east-1").unwrap_err().code, "AuthFailure");
+        assert_eq!(
+            resolve_caller(Some(&header), None, "us-east-1", &Directory::default()).unwrap_err().code,
+            "AuthFailure"
+        );
     }
 }
