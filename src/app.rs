@@ -15,6 +15,7 @@ pub struct App {
     pub catalog: Catalog,
     /// Accounts, keys and organizations from `--accounts`.
     pub directory: crate::domain::accounts::Directory,
+    pub verify_signatures: bool,
 }
 
 /// The public images every region holds, seeded into a region on its first request.

@@ -68,6 +68,11 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_ACCOUNTS")]
     pub accounts: Option<PathBuf>,
 
+    /// Refuse requests without a valid SigV4 signature made with a secret from the
+    /// accounts file (AuthFailure / SignatureDoesNotMatch, as EC2 answers).
+    #[arg(long, env = "EC2LITE_VERIFY_SIGNATURES", requires = "accounts")]
+    pub verify_signatures: bool,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,

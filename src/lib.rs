@@ -54,6 +54,7 @@ pub async fn serve(
         default_region: region.name,
         catalog,
         directory,
+        verify_signatures: config.verify_signatures,
     });
     axum::serve(listener, server::router(app)).with_graceful_shutdown(shutdown).await?;
     store.close().await;

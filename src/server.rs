@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,6 +19,7 @@ use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::wire::auth::{resolve_caller, Caller};
 use crate::wire::params::Params;
+use crate::wire::signature;
 use crate::wire::xml;
 
 /// Largest request body accepted; EC2 requests are small form bodies.
@@ -79,16 +80,24 @@ async fn fail(State(app): State<Arc<App>>, Path(resource_id): Path<String>, Quer
     }
 }
 
-async fn ec2_query(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let params = match to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => Params::parse(uri.query().unwrap_or_default().as_bytes(), &bytes),
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
         Err(_) => {
             let err = ec2_err!("RequestEntityTooLarge", "The request body exceeds {MAX_BODY_BYTES} bytes.");
             return error_response(&err, &request_id);
         }
     };
+    if app.verify_signatures {
+        let target = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+        if let Err(err) = signature::verify(&app.directory, method.as_str(), target, &headers, &bytes) {
+            tracing::info!(outcome = %err.code, "request refused: signature");
+            return error_response(&err, &request_id);
+        }
+    }
+    let params = Params::parse(uri.query().unwrap_or_default().as_bytes(), &bytes);
     let action = params.str("Action").unwrap_or_default().to_string();
     let caller = resolve_caller(
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),

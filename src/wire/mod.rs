@@ -2,4 +2,5 @@
 
 pub mod auth;
 pub mod params;
+pub mod signature;
 pub mod xml;
