@@ -127,6 +127,11 @@ async fn handle(app: &App, caller: &Caller, action: &str, params: &Params) -> Re
     if action.is_empty() {
         return Err(ec2_err!("MissingAction", "The request must contain the parameter Action"));
     }
+    let region = crate::domain::regions::find(caller.region).expect("resolved regions are known");
+    if !app.directory.region_enabled(&caller.account, region) {
+        // EC2 does not know the credentials in a region the account has not enabled.
+        return Err(ec2_err!("AuthFailure", "AWS was not able to validate the provided access credentials"));
+    }
     let dry_run = params.flag("DryRun")?;
     let now = clock::now_ms();
     app.store.settle(now, app.timings.terminated_retention_ms).await?;

@@ -8,36 +8,35 @@ use crate::error::Result;
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
-fn opt_in_status(region: &Region) -> &'static str {
-    // Every opt-in region counts as enabled for every account.
-    if region.opt_in {
-        "opted-in"
-    } else {
-        "opt-in-not-required"
+fn opt_in_status(ctx: &Ctx<'_>, region: &Region) -> &'static str {
+    match (region.opt_in, ctx.app.directory.region_enabled(ctx.account, region)) {
+        (false, _) => "opt-in-not-required",
+        (true, true) => "opted-in",
+        (true, false) => "not-opted-in",
     }
 }
 
 pub fn describe_regions(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let names = p.list("RegionName")?;
     let filters = parse_filters(p, "Filter")?;
-    p.flag("AllRegions")?;
+    let all = p.flag("AllRegions")?;
     let mut regions: Vec<&Region> = Vec::new();
     for name in &names {
         regions.push(regions::find(name).ok_or_else(|| ec2_err!("InvalidParameterValue", "Invalid region: {name}"))?);
     }
     if names.is_empty() {
-        regions = REGIONS.iter().collect();
+        regions = REGIONS.iter().filter(|r| all || ctx.app.directory.region_enabled(ctx.account, r)).collect();
     }
     let regions = filter_in_memory(regions, &filters, &["endpoint", "opt-in-status", "region-name"], |r, name| {
         vec![match name {
             "endpoint" => endpoint(r),
-            "opt-in-status" => opt_in_status(r).to_string(),
+            "opt-in-status" => opt_in_status(ctx, r).to_string(),
             _ => r.name.to_string(),
         }]
     })?;
     ctx.check_dry_run()?;
     let mut x = Xml::new();
-    write_regions(&mut x, &regions);
+    write_regions(&mut x, &regions, |r| opt_in_status(ctx, r));
     Ok(x)
 }
 
@@ -45,9 +44,9 @@ fn endpoint(region: &Region) -> String {
     format!("ec2.{}.amazonaws.com", region.name)
 }
 
-pub fn write_regions(x: &mut Xml, regions: &[&Region]) {
+pub fn write_regions(x: &mut Xml, regions: &[&Region], status: impl Fn(&Region) -> &'static str) {
     x.list("regionInfo", regions, |x, r| {
-        x.text("regionName", r.name).text("regionEndpoint", &endpoint(r)).text("optInStatus", opt_in_status(r));
+        x.text("regionName", r.name).text("regionEndpoint", &endpoint(r)).text("optInStatus", status(r));
     });
 }
 
@@ -137,7 +136,8 @@ mod tests {
     #[test]
     fn golden_regions() {
         let mut x = Xml::new();
-        write_regions(&mut x, &[regions::find("us-east-1").unwrap(), regions::find("af-south-1").unwrap()]);
+        let status = |r: &Region| if r.opt_in { "opted-in" } else { "opt-in-not-required" };
+        write_regions(&mut x, &[regions::find("us-east-1").unwrap(), regions::find("af-south-1").unwrap()], status);
         assert_eq!(
             x.as_str(),
             "<regionInfo><item><regionName>us-east-1</regionName><regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item>\

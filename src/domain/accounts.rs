@@ -41,6 +41,8 @@ pub struct Account {
     pub unit: Option<String>,
     #[serde(default)]
     pub access_keys: Vec<AccessKey>,
+    /// The opt-in regions this account has enabled; absent: all of them.
+    pub opt_in_regions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +82,18 @@ impl Directory {
                 .find(|k| k.access_key_id == access_key_id)
                 .map(|k| (a.id.as_str(), k.secret_access_key.as_str()))
         })
+    }
+
+    /// Whether `account` may use `region`: regions that need no opt-in always; opt-in
+    /// regions unless the accounts file lists the account's enabled ones without it.
+    pub fn region_enabled(&self, account: &str, region: &super::regions::Region) -> bool {
+        if !region.opt_in {
+            return true;
+        }
+        match self.accounts.iter().find(|a| a.id == account).and_then(|a| a.opt_in_regions.as_ref()) {
+            Some(enabled) => enabled.iter().any(|r| r == region.name),
+            None => true,
+        }
     }
 
     /// `(account, grantee)` rows: the organization ARN and the ARNs of the account's OU
