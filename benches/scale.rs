@@ -63,6 +63,14 @@ fn seed(data_dir: &std::path::Path) {
         .await
         .unwrap();
         sqlx::query("update image set image_location = account_id || '/' || name").execute(&mut conn).await.unwrap();
+        // 1,000 images of another account are shared with the caller.
+        sqlx::query(&format!(
+            "insert into launch_permission (image_id, grantee_type, grantee, created_at) \
+             select image_id, 'user', '{CALLER}', 0 from image where account_id = '000000000007' order by image_id limit 1000"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
         sqlx::query("analyze").execute(&mut conn).await.unwrap();
     });
     println!("seeded {} images in {:.1} s", ACCOUNTS * PER_ACCOUNT, started.elapsed().as_secs_f64());
@@ -167,6 +175,16 @@ fn main() {
             10,
         )
     });
+    throughput(&address, "DescribeImages ExecutableUsers=self (1,000 shared of 1,000,000)", 4, 25, |_| {
+        (form(&[("Action", "DescribeImages"), ("ExecutableBy.1", "self")]), 1000)
+    });
+    throughput(
+        &address,
+        "DescribeImages ExecutableUsers=self MaxResults=10 (first page of the 1,000 shared)",
+        8,
+        1_000,
+        |_| (form(&[("Action", "DescribeImages"), ("ExecutableBy.1", "self"), ("MaxResults", "10")]), 10),
+    );
     let mut samples = Vec::new();
     for _ in 0..20 {
         let started = Instant::now();

@@ -169,15 +169,26 @@ fn select_images<'a>(account: &'a str) -> QueryBuilder<'a, Sqlite> {
 
 /// Images `account` may see and launch: its own, and those shared with it, with its
 /// organization or one of its OUs, or with everyone. The one place that decides it.
-fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
+///
+/// `few` says the candidates are already a handful (looked up by id): then a grant is
+/// probed per image; otherwise the grants drive the query through their index.
+fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str, few: bool) {
     qb.push(" and (i.account_id = ");
     qb.push_bind(account);
-    qb.push(" or i.image_id in (select p.image_id from launch_permission p where p.grantee in (");
-    qb.push_bind(account);
-    qb.push(", 'all')) or i.image_id in (select p.image_id from launch_permission p where p.grantee in ");
-    qb.push("(select m.grantee from account_membership m where m.account_id = ");
-    qb.push_bind(account);
-    qb.push(")))");
+    if few {
+        qb.push(" or exists (select 1 from launch_permission p where p.image_id = i.image_id and (p.grantee in (");
+        qb.push_bind(account);
+        qb.push(", 'all') or p.grantee in (select m.grantee from account_membership m where m.account_id = ");
+        qb.push_bind(account);
+        qb.push("))))");
+    } else {
+        qb.push(" or i.image_id in (select p.image_id from launch_permission p where p.grantee in (");
+        qb.push_bind(account);
+        qb.push(", 'all')) or i.image_id in (select p.image_id from launch_permission p where p.grantee in ");
+        qb.push("(select m.grantee from account_membership m where m.account_id = ");
+        qb.push_bind(account);
+        qb.push(")))");
+    }
 }
 
 pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<String>)> {
@@ -189,7 +200,7 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
     qb.push(" from (select i.image_id as page_id from image i where i.region = ");
     qb.push_bind(q.region);
     qb.push(" and i.state <> 'deregistered'");
-    push_visible(&mut qb, q.account);
+    push_visible(&mut qb, q.account, !q.image_ids.is_empty());
     if !q.image_ids.is_empty() {
         super::filters::push_in(&mut qb, "i.image_id", &q.image_ids);
     } else if !q.include_deprecated {
@@ -276,7 +287,7 @@ fn push_executors<'a>(qb: &mut QueryBuilder<'a, Sqlite>, executors: &'a [Executo
 pub async fn known_ids(conn: &mut Conn, account: &str, region: &str, ids: &[String]) -> Result<Vec<String>> {
     let mut qb = QueryBuilder::new("select i.image_id from image i where i.region = ");
     qb.push_bind(region);
-    push_visible(&mut qb, account);
+    push_visible(&mut qb, account, true);
     super::filters::push_in(&mut qb, "i.image_id", ids);
     let rows = qb.build().fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
@@ -289,7 +300,7 @@ pub async fn find_visible(conn: &mut Conn, account: &str, region: &str, image_id
     qb.push_bind(image_id);
     qb.push(" and i.region = ");
     qb.push_bind(region);
-    push_visible(&mut qb, account);
+    push_visible(&mut qb, account, true);
     let row = qb.build().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(image_from_row).transpose()?)
 }
