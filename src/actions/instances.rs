@@ -218,7 +218,8 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     if let Some(token) = client_token {
         let earlier = store::find_by_client_token(&mut tx, ctx.account, ctx.region, token).await?;
         if let Some(first) = earlier.first() {
-            if first.image_id != image_id {
+            let same = first.image_id == image_id && first.instance_type == itype.name && earlier.len() as i64 == count;
+            if !same {
                 return Err(ec2_err!(
                     "IdempotentParameterMismatch",
                     "Client token '{token}' was already used with different parameters."
@@ -240,14 +241,8 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let ready_at = ctx.now + ctx.app.timings.instance_pending_ms;
     let mut launched = Vec::with_capacity(count as usize);
     for index in 0..count {
-        // The thread-local generator must not live across an await.
-        let (private_ip, public_ip) = {
-            let mut rng = rand::rng();
-            (
-                instance::private_ip(place.subnet.zone_index, rng.random_range(0..4088)),
-                format!("3.{}.{}.{}", rng.random_range(80..240), rng.random_range(0..256), rng.random_range(1..255)),
-            )
-        };
+        let private_ip = instance::private_ip(place.subnet.zone_index, rand::rng().random_range(0..4088));
+        let public_ip = random_public_ip();
         let mut instance = Instance {
             instance_id: ids::new_id(IdKind::Instance),
             owner_id: ctx.account.to_string(),
@@ -317,6 +312,11 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let mut x = Xml::new();
     write_reservation(&mut x, ctx, &launched);
     Ok(x)
+}
+
+fn random_public_ip() -> String {
+    let mut rng = rand::rng();
+    format!("3.{}.{}.{}", rng.random_range(80..240), rng.random_range(0..256), rng.random_range(1..255))
 }
 
 fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
@@ -500,10 +500,18 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
         .bool("enabled", false)
         .close("enclaveOptions")
         .opt_text("bootMode", i.boot_mode.as_deref())
-        .text(
-            "currentInstanceBootMode",
-            i.boot_mode.as_deref().map(|m| if m == "uefi" { "uefi" } else { "legacy-bios" }).unwrap_or("legacy-bios"),
-        );
+        .text("currentInstanceBootMode", current_boot_mode(i));
+}
+
+/// The boot mode the instance actually uses: UEFI when the image asks for it, or prefers
+/// it and the instance type (Nitro) supports it; legacy BIOS otherwise.
+fn current_boot_mode(i: &Instance) -> &'static str {
+    let supports_uefi = instance_type(&i.instance_type).is_ok_and(|t| t.uefi);
+    match i.boot_mode.as_deref() {
+        Some("uefi") => "uefi",
+        Some("uefi-preferred") if supports_uefi => "uefi",
+        _ => "legacy-bios",
+    }
 }
 
 /// What a state-changing call does to one instance.
@@ -526,6 +534,8 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
     let mut next = i.clone();
     match (change, i.state.as_str()) {
         (Change::Start, state::STOPPED) => {
+            // A stopped instance gives up its public address and gets a new one on start.
+            next.public_ip = Some(random_public_ip());
             next.state = state::PENDING.into();
             next.ready_at = Some(ctx.now + timings.instance_pending_ms);
             next.launch_time = ctx.now;
@@ -609,6 +619,10 @@ async fn change_state(ctx: &Ctx<'_>, p: &Params, change: Change) -> Result<Vec<(
                 let stored = next.settled(ctx.now);
                 store::set_state(&mut tx, &stored, ctx.now).await?;
                 ctx.app.store.schedule_transition(stored.ready_at);
+                if stored.state == state::TERMINATED {
+                    // Its retention ends then; the settle pass removes it.
+                    ctx.app.store.schedule_transition(Some(ctx.now + ctx.app.timings.terminated_retention_ms));
+                }
                 next.state
             }
             None => before.state.clone(),

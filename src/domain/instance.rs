@@ -97,10 +97,14 @@ pub struct InstanceType {
     pub architecture: &'static str,
     pub paravirtual: bool,
     pub vcpus: i64,
+    /// Nitro types boot UEFI; the older Xen ones only legacy BIOS.
+    pub uefi: bool,
 }
 
 const fn t(name: &'static str, architecture: &'static str, paravirtual: bool, vcpus: i64) -> InstanceType {
-    InstanceType { name, architecture, paravirtual, vcpus }
+    // Every type of this table that is not Xen-era is a Nitro type.
+    let xen = paravirtual || matches!(name.as_bytes(), [b't', b'2', ..]);
+    InstanceType { name, architecture, paravirtual, vcpus, uefi: !xen }
 }
 
 pub static INSTANCE_TYPES: &[InstanceType] = &[

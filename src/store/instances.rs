@@ -195,8 +195,8 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
 pub async fn set_state(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     sqlx::query(
         "update instance set state = ?, ready_at = ?, state_transition_reason = ?, state_reason_code = ?, \
-         state_reason_message = ?, launch_time = ?, terminated_at = case when ? = 'terminated' then ? end \
-         where instance_id = ?",
+         state_reason_message = ?, launch_time = ?, public_ip = ?, \
+         terminated_at = case when ? = 'terminated' then ? end where instance_id = ?",
     )
     .bind(&i.state)
     .bind(i.ready_at)
@@ -204,6 +204,7 @@ pub async fn set_state(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     .bind(&i.state_reason_code)
     .bind(&i.state_reason_message)
     .bind(i.launch_time)
+    .bind(&i.public_ip)
     .bind(&i.state)
     .bind(now)
     .bind(&i.instance_id)
