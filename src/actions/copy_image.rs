@@ -2,16 +2,16 @@
 //! launch, from `SourceRegion`, into a new image and new snapshots the caller owns.
 
 use super::images::{not_found, unavailable};
+use super::snapshots::{new_snapshot, store_new_snapshot};
 use super::{parse_tag_specs, Ctx};
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{state, validate_description, validate_name, Image};
 use crate::domain::regions;
-use crate::domain::snapshot::{state as snapshot_state, Snapshot};
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::Result;
-use crate::store::{images, snapshots, tags};
+use crate::store::{images, tags};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
@@ -86,30 +86,17 @@ pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
             None,
         ));
         let encrypted = was_encrypted || encrypt;
-        let copy = Snapshot {
-            snapshot_id: ids::new_id(IdKind::Snapshot),
-            owner_id: ctx.account.to_string(),
-            region: ctx.region.to_string(),
-            volume_id: "vol-ffffffff".into(),
-            volume_size: size,
-            description: format!(
-                "Copied for DestinationAmi {image_id} from SourceAmi {source_id} for SourceSnapshot {source_snapshot}. Task created on {}.",
-                ctx.now
-            ),
-            encrypted,
-            kms_key_id: encrypted.then(|| {
-                kms_key_id.map(str::to_string).or(source_key).unwrap_or_else(|| super::volumes::default_kms_key(ctx))
-            }),
-            state: snapshot_state::PENDING.into(),
-            start_time: ctx.now,
-            ready_at: Some(snapshot_ready_at),
-            ..Default::default()
-        };
-        let stored = copy.settled(ctx.now);
-        pending_snapshots |= stored.state == snapshot_state::PENDING;
-        snapshots::insert(&mut tx, &stored, ctx.now).await?;
-        tags::upsert(&mut tx, ctx.account, ctx.region, &copy.snapshot_id, "snapshot", &snapshot_tags, ctx.now).await?;
-        ctx.app.store.schedule_transition(stored.ready_at);
+        let description = format!(
+            "Copied for DestinationAmi {image_id} from SourceAmi {source_id} for SourceSnapshot {source_snapshot}. Task created on {}.",
+            ctx.now
+        );
+        // Copies do not keep a source volume: EC2 reports this placeholder id.
+        let mut copy = new_snapshot(ctx, "vol-ffffffff", size, description);
+        copy.encrypted = encrypted;
+        copy.kms_key_id = encrypted.then(|| {
+            kms_key_id.map(str::to_string).or(source_key).unwrap_or_else(|| super::volumes::default_kms_key(ctx))
+        });
+        pending_snapshots |= store_new_snapshot(ctx, &mut tx, &copy, &snapshot_tags).await?;
         ebs.snapshot_id = Some(copy.snapshot_id);
         ebs.encrypted = Some(encrypted);
     }

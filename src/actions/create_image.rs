@@ -3,16 +3,16 @@
 
 use super::images::parse_block_device_mappings;
 use super::instances::owned_instance;
+use super::snapshots::{new_snapshot, store_new_snapshot};
 use super::{parse_tag_specs, Ctx};
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{state, validate_description, validate_name, BlockDeviceMapping, EbsBlockDevice, Image};
 use crate::domain::instance::state as instance_state;
-use crate::domain::snapshot::{state as snapshot_state, Snapshot};
 use crate::domain::tags as tag_rules;
 use crate::ec2_err;
 use crate::error::Result;
-use crate::store::{images, snapshots, tags, volumes};
+use crate::store::{images, tags, volumes};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
@@ -60,26 +60,11 @@ pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
             continue;
         }
         let Some(volume) = volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await? else { continue };
-        let snapshot = Snapshot {
-            snapshot_id: ids::new_id(IdKind::Snapshot),
-            owner_id: ctx.account.to_string(),
-            region: ctx.region.to_string(),
-            volume_id: volume.volume_id.clone(),
-            volume_size: volume.size,
-            description: format!("Created by CreateImage({instance_id}) for {image_id}"),
-            encrypted: volume.encrypted,
-            kms_key_id: volume.kms_key_id.clone(),
-            state: snapshot_state::PENDING.to_string(),
-            start_time: ctx.now,
-            ready_at: Some(snapshot_ready_at),
-            ..Default::default()
-        };
-        let stored = snapshot.settled(ctx.now);
-        snapshots_pending |= stored.state == snapshot_state::PENDING;
-        snapshots::insert(&mut tx, &stored, ctx.now).await?;
-        tags::upsert(&mut tx, ctx.account, ctx.region, &snapshot.snapshot_id, "snapshot", &snapshot_tags, ctx.now)
-            .await?;
-        ctx.app.store.schedule_transition(stored.ready_at);
+        let description = format!("Created by CreateImage({instance_id}) for {image_id}");
+        let mut snapshot = new_snapshot(ctx, &volume.volume_id, volume.size, description);
+        snapshot.encrypted = volume.encrypted;
+        snapshot.kms_key_id = volume.kms_key_id.clone();
+        snapshots_pending |= store_new_snapshot(ctx, &mut tx, &snapshot, &snapshot_tags).await?;
         // gp2 and the magnetic types report IOPS but take none as a parameter.
         let provisioned = matches!(volume.volume_type.as_str(), "gp3" | "io1" | "io2");
         let keep =

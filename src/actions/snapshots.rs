@@ -7,12 +7,12 @@ use crate::domain::ids::{self, IdKind};
 use crate::domain::image::validate_description;
 use crate::domain::regions;
 use crate::domain::snapshot::{state, Snapshot};
-use crate::domain::tags as tag_rules;
+use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::state as volume_state;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::snapshots::{Owner, SnapshotQuery};
-use crate::store::{images, snapshots, tags, volumes};
+use crate::store::{images, snapshots, tags, volumes, Conn};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
@@ -25,7 +25,7 @@ pub fn not_owner() -> Ec2Error {
 }
 
 /// A new pending snapshot owned by the caller, due to complete after the configured time.
-fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, description: String) -> Snapshot {
+pub fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, description: String) -> Snapshot {
     Snapshot {
         snapshot_id: ids::new_id(IdKind::Snapshot),
         owner_id: ctx.account.to_string(),
@@ -38,6 +38,17 @@ fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, description: S
         ready_at: Some(ctx.now + ctx.app.timings.snapshot_pending_ms),
         ..Default::default()
     }
+}
+
+/// Stores a new snapshot of the caller (in its final state at once when no pending time
+/// is configured) with its tags, and schedules its completion. Returns whether it is
+/// still pending.
+pub async fn store_new_snapshot(ctx: &Ctx<'_>, conn: &mut Conn, snapshot: &Snapshot, tags: &[Tag]) -> Result<bool> {
+    let stored = snapshot.settled(ctx.now);
+    snapshots::insert(conn, &stored, ctx.now).await?;
+    tags::upsert(conn, ctx.account, ctx.region, &snapshot.snapshot_id, "snapshot", tags, ctx.now).await?;
+    ctx.app.store.schedule_transition(stored.ready_at);
+    Ok(stored.state == state::PENDING)
 }
 
 pub async fn create_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
@@ -59,11 +70,8 @@ pub async fn create_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     snapshot.encrypted = volume.encrypted;
     snapshot.kms_key_id = volume.kms_key_id;
     snapshot.tags = tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
-    let stored = snapshot.settled(ctx.now);
-    snapshots::insert(&mut tx, &stored, ctx.now).await?;
-    tags::upsert(&mut tx, ctx.account, ctx.region, &snapshot.snapshot_id, "snapshot", &tags, ctx.now).await?;
+    store_new_snapshot(ctx, &mut tx, &snapshot, &tags).await?;
     tx.commit().await?;
-    ctx.app.store.schedule_transition(stored.ready_at);
     let mut x = Xml::new();
     write_snapshot(&mut x, &snapshot, ctx.now);
     Ok(x)
@@ -185,11 +193,8 @@ pub async fn copy_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     } else {
         None
     };
-    let stored = copy.settled(ctx.now);
-    snapshots::insert(&mut tx, &stored, ctx.now).await?;
-    tags::upsert(&mut tx, ctx.account, ctx.region, &copy.snapshot_id, "snapshot", &tags, ctx.now).await?;
+    store_new_snapshot(ctx, &mut tx, &copy, &tags).await?;
     tx.commit().await?;
-    ctx.app.store.schedule_transition(stored.ready_at);
     let mut x = Xml::new();
     x.text("snapshotId", &copy.snapshot_id);
     if !tags.is_empty() {
