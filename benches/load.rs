@@ -3,33 +3,17 @@
 //! cold start to the first answer, idle memory, durable RegisterImage throughput (which
 //! also stores 10,000 images), DescribeImages by one id, and `Owners=self` returning all.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ec2lite_test_support::{auth_header, form, temp_dir};
+use ec2lite_test_support::{auth_header, form, Server};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ec2lite");
 const IMAGES: usize = 10_000;
 const CONNECTIONS: usize = 16;
-
-fn start(data_dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--log", "warn", "--data-dir"])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ec2lite");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let address = line.trim().rsplit("http://").next().unwrap().to_string();
-    (child, address)
-}
 
 /// One keep-alive HTTP/1.1 connection sending EC2 Query POSTs.
 struct Connection {
@@ -102,9 +86,9 @@ fn rss_kib(pid: u32) -> u64 {
 fn cold_start() {
     let mut samples = Vec::new();
     for _ in 0..10 {
-        let dir = temp_dir("bench-cold");
         let started = Instant::now();
-        let (mut child, address) = start(&dir);
+        let server = Server::start(BIN.as_ref(), &["--log", "warn"]);
+        let address = server.address().to_string();
         let body = form(&[("Action", "DescribeRegions")]);
         loop {
             if let Ok(mut stream) = std::net::TcpStream::connect(&address) {
@@ -122,9 +106,6 @@ fn cold_start() {
             }
         }
         samples.push(started.elapsed());
-        let _ = child.kill();
-        let _ = child.wait();
-        let _ = std::fs::remove_dir_all(dir);
     }
     samples.sort();
     println!(
@@ -181,8 +162,9 @@ fn report(label: &str, elapsed: Duration, latencies: &[Duration]) {
 }
 
 async fn load() {
-    let dir = temp_dir("bench-load");
-    let (mut child, address) = start(&dir);
+    let server = Server::start(BIN.as_ref(), &["--log", "warn"]);
+    let address = server.address().to_string();
+    let pid = server.pid().expect("running");
     let mut c = Connection::open(&address).await;
     let (_, volume) =
         c.post(&form(&[("Action", "CreateVolume"), ("AvailabilityZone", "us-east-1a"), ("Size", "8")])).await;
@@ -191,7 +173,7 @@ async fn load() {
     let snapshot_id = element(&snapshot, "snapshotId").to_string();
     c.post(&form(&[("Action", "DescribeSnapshots"), ("Owner.1", "self")])).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    println!("idle memory after start and first requests: {:.1} MiB RSS", rss_kib(child.id()) as f64 / 1024.0);
+    println!("idle memory after start and first requests: {:.1} MiB RSS", rss_kib(pid) as f64 / 1024.0);
 
     let snapshot_id: &'static str = Box::leak(snapshot_id.into_boxed_str());
     let (elapsed, latencies) = run_parallel(&address, IMAGES, move |mut c, i| async move {
@@ -243,10 +225,7 @@ async fn load() {
         all.len() as f64 / 1048576.0
     );
     instances(&address, &ids[0]).await;
-    println!("memory after the load: {:.1} MiB RSS", rss_kib(child.id()) as f64 / 1024.0);
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(dir);
+    println!("memory after the load: {:.1} MiB RSS", rss_kib(pid) as f64 / 1024.0);
 }
 
 /// RunInstances + TerminateInstances pairs, then DescribeInstances by id with 10,000 stored.

@@ -108,6 +108,11 @@ impl Server {
         self.spawn();
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// `host:port` of the endpoint.
     pub fn address(&self) -> &str {
         self.endpoint.trim_start_matches("http://")
