@@ -262,7 +262,8 @@ fn parse_owner(ctx: &Ctx<'_>, value: &str) -> Result<Owner> {
 
 fn parse_executor(ctx: &Ctx<'_>, value: &str) -> Result<Executor> {
     match value {
-        "self" => Ok(Executor::Caller(ctx.account.to_string())),
+        // The caller's own id means what `self` means: organization and OU grants included.
+        v if v == "self" || v == ctx.account => Ok(Executor::Caller(ctx.account.to_string())),
         "all" => Ok(Executor::Public),
         v if ids::is_account_id(v) => Ok(Executor::Account(v.to_string())),
         v => Err(super::snapshots::malformed_user(v)),

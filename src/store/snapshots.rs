@@ -59,13 +59,24 @@ fn push_select<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
 }
 
 /// Snapshots `account` may see: its own, shared with it, or public.
+///
+/// A public grant counts only while the owner has not blocked all public sharing
+/// (snapshot block public access `block-all-sharing`).
 fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
     qb.push(" and (s.account_id = ");
     qb.push_bind(account);
-    qb.push(" or s.snapshot_id in (select p.snapshot_id from create_volume_permission p where p.grantee in (");
+    qb.push(" or s.snapshot_id in (select p.snapshot_id from create_volume_permission p where p.grantee = ");
     qb.push_bind(account);
-    qb.push(", 'all')))");
+    qb.push(
+        ") or (s.snapshot_id in (select p.snapshot_id from create_volume_permission p where p.grantee = 'all') and ",
+    );
+    qb.push(NOT_BLOCKED);
+    qb.push("))");
 }
+
+/// The snapshot's owner does not block all public sharing in its region.
+const NOT_BLOCKED: &str = "not exists (select 1 from account_setting b where b.account_id = s.account_id \
+    and b.region = s.region and b.key = 'snapshot-block-public-access' and b.value = 'block-all-sharing')";
 
 pub async fn describe(conn: &mut Conn, q: &SnapshotQuery<'_>) -> Result<(Vec<Snapshot>, Option<String>)> {
     let mut qb = QueryBuilder::new("select ");
@@ -92,11 +103,16 @@ pub async fn describe(conn: &mut Conn, q: &SnapshotQuery<'_>) -> Result<(Vec<Sna
         for grantee in &q.restorable_by {
             qb.push(" or s.account_id = ").push_bind(grantee.as_str());
         }
-        qb.push(" or s.snapshot_id in (select r.snapshot_id from create_volume_permission r where 0");
+        qb.push(" or s.snapshot_id in (select r.snapshot_id from create_volume_permission r where (0");
         for grantee in &q.restorable_by {
             qb.push(" or r.grantee = ").push_bind(grantee.as_str());
         }
-        qb.push("))");
+        // A blocked public grant still shows to the owner, who holds it.
+        qb.push(") and (r.grantee <> 'all' or s.account_id = ");
+        qb.push_bind(q.account);
+        qb.push(" or ");
+        qb.push(NOT_BLOCKED);
+        qb.push(")))");
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "s.snapshot_id");
