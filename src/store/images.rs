@@ -310,7 +310,7 @@ fn image_from_row(row: &SqliteRow) -> Result<Image, sqlx::Error> {
     serde_json::from_str(doc).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
-/// Stores a new image and the snapshots it references. A name already used by the
+/// Stores a new image (and, by trigger, the snapshots it references). A name already used by the
 /// owner in the region is refused here, by the unique index, never by a prior read.
 pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
     let bdm_json = serde_json::to_string(&image.block_device_mappings).expect("serializable");
@@ -384,13 +384,7 @@ pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
         }
         return Err(err.into());
     }
-    for snapshot_id in image.block_device_mappings.iter().filter_map(|m| m.ebs.as_ref()?.snapshot_id.as_deref()) {
-        sqlx::query("insert or ignore into image_snapshot (image_id, snapshot_id) values (?, ?)")
-            .bind(&image.image_id)
-            .bind(snapshot_id)
-            .execute(&mut *conn)
-            .await?;
-    }
+    // The trigger `image_snapshot_on_insert` records the snapshots the mappings reference.
     Ok(())
 }
 
