@@ -71,7 +71,7 @@ fn seed(data_dir: &std::path::Path) {
         .execute(&mut conn)
         .await
         .unwrap();
-        sqlx::query("analyze").execute(&mut conn).await.unwrap();
+
     });
     println!("seeded {} images in {:.1} s", ACCOUNTS * PER_ACCOUNT, started.elapsed().as_secs_f64());
 }

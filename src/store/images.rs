@@ -197,7 +197,18 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
     qb.push(IMAGE_JSON);
     qb.push_bind(q.account);
     qb.push(IMAGE_JSON_END);
-    qb.push(" from (select i.image_id as page_id from image i where i.region = ");
+    if q.executors.is_empty() {
+        qb.push(" from (select i.image_id as page_id from image i where i.region = ");
+    } else {
+        // Launch grants drive the query (a CROSS JOIN fixes the loop order): they are few
+        // next to the images of a region, and the planner has no statistics to know it.
+        qb.push(
+            " from (select distinct i.image_id as page_id from launch_permission e cross join image i \
+                 where i.image_id = e.image_id",
+        );
+        push_executors(&mut qb, &q.executors);
+        qb.push(" and i.region = ");
+    }
     qb.push_bind(q.region);
     qb.push(" and i.state <> 'deregistered'");
     push_visible(&mut qb, q.account, !q.image_ids.is_empty());
@@ -218,7 +229,6 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
     qb.push_bind(q.account);
     qb.push("))");
     push_owners(&mut qb, &q.owners);
-    push_executors(&mut qb, &q.executors);
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "i.image_id");
     qb.push(") page join image i on i.image_id = page.page_id order by i.image_id");
@@ -260,11 +270,9 @@ fn push_owners<'a>(qb: &mut QueryBuilder<'a, Sqlite>, owners: &'a [Owner]) {
     qb.push(")");
 }
 
+/// `and (..)`: the grant `e` is one of the executors'.
 fn push_executors<'a>(qb: &mut QueryBuilder<'a, Sqlite>, executors: &'a [Executor]) {
-    if executors.is_empty() {
-        return;
-    }
-    qb.push(" and i.image_id in (select e.image_id from launch_permission e where 0");
+    qb.push(" and (0");
     for executor in executors {
         match executor {
             Executor::Public => qb.push(" or (e.grantee_type = 'group' and e.grantee = 'all')"),
