@@ -197,9 +197,7 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
     qb.push(IMAGE_JSON);
     qb.push_bind(q.account);
     qb.push(IMAGE_JSON_END);
-    if q.executors.is_empty() {
-        qb.push(" from (select i.image_id as page_id from image i where i.region = ");
-    } else {
+    if !q.executors.is_empty() {
         // Launch grants drive the query (a CROSS JOIN fixes the loop order): they are few
         // next to the images of a region, and the planner has no statistics to know it.
         qb.push(
@@ -207,14 +205,56 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
                  where i.image_id = e.image_id",
         );
         push_executors(&mut qb, &q.executors);
-        qb.push(" and i.region = ");
+        push_region_and_conditions(&mut qb, q)?;
+        push_visible(&mut qb, q.account, !q.image_ids.is_empty());
+        push_owners(&mut qb, &q.owners);
+        if !q.image_ids.is_empty() {
+            super::filters::push_in(&mut qb, "i.image_id", &q.image_ids);
+        }
+        q.page.push(&mut qb, "i.image_id");
+    } else if q.image_ids.is_empty() && q.owners.is_empty() {
+        // Everything the caller may see: its own images, and those granted to it, its
+        // organization or everyone, each found through its index, then merged in id order.
+        qb.push(" from (select page_id from (select i.image_id as page_id from image i where i.account_id = ");
+        qb.push_bind(q.account);
+        push_region_and_conditions(&mut qb, q)?;
+        qb.push(" union select i.image_id from launch_permission p cross join image i where p.grantee in (");
+        qb.push_bind(q.account);
+        qb.push(", 'all') and i.image_id = p.image_id");
+        push_region_and_conditions(&mut qb, q)?;
+        qb.push(
+            " union select i.image_id from account_membership m cross join launch_permission p cross join image i \
+             where m.account_id = ",
+        );
+        qb.push_bind(q.account);
+        qb.push(" and p.grantee = m.grantee and i.image_id = p.image_id");
+        push_region_and_conditions(&mut qb, q)?;
+        qb.push(") where 1");
+        q.page.push(&mut qb, "page_id");
+    } else {
+        qb.push(" from (select i.image_id as page_id from image i where 1");
+        push_region_and_conditions(&mut qb, q)?;
+        push_visible(&mut qb, q.account, !q.image_ids.is_empty());
+        push_owners(&mut qb, &q.owners);
+        if !q.image_ids.is_empty() {
+            super::filters::push_in(&mut qb, "i.image_id", &q.image_ids);
+        }
+        q.page.push(&mut qb, "i.image_id");
     }
+    qb.push(") page join image i on i.image_id = page.page_id order by i.image_id");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let mut images = rows.iter().map(image_from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = q.page.finish(&mut images, |i| i.image_id.clone());
+    Ok((images, next))
+}
+
+/// The region, and the conditions every branch of `describe` applies: not deregistered,
+/// deprecated and disabled images as their rules say, and the filters.
+fn push_region_and_conditions<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a ImageQuery<'a>) -> Result<()> {
+    qb.push(" and i.region = ");
     qb.push_bind(q.region);
     qb.push(" and i.state <> 'deregistered'");
-    push_visible(&mut qb, q.account, !q.image_ids.is_empty());
-    if !q.image_ids.is_empty() {
-        super::filters::push_in(&mut qb, "i.image_id", &q.image_ids);
-    } else if !q.include_deprecated {
+    if q.image_ids.is_empty() && !q.include_deprecated {
         // Deprecated images are hidden from everyone but their owner unless asked for.
         qb.push(" and (i.account_id = ");
         qb.push_bind(q.account);
@@ -228,14 +268,7 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
     qb.push(" and i.account_id = ");
     qb.push_bind(q.account);
     qb.push("))");
-    push_owners(&mut qb, &q.owners);
-    FILTERS.push(&mut qb, q.filters, q.account)?;
-    q.page.push(&mut qb, "i.image_id");
-    qb.push(") page join image i on i.image_id = page.page_id order by i.image_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
-    let mut images = rows.iter().map(image_from_row).collect::<Result<Vec<_>, _>>()?;
-    let next = q.page.finish(&mut images, |i| i.image_id.clone());
-    Ok((images, next))
+    FILTERS.push(qb, q.filters, q.account)
 }
 
 /// `and (i.account_id in (..) or i.owner_alias in (..))`, written so that the common
