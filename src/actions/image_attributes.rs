@@ -10,7 +10,8 @@ use super::Ctx;
 use crate::domain::image::{state, validate_description, Image, LaunchPermission};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
-use crate::store::{images, Conn};
+use crate::store::images::{self, ImageField};
+use crate::store::Conn;
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
@@ -166,8 +167,12 @@ pub async fn modify_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
                 images::add_launch_permission(&mut tx, image_id, grant, ctx.now).await?;
             }
         }
-        Modification::Description(text) => images::set_description(&mut tx, image_id, &text).await?,
-        Modification::ImdsSupport(value) => images::set_imds_support(&mut tx, image_id, &value).await?,
+        Modification::Description(text) => {
+            images::set_field(&mut tx, image_id, ImageField::Description, Some(&text)).await?
+        }
+        Modification::ImdsSupport(value) => {
+            images::set_field(&mut tx, image_id, ImageField::ImdsSupport, Some(&value)).await?
+        }
     }
     tx.commit().await?;
     Ok(return_true())

@@ -7,7 +7,7 @@ use crate::domain::clock::{iso, parse_iso};
 use crate::domain::image::{state, Image};
 use crate::ec2_err;
 use crate::error::Result;
-use crate::store::images;
+use crate::store::images::{self, ImageField};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
@@ -53,7 +53,7 @@ pub async fn enable_image_deprecation(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> 
         ));
     }
     ctx.check_dry_run()?;
-    images::set_deprecation_time(&mut tx, &image.image_id, Some(&iso(at))).await?;
+    images::set_field(&mut tx, &image.image_id, ImageField::DeprecationTime, Some(&iso(at))).await?;
     tx.commit().await?;
     Ok(return_true())
 }
@@ -62,7 +62,7 @@ pub async fn disable_image_deprecation(ctx: &Ctx<'_>, p: &Params) -> Result<Xml>
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, p).await?;
     ctx.check_dry_run()?;
-    images::set_deprecation_time(&mut tx, &image.image_id, None).await?;
+    images::set_field(&mut tx, &image.image_id, ImageField::DeprecationTime, None).await?;
     tx.commit().await?;
     Ok(return_true())
 }
@@ -81,7 +81,7 @@ pub async fn disable_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         ));
     }
     ctx.check_dry_run()?;
-    images::set_state(&mut tx, &image.image_id, state::DISABLED).await?;
+    images::set_field(&mut tx, &image.image_id, ImageField::State, Some(state::DISABLED)).await?;
     images::reset_launch_permissions(&mut tx, &image.image_id).await?;
     tx.commit().await?;
     Ok(return_true())
@@ -99,7 +99,7 @@ pub async fn enable_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         ));
     }
     ctx.check_dry_run()?;
-    images::set_state(&mut tx, &image.image_id, state::AVAILABLE).await?;
+    images::set_field(&mut tx, &image.image_id, ImageField::State, Some(state::AVAILABLE)).await?;
     tx.commit().await?;
     Ok(return_true())
 }

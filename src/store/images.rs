@@ -429,17 +429,24 @@ pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn set_description(conn: &mut Conn, image_id: &str, description: &str) -> Result<()> {
-    sqlx::query("update image set description = ? where image_id = ?")
-        .bind(description)
-        .bind(image_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+/// An image column that calls change one at a time.
+#[derive(Debug, Clone, Copy)]
+pub enum ImageField {
+    Description,
+    ImdsSupport,
+    DeprecationTime,
+    State,
 }
 
-pub async fn set_imds_support(conn: &mut Conn, image_id: &str, value: &str) -> Result<()> {
-    sqlx::query("update image set imds_support = ? where image_id = ?")
+/// Sets one field of an image (`None`: clears it).
+pub async fn set_field(conn: &mut Conn, image_id: &str, field: ImageField, value: Option<&str>) -> Result<()> {
+    let column = match field {
+        ImageField::Description => "description",
+        ImageField::ImdsSupport => "imds_support",
+        ImageField::DeprecationTime => "deprecation_time",
+        ImageField::State => "state",
+    };
+    sqlx::query(&format!("update image set {column} = ? where image_id = ?"))
         .bind(value)
         .bind(image_id)
         .execute(&mut *conn)
@@ -512,24 +519,6 @@ pub async fn images_using_snapshot(conn: &mut Conn, snapshot_id: &str) -> Result
         .bind(snapshot_id)
         .fetch_all(&mut *conn)
         .await?)
-}
-
-pub async fn set_deprecation_time(conn: &mut Conn, image_id: &str, time: Option<&str>) -> Result<()> {
-    sqlx::query("update image set deprecation_time = ? where image_id = ?")
-        .bind(time)
-        .bind(image_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn set_state(conn: &mut Conn, image_id: &str, new_state: &str) -> Result<()> {
-    sqlx::query("update image set state = ? where image_id = ?")
-        .bind(new_state)
-        .bind(image_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 pub async fn set_deregistration_protection(
