@@ -400,16 +400,13 @@ pub async fn describe_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         }
     }
     let mut x = Xml::new();
-    x.list("reservationSet", &reservations, |x, group| write_reservation_body(x, ctx, group));
+    x.list("reservationSet", &reservations, |x, group| write_reservation(x, ctx, group));
     write_next_token(&mut x, next);
     Ok(x)
 }
 
+/// A reservation's members: the body of RunInstances, and each `reservationSet` item.
 fn write_reservation(x: &mut Xml, ctx: &Ctx<'_>, instances: &[Instance]) {
-    write_reservation_body(x, ctx, instances);
-}
-
-fn write_reservation_body(x: &mut Xml, ctx: &Ctx<'_>, instances: &[Instance]) {
     x.text("reservationId", instances.first().map(|i| i.reservation_id.as_str()).unwrap_or_default())
         .text("ownerId", ctx.account)
         .empty("groupSet");
