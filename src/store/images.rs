@@ -205,13 +205,7 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
                  where i.image_id = e.image_id",
         );
         push_executors(&mut qb, &q.executors);
-        push_region_and_conditions(&mut qb, q)?;
-        push_visible(&mut qb, q.account, !q.image_ids.is_empty());
-        push_owners(&mut qb, &q.owners);
-        if !q.image_ids.is_empty() {
-            super::filters::push_in(&mut qb, "i.image_id", &q.image_ids);
-        }
-        q.page.push(&mut qb, "i.image_id");
+        push_scoped(&mut qb, q)?;
     } else if q.image_ids.is_empty() && q.owners.is_empty() {
         // Everything the caller may see: its own images, and those granted to it, its
         // organization or everyone, each found through its index, then merged in id order.
@@ -233,19 +227,26 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
         q.page.push(&mut qb, "page_id");
     } else {
         qb.push(" from (select i.image_id as page_id from image i where 1");
-        push_region_and_conditions(&mut qb, q)?;
-        push_visible(&mut qb, q.account, !q.image_ids.is_empty());
-        push_owners(&mut qb, &q.owners);
-        if !q.image_ids.is_empty() {
-            super::filters::push_in(&mut qb, "i.image_id", &q.image_ids);
-        }
-        q.page.push(&mut qb, "i.image_id");
+        push_scoped(&mut qb, q)?;
     }
     qb.push(") page join image i on i.image_id = page.page_id order by i.image_id");
     let rows = qb.build().fetch_all(&mut *conn).await?;
     let mut images = rows.iter().map(image_from_row).collect::<Result<Vec<_>, _>>()?;
     let next = q.page.finish(&mut images, |i| i.image_id.clone());
     Ok((images, next))
+}
+
+/// The conditions of a scoped lookup (by id, owner or executor): visibility checked per
+/// image, then the page.
+fn push_scoped<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a ImageQuery<'a>) -> Result<()> {
+    push_region_and_conditions(qb, q)?;
+    push_visible(qb, q.account, !q.image_ids.is_empty());
+    push_owners(qb, &q.owners);
+    if !q.image_ids.is_empty() {
+        super::filters::push_in(qb, "i.image_id", &q.image_ids);
+    }
+    q.page.push(qb, "i.image_id");
+    Ok(())
 }
 
 /// The region, and the conditions every branch of `describe` applies: not deregistered,
