@@ -1,11 +1,12 @@
 //! What every request handler shares: the store, the settings and the catalog.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::config::Timings;
 use crate::domain::catalog::CatalogImage;
-use crate::error::Result;
+use crate::error::{Ec2Error, Result};
+use crate::store::blobs::{BlobStore, Usage};
 use crate::store::Store;
 
 pub struct App {
@@ -16,6 +17,25 @@ pub struct App {
     /// Accounts, keys and organizations from `--accounts`.
     pub directory: crate::domain::accounts::Directory,
     pub verify_signatures: bool,
+    /// Snapshot block contents.
+    pub blobs: Arc<BlobStore>,
+    /// VM Import: where disk images come from and the queue of tasks to run.
+    pub imports: crate::import::ImportSettings,
+}
+
+impl App {
+    /// Removes the stored blocks no snapshot or volume refers to any more.
+    pub async fn sweep_blocks(&self) -> Result<Usage> {
+        let _gate = self.blobs.gate.write().await;
+        let referenced = crate::store::blocks::referenced(&mut *self.store.read().await?).await?;
+        let blobs = self.blobs.clone();
+        let usage =
+            tokio::task::spawn_blocking(move || blobs.sweep(&referenced)).await.map_err(|_| Ec2Error::internal())?;
+        usage.map_err(|err| {
+            tracing::error!(error = %err, "block sweep");
+            Ec2Error::internal()
+        })
+    }
 }
 
 /// The public images every region holds, seeded into a region on its first request.

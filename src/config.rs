@@ -82,6 +82,33 @@ pub struct Config {
     #[arg(long = "catalog", env = "EC2LITE_CATALOG", value_delimiter = ',')]
     pub catalog_files: Vec<PathBuf>,
 
+    /// How often stored blocks that nothing refers to any more are removed, in seconds
+    /// (also done at start-up and by `POST /_ec2lite/sweep`).
+    #[arg(long, env = "EC2LITE_BLOCK_SWEEP_SECS", default_value_t = 300)]
+    pub block_sweep_secs: u64,
+
+    /// An S3-compatible endpoint (path-style, e.g. `http://127.0.0.1:9000`) from which
+    /// ImportImage / ImportSnapshot read `s3://bucket/key` and `UserBucket` disk images.
+    #[arg(long, env = "EC2LITE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Access key for --s3-endpoint (requests are SigV4-signed).
+    #[arg(long, env = "EC2LITE_S3_ACCESS_KEY_ID", default_value = "test")]
+    pub s3_access_key_id: String,
+
+    /// Secret key for --s3-endpoint.
+    #[arg(long, env = "EC2LITE_S3_SECRET_ACCESS_KEY", default_value = "test", hide_env_values = true)]
+    pub s3_secret_access_key: String,
+
+    /// Region to sign --s3-endpoint requests for.
+    #[arg(long, env = "EC2LITE_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// Least time each step of an import task (validated, converting, ...) takes, in
+    /// milliseconds, to watch tasks go through their states.
+    #[arg(long, env = "EC2LITE_IMPORT_STEP_MS", default_value_t = 0)]
+    pub import_step_ms: u64,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ec2lite=debug`.
     #[arg(long, env = "EC2LITE_LOG", default_value = "info")]
     pub log: String,

@@ -71,3 +71,77 @@ impl From<sqlx::Error> for Ec2Error {
         Ec2Error::internal()
     }
 }
+
+/// An error of the EBS direct APIs (REST-JSON): an exception type, an optional reason
+/// from the type's enumeration, a message and the HTTP status the model gives the type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EbsError {
+    pub kind: &'static str,
+    pub reason: Option<&'static str>,
+    pub message: String,
+}
+
+impl EbsError {
+    pub fn validation(reason: &'static str, message: impl Into<String>) -> Self {
+        EbsError { kind: "ValidationException", reason: Some(reason), message: message.into() }
+    }
+
+    pub fn snapshot_not_found(snapshot_id: &str) -> Self {
+        EbsError {
+            kind: "ResourceNotFoundException",
+            reason: Some("SNAPSHOT_NOT_FOUND"),
+            message: format!("The snapshot '{snapshot_id}' does not exist."),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        EbsError { kind: "ConflictException", reason: None, message: message.into() }
+    }
+
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        EbsError { kind: "AccessDeniedException", reason: Some("UNAUTHORIZED_ACCOUNT"), message: message.into() }
+    }
+
+    pub fn internal() -> Self {
+        EbsError { kind: "InternalServerException", reason: None, message: "An internal error has occurred.".into() }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            "AccessDeniedException" | "InvalidSignatureException" | "UnrecognizedClientException" => 403,
+            "ResourceNotFoundException" => 404,
+            "ConflictException" => 409,
+            "ServiceQuotaExceededException" => 402,
+            "InternalServerException" => 500,
+            _ => 400,
+        }
+    }
+}
+
+impl From<sqlx::Error> for EbsError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        EbsError::internal()
+    }
+}
+
+impl From<std::io::Error> for EbsError {
+    fn from(err: std::io::Error) -> Self {
+        tracing::error!(error = %err, "block storage error");
+        EbsError::internal()
+    }
+}
+
+/// EC2-side failures met while serving an EBS call (authentication, region checks,
+/// store errors) keep their code as the exception type.
+impl From<Ec2Error> for EbsError {
+    fn from(err: Ec2Error) -> Self {
+        let kind = match err.code.as_ref() {
+            "SignatureDoesNotMatch" | "IncompleteSignature" | "RequestExpired" => "InvalidSignatureException",
+            "AuthFailure" => "UnrecognizedClientException",
+            "InternalError" => "InternalServerException",
+            _ => "ValidationException",
+        };
+        EbsError { kind, reason: None, message: err.message }
+    }
+}

@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod server;
 pub mod store;
 pub mod wire;
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::config::{Config, Timings};
+use crate::store::blobs::BlobStore;
 use crate::store::{Location, Store};
 
 /// Opens the store named by `config`, creating the data directory if needed.
@@ -48,6 +50,13 @@ pub async fn serve(
         None => domain::accounts::Directory::default(),
     };
     store.replace_memberships(&directory.memberships()).await?;
+    let blobs = if config.in_memory {
+        BlobStore::in_memory()
+    } else {
+        BlobStore::on_disk(&config.data_dir)
+            .map_err(|e| format!("block storage in {}: {e}", config.data_dir.display()))?
+    };
+    let (import_queue, import_jobs) = tokio::sync::mpsc::unbounded_channel();
     let app = Arc::new(App {
         store: store.clone(),
         timings: Timings::from(config),
@@ -55,10 +64,52 @@ pub async fn serve(
         catalog,
         directory,
         verify_signatures: config.verify_signatures,
+        blobs: Arc::new(blobs),
+        imports: import_settings(config, import_queue)?,
     });
+    // Blocks left by a crash between writing a block and recording it go now.
+    app.sweep_blocks().await?;
+    spawn_block_sweeper(app.clone(), config.block_sweep_secs);
+    tokio::spawn(import::run_queue(app.clone(), import_jobs));
+    import::resume_open_tasks(&app).await?;
     axum::serve(listener, server::router(app)).with_graceful_shutdown(shutdown).await?;
     store.close().await;
     Ok(())
+}
+
+fn import_settings(
+    config: &Config,
+    queue: tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<import::ImportSettings, Box<dyn std::error::Error>> {
+    let work_dir = if config.in_memory {
+        std::env::temp_dir().join(format!("ec2lite-imports-{}", std::process::id()))
+    } else {
+        config.data_dir.join("imports")
+    };
+    let s3 = config.s3_endpoint.as_ref().map(|endpoint| import::S3Source {
+        endpoint: endpoint.clone(),
+        access_key_id: config.s3_access_key_id.clone(),
+        secret_access_key: config.s3_secret_access_key.clone(),
+        region: config.s3_region.clone(),
+    });
+    let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10)).build()?;
+    Ok(import::ImportSettings { work_dir, s3, step_ms: config.import_step_ms, http, queue })
+}
+
+fn spawn_block_sweeper(app: Arc<App>, every_secs: u64) {
+    if every_secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(every_secs));
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            if let Err(err) = app.sweep_blocks().await {
+                tracing::warn!(error = %err, "periodic block sweep failed");
+            }
+        }
+    });
 }
 
 /// The built-in catalog (unless `--no-catalog`) plus every `--catalog` file.

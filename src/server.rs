@@ -30,6 +30,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_ec2lite/health", get(health))
         .route("/_ec2lite/reset", post(reset))
         .route("/_ec2lite/fail/{resource_id}", post(fail))
+        .route("/_ec2lite/sweep", post(sweep))
+        .merge(crate::wire::ebs::routes())
         .fallback(ec2_query)
         .with_state(app)
 }
@@ -38,8 +40,23 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
+/// Reclaims the stored blocks nothing refers to any more, and reports the blocks kept.
+async fn sweep(State(app): State<Arc<App>>) -> Response {
+    match app.sweep_blocks().await {
+        Ok(usage) => Json(usage).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "sweep failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 async fn reset(State(app): State<Arc<App>>) -> Response {
-    match app.store.reset().await {
+    let outcome = match app.store.reset().await {
+        Ok(()) => app.sweep_blocks().await.map(|_| ()),
+        Err(err) => Err(err.into()),
+    };
+    match outcome {
         Ok(()) => {
             app.catalog.forget_seeded_regions();
             Json(serde_json::json!({ "status": "reset" })).into_response()

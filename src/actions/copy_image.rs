@@ -96,7 +96,7 @@ pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         copy.kms_key_id = encrypted.then(|| {
             kms_key_id.map(str::to_string).or(source_key).unwrap_or_else(|| super::volumes::default_kms_key(ctx))
         });
-        pending_snapshots |= store_new_snapshot(ctx, &mut tx, &copy, &snapshot_tags).await?;
+        pending_snapshots |= store_new_snapshot(ctx, &mut tx, &copy, &snapshot_tags, &source_snapshot).await?;
         ebs.snapshot_id = Some(copy.snapshot_id);
         ebs.encrypted = Some(encrypted);
     }

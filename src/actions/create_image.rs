@@ -64,7 +64,7 @@ pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         let mut snapshot = new_snapshot(ctx, &volume.volume_id, volume.size, description);
         snapshot.encrypted = volume.encrypted;
         snapshot.kms_key_id = volume.kms_key_id.clone();
-        snapshots_pending |= store_new_snapshot(ctx, &mut tx, &snapshot, &snapshot_tags).await?;
+        snapshots_pending |= store_new_snapshot(ctx, &mut tx, &snapshot, &snapshot_tags, &volume.volume_id).await?;
         // gp2 and the magnetic types report IOPS but take none as a parameter.
         let provisioned = matches!(volume.volume_type.as_str(), "gp3" | "io1" | "io2");
         let keep =

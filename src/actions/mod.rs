@@ -5,9 +5,11 @@
 pub mod block_public_access;
 pub mod copy_image;
 pub mod create_image;
+pub mod ebs;
 pub mod image_attributes;
 pub mod image_lifecycle;
 pub mod images;
+pub mod imports;
 pub mod instance_attributes;
 pub mod instances;
 pub mod network;
@@ -56,6 +58,11 @@ pub async fn dispatch(action: &str, ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         "DescribeVolumes" => volumes::describe_volumes(ctx, p).await,
         "DeleteVolume" => volumes::delete_volume(ctx, p).await,
         "CreateSnapshot" => snapshots::create_snapshot(ctx, p).await,
+        "ImportSnapshot" => imports::import_snapshot(ctx, p).await,
+        "ImportImage" => imports::import_image(ctx, p).await,
+        "DescribeImportSnapshotTasks" => imports::describe_import_snapshot_tasks(ctx, p).await,
+        "DescribeImportImageTasks" => imports::describe_import_image_tasks(ctx, p).await,
+        "CancelImportTask" => imports::cancel_import_task(ctx, p).await,
         "DescribeSnapshots" => snapshots::describe_snapshots(ctx, p).await,
         "DeleteSnapshot" => snapshots::delete_snapshot(ctx, p).await,
         "CopySnapshot" => snapshots::copy_snapshot(ctx, p).await,

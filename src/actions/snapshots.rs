@@ -12,7 +12,7 @@ use crate::domain::volume::state as volume_state;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::snapshots::{Owner, SnapshotQuery};
-use crate::store::{images, snapshots, tags, volumes, Conn};
+use crate::store::{blocks, images, snapshots, tags, volumes, Conn};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
@@ -41,11 +41,18 @@ pub fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, descriptio
 }
 
 /// Stores a new snapshot of the caller (in its final state at once when no pending time
-/// is configured) with its tags, and schedules its completion. Returns whether it is
-/// still pending.
-pub async fn store_new_snapshot(ctx: &Ctx<'_>, conn: &mut Conn, snapshot: &Snapshot, tags: &[Tag]) -> Result<bool> {
+/// is configured) with its tags and the blocks of `content_from` (the volume or snapshot
+/// it is taken from), and schedules its completion. Returns whether it is still pending.
+pub async fn store_new_snapshot(
+    ctx: &Ctx<'_>,
+    conn: &mut Conn,
+    snapshot: &Snapshot,
+    tags: &[Tag],
+    content_from: &str,
+) -> Result<bool> {
     let stored = snapshot.settled(ctx.now);
     snapshots::insert(conn, &stored, ctx.now).await?;
+    blocks::copy(conn, content_from, &snapshot.snapshot_id).await?;
     tags::upsert(conn, ctx.account, ctx.region, &snapshot.snapshot_id, "snapshot", tags, ctx.now).await?;
     ctx.app.store.schedule_transition(stored.ready_at);
     Ok(stored.state == state::PENDING)
@@ -70,7 +77,7 @@ pub async fn create_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     snapshot.encrypted = volume.encrypted;
     snapshot.kms_key_id = volume.kms_key_id;
     snapshot.tags = tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
-    store_new_snapshot(ctx, &mut tx, &snapshot, &tags).await?;
+    store_new_snapshot(ctx, &mut tx, &snapshot, &tags, volume_id).await?;
     tx.commit().await?;
     let mut x = Xml::new();
     write_snapshot(&mut x, &snapshot, ctx.now);
@@ -193,7 +200,7 @@ pub async fn copy_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     } else {
         None
     };
-    store_new_snapshot(ctx, &mut tx, &copy, &tags).await?;
+    store_new_snapshot(ctx, &mut tx, &copy, &tags, source_id).await?;
     tx.commit().await?;
     let mut x = Xml::new();
     x.text("snapshotId", &copy.snapshot_id);

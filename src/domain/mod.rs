@@ -1,11 +1,14 @@
 //! The domain: entities, ids, states and the rules EC2 applies to them. No I/O here.
 
 pub mod accounts;
+pub mod block;
 pub mod catalog;
 pub mod clock;
+pub mod disk_image;
 pub mod filter;
 pub mod ids;
 pub mod image;
+pub mod import_task;
 pub mod instance;
 pub mod network;
 pub mod regions;

@@ -24,6 +24,14 @@ pub struct Snapshot {
     pub owner_alias: Option<String>,
     pub is_public: bool,
     pub tags: Vec<(String, String)>,
+    /// EBS direct uploads (StartSnapshot): the snapshot this one continues.
+    pub parent_snapshot_id: Option<String>,
+    /// While an upload is open: when it fails unless a block or CompleteSnapshot comes.
+    pub upload_deadline: Option<i64>,
+    pub upload_timeout_ms: Option<i64>,
+    /// The last `x-amz-Progress` a client reported for its upload.
+    pub upload_progress: Option<i64>,
+    pub client_token: Option<String>,
 }
 
 impl Snapshot {
@@ -40,8 +48,17 @@ impl Snapshot {
         snapshot
     }
 
-    /// `100%` when done; while pending, the share of its configured duration elapsed.
+    /// Whether an EBS direct upload into this snapshot is still open.
+    pub fn is_uploading(&self) -> bool {
+        self.state == state::PENDING && self.upload_deadline.is_some()
+    }
+
+    /// `100%` when done; while uploading, what the client last reported; otherwise while
+    /// pending, the share of its configured duration elapsed.
     pub fn progress(&self, now: i64) -> String {
+        if self.is_uploading() {
+            return format!("{}%", self.upload_progress.unwrap_or(0).clamp(0, 99));
+        }
         match (self.state.as_str(), self.ready_at) {
             (state::COMPLETED, _) => "100%".to_string(),
             (state::PENDING, Some(ready_at)) if ready_at > self.start_time => {

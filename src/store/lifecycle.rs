@@ -16,6 +16,21 @@ pub async fn settle(
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    // Uploads that saw no block and no completion within their timeout fail, and give
+    // up their blocks (the sweep reclaims the files).
+    sqlx::query(
+        "delete from block_map where owner_id in (select snapshot_id from snapshot where upload_deadline <= ?)",
+    )
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "update snapshot set state = 'error', upload_deadline = null, upload_progress = null, \
+           state_message = 'The snapshot was not completed within its timeout.' where upload_deadline <= ?",
+    )
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "update snapshot set state = 'completed', completion_time = ready_at, ready_at = null \
          where state = 'pending' and ready_at <= ?",
@@ -86,6 +101,7 @@ async fn next_due(conn: &mut Conn, terminated_retention_ms: i64) -> Result<Optio
         "select min(t) from ( \
            select min(ready_at) as t from volume where state = 'creating' \
            union all select min(ready_at) from snapshot where state = 'pending' \
+           union all select min(upload_deadline) from snapshot where upload_deadline is not null \
            union all select min(ready_at) from image where state = 'pending' \
            union all select min(ready_at) from instance where ready_at is not null \
            union all select min(terminated_at) + ? from instance where state = 'terminated')",

@@ -4,9 +4,12 @@
 //! SQLite's single write lock; reads use a separate pool that WAL lets run beside it.
 //! An in-memory database is one connection shared by both.
 
+pub mod blobs;
+pub mod blocks;
 pub mod catalog;
 pub mod filters;
 pub mod images;
+pub mod import_tasks;
 pub mod instances;
 pub mod lifecycle;
 pub mod settings;
@@ -102,6 +105,7 @@ impl Store {
     pub async fn reset(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
         for table in [
+            "block_map",
             "catalog_region",
             "account_setting",
             "instance",

@@ -10,7 +10,8 @@ use crate::domain::snapshot::{CreateVolumePermission, Snapshot};
 use crate::error::Result;
 
 const COLUMNS: &str = "s.snapshot_id, s.account_id, s.region, s.volume_id, s.volume_size, s.description, \
-    s.encrypted, s.kms_key_id, s.state, s.state_message, s.owner_alias, s.start_time, s.ready_at, s.completion_time";
+    s.encrypted, s.kms_key_id, s.state, s.state_message, s.owner_alias, s.start_time, s.ready_at, s.completion_time, \
+    s.parent_snapshot_id, s.upload_deadline, s.upload_timeout_ms, s.upload_progress, s.client_token";
 
 pub static FILTERS: FilterSpec = FilterSpec {
     id_column: "s.snapshot_id",
@@ -153,14 +154,20 @@ fn snapshot_from_row(row: &SqliteRow) -> Result<Snapshot, sqlx::Error> {
         completion_time: row.try_get("completion_time")?,
         is_public: row.try_get("is_public")?,
         tags: parse_tags(row.try_get("tags_json")?),
+        parent_snapshot_id: row.try_get("parent_snapshot_id")?,
+        upload_deadline: row.try_get("upload_deadline")?,
+        upload_timeout_ms: row.try_get("upload_timeout_ms")?,
+        upload_progress: row.try_get("upload_progress")?,
+        client_token: row.try_get("client_token")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, s: &Snapshot, now: i64) -> Result<()> {
     sqlx::query(
         "insert into snapshot (snapshot_id, account_id, region, volume_id, volume_size, description, encrypted, \
-         kms_key_id, state, state_message, owner_alias, start_time, ready_at, completion_time, created_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         kms_key_id, state, state_message, owner_alias, start_time, ready_at, completion_time, created_at, \
+         parent_snapshot_id, upload_deadline, upload_timeout_ms, upload_progress, client_token) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&s.snapshot_id)
     .bind(&s.owner_id)
@@ -177,6 +184,11 @@ pub async fn insert(conn: &mut Conn, s: &Snapshot, now: i64) -> Result<()> {
     .bind(s.ready_at)
     .bind(s.completion_time)
     .bind(now)
+    .bind(&s.parent_snapshot_id)
+    .bind(s.upload_deadline)
+    .bind(s.upload_timeout_ms)
+    .bind(s.upload_progress)
+    .bind(&s.client_token)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -222,4 +234,66 @@ pub async fn reset_permissions(conn: &mut Conn, snapshot_id: &str) -> Result<()>
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The caller's snapshot started with `client_token` (StartSnapshot idempotency).
+pub async fn find_by_client_token(
+    conn: &mut Conn,
+    account: &str,
+    region: &str,
+    client_token: &str,
+) -> Result<Option<Snapshot>> {
+    let mut qb = QueryBuilder::new("select ");
+    push_select(&mut qb, account);
+    qb.push(" from snapshot s where s.account_id = ");
+    qb.push_bind(account);
+    qb.push(" and s.region = ");
+    qb.push_bind(region);
+    qb.push(" and s.client_token = ");
+    qb.push_bind(client_token);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(snapshot_from_row).transpose()?)
+}
+
+/// Records activity on an open upload: its deadline moves back and the client's
+/// progress is kept. False when the upload is no longer open.
+pub async fn touch_upload(conn: &mut Conn, snapshot_id: &str, now: i64, progress: Option<i64>) -> Result<bool> {
+    let done = sqlx::query(
+        "update snapshot set upload_deadline = ? + upload_timeout_ms, upload_progress = coalesce(?, upload_progress) \
+         where snapshot_id = ? and state = 'pending' and upload_deadline is not null",
+    )
+    .bind(now)
+    .bind(progress)
+    .bind(snapshot_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Closes an open upload in the state of `closed` (pending with its completion time,
+/// completed, or error). False when the upload was no longer open.
+pub async fn close_upload(conn: &mut Conn, closed: &Snapshot) -> Result<bool> {
+    let done = sqlx::query(
+        "update snapshot set state = ?, state_message = ?, ready_at = ?, completion_time = ?, \
+           upload_deadline = null, upload_progress = null \
+         where snapshot_id = ? and state = 'pending' and upload_deadline is not null",
+    )
+    .bind(&closed.state)
+    .bind(&closed.state_message)
+    .bind(closed.ready_at)
+    .bind(closed.completion_time)
+    .bind(&closed.snapshot_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A snapshot by id whoever owns it (for lineage checks; tags are not loaded).
+pub async fn find_any(conn: &mut Conn, snapshot_id: &str) -> Result<Option<Snapshot>> {
+    let mut qb = QueryBuilder::new("select ");
+    push_select(&mut qb, "");
+    qb.push(" from snapshot s where s.snapshot_id = ");
+    qb.push_bind(snapshot_id);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(snapshot_from_row).transpose()?)
 }

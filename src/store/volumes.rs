@@ -160,6 +160,10 @@ pub async fn insert(conn: &mut Conn, v: &Volume, client_token: Option<&str>) -> 
     .bind(v.create_time)
     .execute(&mut *conn)
     .await?;
+    // A volume made from a snapshot starts with its blocks.
+    if let Some(snapshot_id) = &v.snapshot_id {
+        super::blocks::copy(conn, snapshot_id, &v.volume_id).await?;
+    }
     Ok(())
 }
 
@@ -167,4 +171,13 @@ pub async fn delete(conn: &mut Conn, volume_id: &str) -> Result<()> {
     sqlx::query("delete from volume where volume_id = ?").bind(volume_id).execute(&mut *conn).await?;
     sqlx::query("delete from tag where resource_id = ?").bind(volume_id).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// The snapshot a volume was made from, if it still exists as a volume and had one.
+pub async fn source_snapshot(conn: &mut Conn, volume_id: &str) -> Result<Option<String>> {
+    let id: Option<Option<String>> = sqlx::query_scalar("select snapshot_id from volume where volume_id = ?")
+        .bind(volume_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(id.flatten())
 }

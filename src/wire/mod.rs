@@ -1,6 +1,8 @@
-//! The wire layer: EC2 Query parameters in, XML out, and who is calling.
+//! The wire layer: EC2 Query parameters in, XML out, the EBS direct APIs' REST-JSON,
+//! and who is calling.
 
 pub mod auth;
+pub mod ebs;
 pub mod params;
 pub mod signature;
 pub mod xml;

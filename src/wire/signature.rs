@@ -96,8 +96,10 @@ pub fn verify(directory: &Directory, method: &str, uri: &str, headers: &HeaderMa
         .build()
         .map_err(|_| auth_failure())?
         .into();
-    let request =
-        SignableRequest::new(method, uri, signed.into_iter(), SignableBody::Bytes(body)).map_err(|_| auth_failure())?;
+    // EBS block uploads sign the checksum headers instead of the body (`v4-unsigned-body`).
+    let unsigned = headers.get("x-amz-content-sha256").is_some_and(|v| v.as_bytes() == b"UNSIGNED-PAYLOAD");
+    let payload = if unsigned { SignableBody::UnsignedPayload } else { SignableBody::Bytes(body) };
+    let request = SignableRequest::new(method, uri, signed.into_iter(), payload).map_err(|_| auth_failure())?;
     let (_, expected) = sign(request, &params).map_err(|_| auth_failure())?.into_parts();
     if expected != auth.signature {
         return Err(ec2_err!(

@@ -1,0 +1,499 @@
+//! The VM Import worker: runs ImportSnapshot / ImportImage tasks in the background.
+//!
+//! A task fetches each disk image (an `http(s)://` URL, or `s3://` from the configured
+//! S3-compatible endpoint), tells its format from its headers, converts VMDK / VHD /
+//! VHDX to raw with `qemu-img` (QEMU's block layer is the maintained reader of all
+//! three), and stores the raw disk as content-addressed blocks. The blocks are staged
+//! under the task id in `block_map`, so a crash leaves nothing half-visible: the
+//! snapshot (and image) appear in one transaction at the end. Open tasks restart from
+//! the beginning when the server does.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use crate::app::App;
+use crate::domain::block::{self, Digest, BLOCK_SIZE};
+use crate::domain::clock::{self, iso};
+use crate::domain::disk_image::{self, failure, Detected, DiskFormat};
+use crate::domain::ids::{self, IdKind};
+use crate::domain::image::{self as image_rules, BlockDeviceMapping, EbsBlockDevice, Image};
+use crate::domain::import_task::{state, ImportTask, TaskDetail, TaskDisk, TaskKind};
+use crate::domain::snapshot::{self as snapshot_rules, Snapshot};
+use crate::error::Ec2Error;
+use crate::store::{blocks, images, import_tasks, snapshots};
+
+/// Blocks hashed and stored per batch (and per transaction).
+const BATCH_BLOCKS: usize = 64;
+
+const GIB: u64 = 1 << 30;
+
+/// Where and how tasks read their disk images.
+pub struct ImportSettings {
+    /// Scratch space for downloads and conversions.
+    pub work_dir: PathBuf,
+    pub s3: Option<S3Source>,
+    /// Time each step of a task takes at least (to watch a task go through its states).
+    pub step_ms: u64,
+    pub http: reqwest::Client,
+    pub queue: mpsc::UnboundedSender<String>,
+}
+
+pub struct S3Source {
+    pub endpoint: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+}
+
+/// Why a task stopped short: EC2's message for the user, or a fault of ours.
+enum Stop {
+    Failed(String),
+    Cancelled,
+    Internal(Ec2Error),
+}
+
+impl From<Ec2Error> for Stop {
+    fn from(err: Ec2Error) -> Self {
+        Stop::Internal(err)
+    }
+}
+
+impl From<sqlx::Error> for Stop {
+    fn from(err: sqlx::Error) -> Self {
+        Stop::Internal(err.into())
+    }
+}
+
+impl From<std::io::Error> for Stop {
+    fn from(err: std::io::Error) -> Self {
+        tracing::error!(error = %err, "import scratch space");
+        Stop::Internal(Ec2Error::internal())
+    }
+}
+
+/// Runs every task id sent on the queue, each in its own task.
+pub async fn run_queue(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<String>) {
+    while let Some(task_id) = queue.recv().await {
+        tokio::spawn(run_task(app.clone(), task_id));
+    }
+}
+
+/// Queues the tasks a previous run left open.
+pub async fn resume_open_tasks(app: &App) -> Result<(), Ec2Error> {
+    let ids = import_tasks::open_task_ids(&mut *app.store.write().await?).await?;
+    for id in ids {
+        let _ = app.imports.queue.send(id);
+    }
+    Ok(())
+}
+
+async fn run_task(app: Arc<App>, task_id: String) {
+    let Ok(Some(task)) = load(&app, &task_id).await else { return };
+    let scratch = app.imports.work_dir.join(&task_id);
+    let outcome = process(&app, &task, &scratch).await;
+    let _ = tokio::fs::remove_dir_all(&scratch).await;
+    let result = match outcome {
+        Ok(()) => Ok(()),
+        Err(Stop::Cancelled) => end(&app, &task, state::DELETED, task.status_message.as_deref()).await,
+        Err(Stop::Failed(message)) => end(&app, &task, state::DELETED, Some(&message)).await,
+        Err(Stop::Internal(err)) => {
+            tracing::error!(task = %task_id, error = %err, "import task failed");
+            end(&app, &task, state::DELETED, Some("ServerError: An internal error has occurred.")).await
+        }
+    };
+    if let Err(err) = result {
+        tracing::error!(task = %task_id, error = %err, "import task could not be closed");
+    }
+}
+
+async fn load(app: &App, task_id: &str) -> Result<Option<ImportTask>, Ec2Error> {
+    Ok(import_tasks::find(&mut *app.store.read().await?, task_id).await?)
+}
+
+/// Ends a task that did not complete: its staged blocks go, the reason stays.
+async fn end(app: &App, task: &ImportTask, final_state: &str, message: Option<&str>) -> Result<(), Ec2Error> {
+    let mut tx = app.store.write().await?;
+    blocks::delete_staged(&mut tx, &task.task_id).await?;
+    let current = import_tasks::find(&mut tx, &task.task_id).await?;
+    // A cancellation keeps its own reason.
+    let message = match &current {
+        Some(t) if t.state == state::DELETING => t.status_message.clone(),
+        _ => message.map(str::to_string),
+    };
+    import_tasks::finish(&mut tx, &task.task_id, final_state, message.as_deref(), &task.detail, clock::now_ms())
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Reports the task's next step; stops if it was cancelled meanwhile.
+async fn step(app: &App, task: &ImportTask, index: usize) -> Result<(), Stop> {
+    let steps = task.kind.steps();
+    let (message, progress) = steps[index.min(steps.len() - 1)];
+    if app.imports.step_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(app.imports.step_ms)).await;
+    }
+    let mut tx = app.store.write().await?;
+    let active = import_tasks::advance(&mut tx, &task.task_id, message, progress, clock::now_ms()).await?;
+    tx.commit().await?;
+    if active {
+        Ok(())
+    } else {
+        Err(Stop::Cancelled)
+    }
+}
+
+async fn process(app: &App, task: &ImportTask, scratch: &Path) -> Result<(), Stop> {
+    if task.state != state::ACTIVE {
+        return Err(Stop::Cancelled);
+    }
+    tokio::fs::create_dir_all(scratch).await?;
+    // Blocks staged by an earlier, interrupted run of this task.
+    blocks::delete_staged(&mut *app.store.write().await?, &task.task_id).await?;
+    let mut detail = task.detail.clone();
+    let staging: Vec<String> = (0..detail.disks.len()).map(|i| format!("{}/{i}", task.task_id)).collect();
+    let mut sizes = Vec::new();
+    for (index, disk) in detail.disks.iter_mut().enumerate() {
+        step(app, task, 1).await?;
+        let size = if let Some(snapshot_id) = disk.snapshot_id.clone() {
+            copy_snapshot_disk(app, task, &snapshot_id, &staging[index]).await?
+        } else {
+            let raw = fetch_and_convert(app, disk, scratch, index).await?;
+            if task.kind == TaskKind::Image && index == 0 {
+                check_boot_sector(&raw).await?;
+            }
+            step(app, task, 2).await?;
+            store_blocks(app, &raw, &staging[index]).await?
+        };
+        sizes.push(size);
+    }
+    for later in 3..task.kind.steps().len() {
+        step(app, task, later).await?;
+    }
+    complete(app, task, &mut detail, &staging, &sizes).await
+}
+
+/// A disk given as an existing snapshot (ImportImage `DiskContainer.N.SnapshotId`).
+async fn copy_snapshot_disk(app: &App, task: &ImportTask, snapshot_id: &str, staging: &str) -> Result<u64, Stop> {
+    let mut tx = app.store.write().await?;
+    let snapshot = snapshots::find_visible(&mut tx, &task.account_id, &task.region, snapshot_id).await?;
+    let Some(snapshot) = snapshot.filter(|s| s.settled(clock::now_ms()).state == snapshot_rules::state::COMPLETED)
+    else {
+        return Err(Stop::Failed(format!(
+            "ClientError: The snapshot {snapshot_id} does not exist or is not completed."
+        )));
+    };
+    blocks::copy(&mut tx, snapshot_id, staging).await?;
+    tx.commit().await?;
+    Ok(snapshot.volume_size as u64 * GIB)
+}
+
+/// Downloads one disk image and makes it a raw disk file; fills in the disk's size and
+/// detected format.
+async fn fetch_and_convert(app: &App, disk: &mut TaskDisk, scratch: &Path, index: usize) -> Result<PathBuf, Stop> {
+    // OVA archives (ImportImage) are not unpacked by ec2lite.
+    if disk.format.as_deref() == Some("OVA") {
+        return Err(Stop::Failed(failure::UNSUPPORTED_FORMAT.to_string()));
+    }
+    let source = scratch.join(format!("disk{index}.source"));
+    let size = download(app, disk, &source).await?;
+    disk.disk_image_size = size as f64;
+    if size == 0 {
+        return Err(Stop::Failed(failure::EMPTY_DISK.to_string()));
+    }
+    let format = match detect(&source, size).await? {
+        Detected::Disk(format) => format,
+        Detected::UnsupportedVmdk => return Err(Stop::Failed(failure::UNSUPPORTED_VMDK.to_string())),
+        Detected::Unsupported(_) => return Err(Stop::Failed(failure::UNSUPPORTED_FORMAT.to_string())),
+    };
+    // A format named in the request must be the one the file has.
+    if disk.format.as_deref().and_then(DiskFormat::parse).is_some_and(|asked| asked != format) {
+        return Err(Stop::Failed(failure::UNSUPPORTED_FORMAT.to_string()));
+    }
+    disk.format = Some(format.name().to_string());
+    if format == DiskFormat::Raw {
+        return Ok(source);
+    }
+    let raw = scratch.join(format!("disk{index}.raw"));
+    convert(format, &source, &raw).await?;
+    tokio::fs::remove_file(&source).await?;
+    Ok(raw)
+}
+
+async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Stop> {
+    let request = match (&disk.url, &disk.s3_bucket, &disk.s3_key) {
+        (Some(url), _, _) if url.starts_with("http://") || url.starts_with("https://") => app.imports.http.get(url),
+        (Some(url), _, _) => {
+            let (bucket, key) = url
+                .strip_prefix("s3://")
+                .and_then(|rest| rest.split_once('/'))
+                .ok_or_else(|| Stop::Failed(failure::inaccessible("400 Bad Request")))?;
+            s3_request(app, bucket, key)?
+        }
+        (None, Some(bucket), Some(key)) => s3_request(app, bucket, key)?,
+        _ => return Err(Stop::Failed(failure::inaccessible("400 Bad Request"))),
+    };
+    let mut response = request.send().await.map_err(|err| {
+        tracing::info!(error = %err, "import download failed");
+        Stop::Failed(failure::inaccessible("connection failed"))
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        let reason = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+        return Err(Stop::Failed(failure::inaccessible(reason.trim())));
+    }
+    let mut file = tokio::fs::File::create(dest).await?;
+    let mut size = 0u64;
+    loop {
+        let chunk = response.chunk().await.map_err(|err| {
+            tracing::info!(error = %err, "import download interrupted");
+            Stop::Failed(failure::inaccessible("connection interrupted"))
+        })?;
+        let Some(chunk) = chunk else { break };
+        size += chunk.len() as u64;
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    Ok(size)
+}
+
+/// A SigV4-signed GET of `bucket/key` (path style) from the configured endpoint.
+fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuilder, Stop> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+
+    let Some(s3) = &app.imports.s3 else {
+        return Err(Stop::Failed(failure::inaccessible("no S3 endpoint is configured (--s3-endpoint)")));
+    };
+    let key_path: String = key.split('/').map(|part| urlencode(part)).collect::<Vec<_>>().join("/");
+    let url = format!("{}/{}/{}", s3.endpoint.trim_end_matches('/'), urlencode(bucket), key_path);
+    let identity =
+        aws_credential_types::Credentials::new(&s3.access_key_id, &s3.secret_access_key, None, None, "ec2lite-s3")
+            .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&s3.region)
+        .name("s3")
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|_| Stop::Internal(Ec2Error::internal()))?
+        .into();
+    let headers = [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")];
+    let signable = SignableRequest::new("GET", &url, headers.into_iter(), SignableBody::UnsignedPayload)
+        .map_err(|_| Stop::Failed(failure::inaccessible("400 Bad Request")))?;
+    let (instructions, _) = sign(signable, &params).map_err(|_| Stop::Internal(Ec2Error::internal()))?.into_parts();
+    let mut request = app.imports.http.get(&url).header("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    for (name, value) in instructions.headers() {
+        request = request.header(name, value);
+    }
+    Ok(request)
+}
+
+fn urlencode(part: &str) -> String {
+    form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+async fn detect(path: &Path, size: u64) -> Result<Detected, Stop> {
+    let path = path.to_path_buf();
+    let detected = tokio::task::spawn_blocking(move || -> std::io::Result<Detected> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(path)?;
+        let mut head = vec![0u8; 4096.min(size as usize)];
+        file.read_exact(&mut head)?;
+        let mut tail = vec![0u8; 512.min(size as usize)];
+        file.seek(SeekFrom::Start(size - tail.len() as u64))?;
+        file.read_exact(&mut tail)?;
+        Ok(disk_image::detect(&head, &tail))
+    })
+    .await
+    .map_err(|_| Stop::Internal(Ec2Error::internal()))??;
+    Ok(detected)
+}
+
+async fn convert(format: DiskFormat, source: &Path, raw: &Path) -> Result<(), Stop> {
+    let output = tokio::process::Command::new("qemu-img")
+        .args(["convert", "-f", format.qemu_name(), "-O", "raw"])
+        .arg(source)
+        .arg(raw)
+        .output()
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "qemu-img (from qemu-utils) is needed to import VMDK, VHD and VHDX disks");
+            Stop::Internal(Ec2Error::internal())
+        })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(Stop::Failed(failure::corrupt(format, &String::from_utf8_lossy(&output.stderr))))
+    }
+}
+
+async fn check_boot_sector(raw: &Path) -> Result<(), Stop> {
+    let mut first = vec![0u8; 512];
+    let mut file = tokio::fs::File::open(raw).await?;
+    use tokio::io::AsyncReadExt;
+    let read = file.read(&mut first).await?;
+    if read == 512 && disk_image::has_boot_sector(&first) {
+        Ok(())
+    } else {
+        Err(Stop::Failed(failure::UNKNOWN_OS.to_string()))
+    }
+}
+
+/// Cuts a raw disk into blocks, stores the ones with data and stages their rows under
+/// `staging`. Returns the disk's size in bytes.
+async fn store_blocks(app: &App, raw: &Path, staging: &str) -> Result<u64, Stop> {
+    let size = tokio::fs::metadata(raw).await?.len();
+    let file = Arc::new(std::fs::File::open(raw)?);
+    let total = size.div_ceil(BLOCK_SIZE as u64);
+    let mut next = 0u64;
+    while next < total {
+        let end = (next + BATCH_BLOCKS as u64).min(total);
+        let _gate = app.blobs.gate.read().await;
+        let (file, blobs) = (file.clone(), app.blobs.clone());
+        let batch = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(i64, Digest)>> {
+            use std::os::unix::fs::FileExt;
+            let mut found = Vec::new();
+            let mut buffer = vec![0u8; BLOCK_SIZE];
+            for index in next..end {
+                buffer.fill(0);
+                let mut filled = 0;
+                while filled < BLOCK_SIZE {
+                    let n = file.read_at(&mut buffer[filled..], index * BLOCK_SIZE as u64 + filled as u64)?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                // Sparse regions stay unlisted, as in a snapshot of a fresh volume.
+                if buffer.iter().all(|b| *b == 0) {
+                    continue;
+                }
+                let digest = block::sha256(&buffer);
+                blobs.put(&digest, &buffer)?;
+                found.push((index as i64, digest));
+            }
+            Ok(found)
+        })
+        .await
+        .map_err(|_| Stop::Internal(Ec2Error::internal()))??;
+        let mut tx = app.store.write().await?;
+        for (index, digest) in &batch {
+            blocks::put(&mut tx, staging, *index, digest).await?;
+        }
+        tx.commit().await?;
+        next = end;
+    }
+    Ok(size)
+}
+
+/// Makes the snapshots (and the image) of a task, in one transaction with its completion.
+async fn complete(
+    app: &App,
+    task: &ImportTask,
+    detail: &mut TaskDetail,
+    staging: &[String],
+    sizes: &[u64],
+) -> Result<(), Stop> {
+    let now = clock::now_ms();
+    let mut tx = app.store.write().await?;
+    let current = import_tasks::find(&mut tx, &task.task_id).await?;
+    if current.is_none_or(|t| t.state != state::ACTIVE) {
+        return Err(Stop::Cancelled);
+    }
+    for (index, disk) in detail.disks.iter_mut().enumerate() {
+        let snapshot = Snapshot {
+            snapshot_id: ids::new_id(IdKind::Snapshot),
+            owner_id: task.account_id.clone(),
+            region: task.region.clone(),
+            volume_id: "vol-ffffffff".to_string(),
+            volume_size: (sizes[index].div_ceil(GIB) as i64).max(1),
+            description: format!("Created by AWS-VMImport service for {}", task.task_id),
+            encrypted: detail.encrypted,
+            kms_key_id: detail.kms_key_id.clone(),
+            state: snapshot_rules::state::COMPLETED.to_string(),
+            start_time: task.created_at,
+            completion_time: Some(now),
+            ..Default::default()
+        };
+        snapshots::insert(&mut tx, &snapshot, now).await?;
+        blocks::copy(&mut tx, &staging[index], &snapshot.snapshot_id).await?;
+        blocks::delete_all(&mut tx, &staging[index]).await?;
+        disk.snapshot_id = Some(snapshot.snapshot_id);
+        if disk.device_name.is_none() && task.kind == TaskKind::Image {
+            disk.device_name = Some(device_name(index));
+        }
+    }
+    if task.kind == TaskKind::Image {
+        let image = imported_image(task, detail, sizes, now);
+        images::insert(&mut tx, &image, now).await?;
+        detail.image_id = Some(image.image_id);
+    }
+    import_tasks::finish(&mut tx, &task.task_id, state::COMPLETED, None, detail, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn device_name(index: usize) -> String {
+    if index == 0 {
+        "/dev/sda1".to_string()
+    } else {
+        format!("/dev/sd{}", (b'a' + index as u8) as char)
+    }
+}
+
+/// The AMI an ImportImage task makes: HVM, EBS-backed, its first disk the root.
+fn imported_image(task: &ImportTask, detail: &TaskDetail, sizes: &[u64], now: i64) -> Image {
+    let windows = detail.platform.as_deref() == Some("Windows");
+    let platform_name = if windows { "Windows" } else { "Linux" };
+    let mappings = detail
+        .disks
+        .iter()
+        .zip(sizes)
+        .map(|(disk, size)| BlockDeviceMapping {
+            device_name: disk.device_name.clone().unwrap_or_else(|| device_name(0)),
+            ebs: Some(EbsBlockDevice {
+                snapshot_id: disk.snapshot_id.clone(),
+                volume_size: Some((size.div_ceil(GIB) as i64).max(1)),
+                volume_type: Some("gp2".to_string()),
+                delete_on_termination: Some(true),
+                encrypted: Some(detail.encrypted),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    Image {
+        image_id: ids::new_id(IdKind::Image),
+        owner_id: task.account_id.clone(),
+        region: task.region.clone(),
+        name: task.task_id.clone(),
+        description: Some(
+            task.description
+                .clone()
+                .unwrap_or_else(|| format!("AWS-VMImport service: {platform_name} - Other {platform_name}")),
+        ),
+        image_location: format!("{}/{}", task.account_id, task.task_id),
+        state: image_rules::state::AVAILABLE.to_string(),
+        architecture: detail.architecture.clone().unwrap_or_else(|| "x86_64".to_string()),
+        image_type: "machine".to_string(),
+        platform: windows.then(|| "windows".to_string()),
+        platform_details: if windows { "Windows" } else { "Linux/UNIX" }.to_string(),
+        usage_operation: if windows { "RunInstances:0002" } else { "RunInstances" }.to_string(),
+        root_device_type: "ebs".to_string(),
+        root_device_name: Some(device_name(0)),
+        virtualization_type: "hvm".to_string(),
+        hypervisor: "xen".to_string(),
+        ena_support: Some(true),
+        boot_mode: detail.boot_mode.clone(),
+        deregistration_protection: "disabled".to_string(),
+        creation_date: iso(now),
+        block_device_mappings: mappings,
+        ..Default::default()
+    }
+}

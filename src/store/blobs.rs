@@ -1,0 +1,168 @@
+//! Block contents, content-addressed: each distinct 512 KiB block is one file named by
+//! its SHA-256 under `<data-dir>/blocks/<first byte>/`, so identical blocks (across
+//! snapshots, copies and volumes) are stored once. All-zero blocks are never stored.
+//!
+//! Which blocks a snapshot or volume holds is in SQLite (`block_map`); a block file no
+//! row refers to is an orphan, reclaimed by [`BlobStore::sweep`]. Files are written to a
+//! temporary name and renamed, so a crash never leaves a partial block under its name.
+//! Like the database (WAL, synchronous=NORMAL) they survive a crash of the process, not
+//! a power loss.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::domain::block::{from_hex, hex, Digest, BLOCK_SIZE, ZERO_DIGEST};
+
+pub struct BlobStore {
+    place: Place,
+    /// Writers of new blocks hold it shared from the file write to the commit of the row
+    /// that refers to the block; the sweep holds it exclusively, so it never takes a
+    /// block whose row is about to be committed.
+    pub gate: tokio::sync::RwLock<()>,
+}
+
+enum Place {
+    Disk(PathBuf),
+    Memory(Mutex<HashMap<Digest, Arc<[u8]>>>),
+}
+
+/// What a sweep found and removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub blocks: u64,
+    pub bytes: u64,
+    pub removed: u64,
+}
+
+impl BlobStore {
+    pub fn on_disk(data_dir: &Path) -> std::io::Result<BlobStore> {
+        let root = data_dir.join("blocks");
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(BlobStore { place: Place::Disk(root), gate: Default::default() })
+    }
+
+    pub fn in_memory() -> BlobStore {
+        BlobStore { place: Place::Memory(Mutex::new(HashMap::new())), gate: Default::default() }
+    }
+
+    /// Stores `data` under `digest` unless a block with that content is already there.
+    /// Blocking: call from `spawn_blocking`.
+    pub fn put(&self, digest: &Digest, data: &[u8]) -> std::io::Result<()> {
+        if digest == &*ZERO_DIGEST {
+            return Ok(());
+        }
+        match &self.place {
+            Place::Memory(map) => {
+                map.lock().expect("lock").entry(*digest).or_insert_with(|| Arc::from(data));
+                Ok(())
+            }
+            Place::Disk(root) => {
+                let path = block_path(root, digest);
+                if path.exists() {
+                    return Ok(());
+                }
+                let temp = root.join("tmp").join(uuid::Uuid::new_v4().simple().to_string());
+                let mut file = std::fs::File::create(&temp)?;
+                file.write_all(data)?;
+                drop(file);
+                match std::fs::rename(&temp, &path) {
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        std::fs::create_dir_all(path.parent().expect("block paths have a parent"))?;
+                        std::fs::rename(&temp, &path)
+                    }
+                    other => other,
+                }
+            }
+        }
+    }
+
+    /// The content of the block `digest`. Blocking: call from `spawn_blocking`.
+    pub fn get(&self, digest: &Digest) -> std::io::Result<Vec<u8>> {
+        if digest == &*ZERO_DIGEST {
+            return Ok(vec![0; BLOCK_SIZE]);
+        }
+        match &self.place {
+            Place::Memory(map) => map
+                .lock()
+                .expect("lock")
+                .get(digest)
+                .map(|data| data.to_vec())
+                .ok_or_else(|| std::io::Error::new(ErrorKind::NotFound, format!("block {}", hex(digest)))),
+            Place::Disk(root) => std::fs::read(block_path(root, digest)),
+        }
+    }
+
+    /// Removes every stored block not in `referenced` (and leftover temporary files);
+    /// reports what remains. Blocking; the caller holds `gate` exclusively.
+    pub fn sweep(&self, referenced: &HashSet<Digest>) -> std::io::Result<Usage> {
+        let mut usage = Usage::default();
+        match &self.place {
+            Place::Memory(map) => {
+                let mut map = map.lock().expect("lock");
+                let before = map.len();
+                map.retain(|digest, _| referenced.contains(digest));
+                usage.removed = (before - map.len()) as u64;
+                usage.blocks = map.len() as u64;
+                usage.bytes = map.values().map(|d| d.len() as u64).sum();
+            }
+            Place::Disk(root) => {
+                for entry in std::fs::read_dir(root.join("tmp"))? {
+                    std::fs::remove_file(entry?.path())?;
+                    usage.removed += 1;
+                }
+                for dir in std::fs::read_dir(root)? {
+                    let dir = dir?;
+                    if dir.file_name() == "tmp" || !dir.file_type()?.is_dir() {
+                        continue;
+                    }
+                    for file in std::fs::read_dir(dir.path())? {
+                        let file = file?;
+                        let name = file.file_name();
+                        let digest = name.to_str().and_then(from_hex);
+                        if digest.is_some_and(|d| referenced.contains(&d)) {
+                            usage.blocks += 1;
+                            usage.bytes += file.metadata()?.len();
+                        } else {
+                            std::fs::remove_file(file.path())?;
+                            usage.removed += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(usage)
+    }
+}
+
+fn block_path(root: &Path, digest: &Digest) -> PathBuf {
+    let name = hex(digest);
+    root.join(&name[..2]).join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::block::sha256;
+
+    #[test]
+    fn blocks_are_stored_once_and_swept_when_unreferenced() {
+        let dir = std::env::temp_dir().join(format!("ec2lite-blobs-{}", uuid::Uuid::new_v4()));
+        let blobs = BlobStore::on_disk(&dir).unwrap();
+        let (a, b) = (vec![1u8; BLOCK_SIZE], vec![2u8; BLOCK_SIZE]);
+        let (da, db) = (sha256(&a), sha256(&b));
+        blobs.put(&da, &a).unwrap();
+        blobs.put(&da, &a).unwrap();
+        blobs.put(&db, &b).unwrap();
+        blobs.put(&ZERO_DIGEST, &vec![0u8; BLOCK_SIZE]).unwrap();
+        assert_eq!(blobs.get(&da).unwrap(), a);
+        assert_eq!(blobs.get(&ZERO_DIGEST).unwrap(), vec![0u8; BLOCK_SIZE]);
+        let usage = blobs.sweep(&HashSet::from([da, db])).unwrap();
+        assert_eq!(usage, Usage { blocks: 2, bytes: 2 * BLOCK_SIZE as u64, removed: 0 });
+        let usage = blobs.sweep(&HashSet::from([da])).unwrap();
+        assert_eq!(usage, Usage { blocks: 1, bytes: BLOCK_SIZE as u64, removed: 1 });
+        assert!(blobs.get(&db).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
