@@ -3,7 +3,10 @@
 #   1. Rust unit tests, golden-XML tests and integration tests against the real binary
 #      (raw HTTP, and the official aws-sdk-ec2 in the tests/sdk package);
 #   2. end-to-end tests with aws-cli and boto3, installed (pinned) into a local venv.
-# Environment: CARGO_TARGET_DIR (reused if set), EC2LITE_VENV (default .venv).
+#   3. the EBS upload story with the real coldsnap CLI (built from crates.io once, into
+#      $EC2LITE_TOOLS, about 10 minutes), and VM Import with disk images made by qemu-img.
+# Environment: CARGO_TARGET_DIR (reused if set), EC2LITE_VENV (default .venv),
+# EC2LITE_TOOLS (default .tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +16,27 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 
+# qemu-img: the server converts VMDK/VHD/VHDX with it, and the import tests make images.
+if ! command -v qemu-img >/dev/null; then
+    echo "== apt-get install qemu-utils"
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+    $sudo apt-get install -y --no-install-recommends qemu-utils
+fi
+
+tools="${EC2LITE_TOOLS:-.tools}"
+if [ ! -x "$tools/bin/coldsnap" ]; then
+    echo "== cargo install coldsnap 0.12.0 (once, into $tools)"
+    CARGO_TARGET_DIR="$tools/build" cargo install coldsnap --version 0.12.0 --locked --root "$tools"
+    rm -rf "$tools/build"
+fi
+export EC2LITE_COLDSNAP
+EC2LITE_COLDSNAP="$(cd "$tools" && pwd)/bin/coldsnap"
+
 echo "== cargo test (unit, golden XML, wire, durability, aws-sdk-ec2)"
 cargo build --workspace --bins
 cargo test --workspace
 
-echo "== pytest (aws-cli, boto3)"
+echo "== pytest (aws-cli, boto3, coldsnap)"
 target_dir="${CARGO_TARGET_DIR:-target}"
 EC2LITE_BIN="$(cd "$target_dir" && pwd)/debug/ec2lite" "$venv/bin/python" -m pytest -q tests/e2e

@@ -94,15 +94,17 @@ pub async fn resume_open_tasks(app: &App) -> Result<(), Ec2Error> {
 async fn run_task(app: Arc<App>, task_id: String) {
     let Ok(Some(task)) = load(&app, &task_id).await else { return };
     let scratch = app.imports.work_dir.join(&task_id);
-    let outcome = process(&app, &task, &scratch).await;
+    // What the task learns of its disks (sizes, formats) is kept even if it fails.
+    let mut detail = task.detail.clone();
+    let outcome = process(&app, &task, &mut detail, &scratch).await;
     let _ = tokio::fs::remove_dir_all(&scratch).await;
     let result = match outcome {
         Ok(()) => Ok(()),
-        Err(Stop::Cancelled) => end(&app, &task, state::DELETED, task.status_message.as_deref()).await,
-        Err(Stop::Failed(message)) => end(&app, &task, state::DELETED, Some(&message)).await,
+        Err(Stop::Cancelled) => end(&app, &task, &detail, task.status_message.as_deref()).await,
+        Err(Stop::Failed(message)) => end(&app, &task, &detail, Some(&message)).await,
         Err(Stop::Internal(err)) => {
             tracing::error!(task = %task_id, error = %err, "import task failed");
-            end(&app, &task, state::DELETED, Some("ServerError: An internal error has occurred.")).await
+            end(&app, &task, &detail, Some("ServerError: An internal error has occurred.")).await
         }
     };
     if let Err(err) = result {
@@ -111,11 +113,11 @@ async fn run_task(app: Arc<App>, task_id: String) {
 }
 
 async fn load(app: &App, task_id: &str) -> Result<Option<ImportTask>, Ec2Error> {
-    Ok(import_tasks::find(&mut *app.store.read().await?, task_id).await?)
+    import_tasks::find(&mut *app.store.read().await?, task_id).await
 }
 
-/// Ends a task that did not complete: its staged blocks go, the reason stays.
-async fn end(app: &App, task: &ImportTask, final_state: &str, message: Option<&str>) -> Result<(), Ec2Error> {
+/// Ends a task that did not complete (`deleted`): its staged blocks go, the reason stays.
+async fn end(app: &App, task: &ImportTask, detail: &TaskDetail, message: Option<&str>) -> Result<(), Ec2Error> {
     let mut tx = app.store.write().await?;
     blocks::delete_staged(&mut tx, &task.task_id).await?;
     let current = import_tasks::find(&mut tx, &task.task_id).await?;
@@ -124,8 +126,7 @@ async fn end(app: &App, task: &ImportTask, final_state: &str, message: Option<&s
         Some(t) if t.state == state::DELETING => t.status_message.clone(),
         _ => message.map(str::to_string),
     };
-    import_tasks::finish(&mut tx, &task.task_id, final_state, message.as_deref(), &task.detail, clock::now_ms())
-        .await?;
+    import_tasks::finish(&mut tx, &task.task_id, state::DELETED, message.as_deref(), detail, clock::now_ms()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -147,14 +148,13 @@ async fn step(app: &App, task: &ImportTask, index: usize) -> Result<(), Stop> {
     }
 }
 
-async fn process(app: &App, task: &ImportTask, scratch: &Path) -> Result<(), Stop> {
+async fn process(app: &App, task: &ImportTask, detail: &mut TaskDetail, scratch: &Path) -> Result<(), Stop> {
     if task.state != state::ACTIVE {
         return Err(Stop::Cancelled);
     }
     tokio::fs::create_dir_all(scratch).await?;
     // Blocks staged by an earlier, interrupted run of this task.
     blocks::delete_staged(&mut *app.store.write().await?, &task.task_id).await?;
-    let mut detail = task.detail.clone();
     let staging: Vec<String> = (0..detail.disks.len()).map(|i| format!("{}/{i}", task.task_id)).collect();
     let mut sizes = Vec::new();
     for (index, disk) in detail.disks.iter_mut().enumerate() {
@@ -174,7 +174,7 @@ async fn process(app: &App, task: &ImportTask, scratch: &Path) -> Result<(), Sto
     for later in 3..task.kind.steps().len() {
         step(app, task, later).await?;
     }
-    complete(app, task, &mut detail, &staging, &sizes).await
+    complete(app, task, detail, &staging, &sizes).await
 }
 
 /// A disk given as an existing snapshot (ImportImage `DiskContainer.N.SnapshotId`).
@@ -269,7 +269,7 @@ fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuil
     let Some(s3) = &app.imports.s3 else {
         return Err(Stop::Failed(failure::inaccessible("no S3 endpoint is configured (--s3-endpoint)")));
     };
-    let key_path: String = key.split('/').map(|part| urlencode(part)).collect::<Vec<_>>().join("/");
+    let key_path: String = key.split('/').map(urlencode).collect::<Vec<_>>().join("/");
     let url = format!("{}/{}/{}", s3.endpoint.trim_end_matches('/'), urlencode(bucket), key_path);
     let identity =
         aws_credential_types::Credentials::new(&s3.access_key_id, &s3.secret_access_key, None, None, "ec2lite-s3")
