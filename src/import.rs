@@ -316,9 +316,16 @@ async fn detect(path: &Path, size: u64) -> Result<Detected, Stop> {
 }
 
 async fn convert(format: DiskFormat, source: &Path, raw: &Path) -> Result<(), Stop> {
+    // Named through qemu's JSON syntax with `"backing": null`: a disk that names a parent
+    // file (VMDK parentFileNameHint, differencing VHD) must not make the server read it.
+    let source = serde_json::json!({
+        "driver": format.qemu_name(),
+        "file": { "driver": "file", "filename": source },
+        "backing": null,
+    });
     let output = tokio::process::Command::new("qemu-img")
-        .args(["convert", "-f", format.qemu_name(), "-O", "raw"])
-        .arg(source)
+        .args(["convert", "-O", "raw"])
+        .arg(format!("json:{source}"))
         .arg(raw)
         .output()
         .await

@@ -79,13 +79,14 @@ fn parse_disk(ctx: &Ctx<'_>, c: &Nested<'_>, formats: &[&str], allow_snapshot: b
     })
 }
 
-fn parse_encryption(p: &Params) -> Result<(bool, Option<String>)> {
+/// `Encrypted` and the key: the account's default EBS key unless `KmsKeyId` names one.
+fn parse_encryption(ctx: &Ctx<'_>, p: &Params) -> Result<(bool, Option<String>)> {
     let encrypted = p.bool("Encrypted")?.unwrap_or(false);
     let kms_key_id = p.str("KmsKeyId").map(str::to_string);
     if kms_key_id.is_some() && !encrypted {
         return Err(ec2_err!("InvalidParameterDependency", "KmsKeyId requires Encrypted to be true."));
     }
-    Ok((encrypted, kms_key_id))
+    Ok((encrypted, kms_key_id.or_else(|| encrypted.then(|| super::volumes::default_kms_key(ctx)))))
 }
 
 fn one_of(p: &Params, name: &str, allowed: &[&str]) -> Result<Option<String>> {
@@ -140,7 +141,7 @@ async fn start(
 pub async fn import_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let container = p.nested("DiskContainer");
     let disk = parse_disk(ctx, &container, &["VHD", "VHDX", "VMDK", "RAW"], false)?;
-    let (encrypted, kms_key_id) = parse_encryption(p)?;
+    let (encrypted, kms_key_id) = parse_encryption(ctx, p)?;
     let detail = TaskDetail { disks: vec![disk], encrypted, kms_key_id, ..Default::default() };
     let task = start(ctx, p, TaskKind::Snapshot, detail, "import-snapshot-task").await?;
     let mut x = Xml::new();
@@ -157,7 +158,7 @@ pub async fn import_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         .iter()
         .map(|c| parse_disk(ctx, c, &["OVA", "VHD", "VHDX", "VMDK", "RAW"], true))
         .collect::<Result<Vec<_>>>()?;
-    let (encrypted, kms_key_id) = parse_encryption(p)?;
+    let (encrypted, kms_key_id) = parse_encryption(ctx, p)?;
     let license_configuration_arns = p
         .structs("LicenseSpecifications")?
         .iter()

@@ -450,6 +450,27 @@ def test_truncated_disk_is_refused_as_invalid(ec2, web, disks, name, fmt, keep):
     assert message.startswith(f"{VALIDATION} [Invalid"), message
 
 
+def test_a_disk_naming_a_parent_file_never_reads_it(server, ec2, web, tmp_path):
+    """A VMDK whose parentFileNameHint points at a file of the server's machine: the
+    import must not pull that file's bytes into the snapshot."""
+    secret = tmp_path / "secret.raw"
+    secret.write_bytes(b"secret!\n" * (RAW_SIZE // 8))
+    parent = tmp_path / "parent.vmdk"
+    child = tmp_path / "child.vmdk"
+    qemu = ["qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized"]
+    subprocess.run([*qemu, str(secret), str(parent)], check=True, capture_output=True)
+    subprocess.run(
+        ["qemu-img", "create", "-f", "vmdk", "-o", "subformat=streamOptimized", "-b", str(parent), "-F", "vmdk"]
+        + [str(child)],
+        check=True,
+        capture_output=True,
+    )
+    task_id = import_snapshot(ec2, web.put("child.vmdk", child.read_bytes()), "VMDK")["ImportTaskId"]
+    detail = wait_snapshot_task(ec2, task_id)["SnapshotTaskDetail"]
+    if detail["Status"] == "completed":
+        assert_snapshot_holds(server.url, detail["SnapshotId"], b"\0" * RAW_SIZE)
+
+
 def test_failed_import_leaves_no_snapshot(ec2, web, disks):
     url = web.put("disk.qcow2", disks.data("qcow2"))
     task_id = import_snapshot(ec2, url)["ImportTaskId"]
