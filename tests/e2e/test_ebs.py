@@ -291,6 +291,7 @@ def wait_running(ec2, instance_id: str) -> None:
 
 
 def test_coldsnap_upload_register_launch_create_image_and_download(server, ec2, tmp_path):
+    coldsnap_bin()  # skips when coldsnap is not installed
     size = 24 * MIB
     image_path = tmp_path / "disk.img"
     original = make_disk_image(image_path, size)
@@ -375,6 +376,13 @@ def test_boto3_upload_list_pages_and_read_back(server, ebs, ec2):
         pages += 1
     assert pages == 3
     assert sorted(tokens) == sorted(blocks)
+    # A page that ends exactly at the last block names no next page.
+    full = ebs.list_snapshot_blocks(SnapshotId=snapshot_id, StartingBlockIndex=150, MaxResults=100)
+    assert [b["BlockIndex"] for b in full["Blocks"]] == list(range(150, 250))
+    assert full.get("NextToken")  # 700, 701 and 2047 remain
+    last = ebs.list_snapshot_blocks(SnapshotId=snapshot_id, StartingBlockIndex=200, MaxResults=100)
+    assert [b["BlockIndex"] for b in last["Blocks"]] == [*range(200, 250), 700, 701, 2047]
+    assert not last.get("NextToken")
 
     tail = ebs.list_snapshot_blocks(SnapshotId=snapshot_id, StartingBlockIndex=240, MaxResults=100)
     assert [b["BlockIndex"] for b in tail["Blocks"]] == [*range(240, 250), 700, 701, 2047]
