@@ -11,6 +11,7 @@ import hashlib
 import os
 import random
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -376,12 +377,12 @@ def test_boto3_upload_list_pages_and_read_back(server, ebs, ec2):
         pages += 1
     assert pages == 3
     assert sorted(tokens) == sorted(blocks)
-    # A page that ends exactly at the last block names no next page.
     full = ebs.list_snapshot_blocks(SnapshotId=snapshot_id, StartingBlockIndex=150, MaxResults=100)
     assert [b["BlockIndex"] for b in full["Blocks"]] == list(range(150, 250))
     assert full.get("NextToken")  # 700, 701 and 2047 remain
-    last = ebs.list_snapshot_blocks(SnapshotId=snapshot_id, StartingBlockIndex=200, MaxResults=100)
-    assert [b["BlockIndex"] for b in last["Blocks"]] == [*range(200, 250), 700, 701, 2047]
+    # A page that ends exactly at the last block names no next page.
+    last = ebs.list_snapshot_blocks(SnapshotId=snapshot_id, StartingBlockIndex=153, MaxResults=100)
+    assert [b["BlockIndex"] for b in last["Blocks"]] == [*range(153, 250), 700, 701, 2047]
     assert not last.get("NextToken")
 
     tail = ebs.list_snapshot_blocks(SnapshotId=snapshot_id, StartingBlockIndex=240, MaxResults=100)
@@ -513,6 +514,27 @@ def test_upload_survives_sigkill_and_restart_sweeps_strays(server, ebs):
     assert len(block_files(server.data_dir)) == len(blocks)
 
 
+def test_sweep_during_upload_keeps_every_block(server, ebs):
+    blocks = {i: pattern_block(9000 + i) for i in range(80)}
+    stop = threading.Event()
+    sweeps = []
+
+    def sweeper():
+        while not stop.is_set():
+            sweeps.append(sweep(server))
+
+    thread = threading.Thread(target=sweeper)
+    thread.start()
+    try:
+        snapshot_id = upload(ebs, blocks)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(sweeps) > 1
+    assert sweep(server)["blocks"] == len(blocks)
+    assert read_snapshot(ebs, snapshot_id) == blocks
+
+
 def assert_reads_back(ebs, snapshot_id: str, data: dict[int, bytes]) -> None:
     """A 1 GiB snapshot holds `data` and zeros elsewhere: every index is listed; the data
     blocks and a sample of the zero ones are read."""
@@ -559,7 +581,7 @@ def test_copies_share_blocks_and_sweep_reclaims_only_unreferenced(server, ebs, e
     assert block_files(server.data_dir) == []
 
 
-def test_incremental_snapshot_and_changed_blocks(server, ebs):
+def test_incremental_snapshot_and_changed_blocks(server, ebs, ec2):
     parent_blocks = {i: pattern_block(200 + i) for i in range(4)}
     parent = upload(ebs, parent_blocks)
     changed = {1: pattern_block(301), 10: pattern_block(310)}
@@ -597,6 +619,22 @@ def test_incremental_snapshot_and_changed_blocks(server, ebs):
         "ValidationException",
         "UNRELATED_SNAPSHOTS",
     )
+
+    # A snapshot of a volume made from the child is of its lineage, and holds its blocks.
+    volume = ec2.create_volume(AvailabilityZone="us-east-1a", SnapshotId=child)["VolumeId"]
+    ec2.get_waiter("volume_available").wait(VolumeIds=[volume], WaiterConfig=WAITER)
+    of_volume = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
+    wait_snapshot(ec2, of_volume)
+    same = ebs.list_changed_blocks(FirstSnapshotId=child, SecondSnapshotId=of_volume)
+    assert same["ChangedBlocks"] == []
+    from_parent = ebs.list_changed_blocks(FirstSnapshotId=parent, SecondSnapshotId=of_volume)
+    assert [b["BlockIndex"] for b in from_parent["ChangedBlocks"]] == [1, 10]
+
+    # The child keeps the blocks it shares with a deleted parent.
+    ec2.delete_snapshot(SnapshotId=parent)
+    sweep(server)
+    assert read_snapshot(ebs, child) == expected_child
+    assert read_snapshot(ebs, of_volume) == expected_child
 
 
 def test_client_token_idempotency_and_volume_size(server, ebs):
