@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,18 +35,55 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/snapshots/{snapshot_id}/changedblocks", get(list_changed_blocks))
 }
 
-type Params = Query<HashMap<String, String>>;
-
-/// One EBS request: its body read, its signature checked (with `--verify-signatures`)
-/// and its caller resolved, ready for the action.
-struct Request {
+/// One EBS request, accepted: its body read, its signature checked (with
+/// `--verify-signatures`) and its caller resolved. Refusals are answered as EBS errors.
+struct Accepted {
     caller: Caller,
+    headers: HeaderMap,
+    query: HashMap<String, String>,
     body: bytes::Bytes,
     started: Instant,
 }
 
-async fn accept(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap, body: Body) -> Result<Request, EbsError> {
-    let started = Instant::now();
+impl Accepted {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+}
+
+impl FromRequest<Arc<App>> for Accepted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, Response> {
+        let started = Instant::now();
+        let (parts, body) = request.into_parts();
+        let accepted = accept(app, &parts.method, &parts.uri, &parts.headers, body).await;
+        accepted
+            .map(|(caller, body)| Accepted {
+                caller,
+                query: Query::<HashMap<String, String>>::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default(),
+                headers: parts.headers,
+                body,
+                started,
+            })
+            .map_err(|err| {
+                tracing::info!(path = parts.uri.path(), outcome = err.kind, "EBS request refused");
+                error_response(&err)
+            })
+    }
+}
+
+async fn accept(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Caller, bytes::Bytes), EbsError> {
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         EbsError::validation("INVALID_BLOCK", format!("The request body exceeds {MAX_BODY_BYTES} bytes."))
     })?;
@@ -67,17 +104,12 @@ async fn accept(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap, body
             "The security token included in the request is invalid."
         )));
     }
-    let now = clock::now_ms();
-    app.store.settle(now, app.timings.terminated_retention_ms).await?;
-    Ok(Request { caller, body, started })
+    app.store.settle(clock::now_ms(), app.timings.terminated_retention_ms).await?;
+    Ok((caller, body))
 }
 
-fn ctx<'a>(app: &'a App, request: &'a Request) -> Ctx<'a> {
+fn ctx<'a>(app: &'a App, request: &'a Accepted) -> Ctx<'a> {
     Ctx { app, account: &request.caller.account, region: request.caller.region, now: clock::now_ms(), dry_run: false }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn with_request_id(mut response: Response) -> Response {
@@ -108,9 +140,9 @@ fn error_response(err: &EbsError) -> Response {
 }
 
 /// Logs the outcome and renders it.
-fn finish(operation: &str, request: Option<&Request>, outcome: Result<Response, EbsError>) -> Response {
-    let (account, region) = request.map(|r| (r.caller.account.as_str(), r.caller.region)).unwrap_or(("-", "-"));
-    let latency_us = request.map(|r| r.started.elapsed().as_micros() as u64).unwrap_or(0);
+fn finish(operation: &str, request: &Accepted, outcome: Result<Response, EbsError>) -> Response {
+    let (account, region) = (request.caller.account.as_str(), request.caller.region);
+    let latency_us = request.started.elapsed().as_micros() as u64;
     match outcome {
         Ok(response) => {
             tracing::info!(action = operation, account, region, outcome = "ok", latency_us, "request");
@@ -123,160 +155,113 @@ fn finish(operation: &str, request: Option<&Request>, outcome: Result<Response, 
     }
 }
 
-/// Accepts the request, then runs `handle` on it.
-macro_rules! serve {
-    ($operation:literal, $app:expr, $method:expr, $uri:expr, $headers:expr, $body:expr, |$request:ident| $handle:expr) => {{
-        match accept(&$app, &$method, &$uri, &$headers, $body).await {
-            Ok($request) => {
-                let outcome = $handle;
-                finish($operation, Some(&$request), outcome)
-            }
-            Err(err) => finish($operation, None, Err(err)),
-        }
-    }};
+async fn start_snapshot(State(app): State<Arc<App>>, request: Accepted) -> Response {
+    let outcome = match parse_start(&request.body) {
+        Ok(input) => ebs::start_snapshot(&ctx(&app, &request), input).await,
+        Err(err) => Err(err),
+    };
+    finish("StartSnapshot", &request, outcome.map(|output| json(StatusCode::CREATED, &output)))
 }
 
-async fn start_snapshot(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    serve!("StartSnapshot", app, method, uri, headers, body, |request| {
-        let input = if request.body.is_empty() {
-            Ok(StartSnapshotInput::default())
-        } else {
-            serde_json::from_slice::<StartSnapshotInput>(&request.body).map_err(|e| EbsError {
-                kind: "SerializationException",
-                reason: None,
-                message: format!("The request body is not valid JSON for StartSnapshot: {e}"),
-            })
-        };
-        match input {
-            Ok(input) => {
-                ebs::start_snapshot(&ctx(&app, &request), input).await.map(|output| json(StatusCode::CREATED, &output))
-            }
-            Err(err) => Err(err),
-        }
+fn parse_start(body: &[u8]) -> Result<StartSnapshotInput, EbsError> {
+    if body.is_empty() {
+        return Ok(StartSnapshotInput::default());
+    }
+    serde_json::from_slice(body).map_err(|e| EbsError {
+        kind: "SerializationException",
+        reason: None,
+        message: format!("The request body is not valid JSON for StartSnapshot: {e}"),
     })
 }
 
 async fn put_snapshot_block(
     State(app): State<Arc<App>>,
     Path((snapshot_id, block_index)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Accepted,
 ) -> Response {
-    serve!("PutSnapshotBlock", app, method, uri, headers, body, |request| {
-        let input = PutBlockInput {
-            snapshot_id: &snapshot_id,
-            block_index: &block_index,
-            data_length: header(&headers, "x-amz-data-length"),
-            checksum: header(&headers, "x-amz-checksum"),
-            checksum_algorithm: header(&headers, "x-amz-checksum-algorithm"),
-            progress: header(&headers, "x-amz-progress"),
-            data: request.body.clone(),
-        };
-        ebs::put_snapshot_block(&ctx(&app, &request), input).await.map(|checksum| {
-            let mut response = json(StatusCode::CREATED, &serde_json::json!({}));
-            let h = response.headers_mut();
-            if let Ok(value) = HeaderValue::from_str(&checksum) {
-                h.insert("x-amz-checksum", value);
-            }
-            h.insert("x-amz-checksum-algorithm", HeaderValue::from_static("SHA256"));
-            response
-        })
-    })
+    let input = PutBlockInput {
+        snapshot_id: &snapshot_id,
+        block_index: &block_index,
+        data_length: request.header("x-amz-data-length"),
+        checksum: request.header("x-amz-checksum"),
+        checksum_algorithm: request.header("x-amz-checksum-algorithm"),
+        progress: request.header("x-amz-progress"),
+        data: request.body.clone(),
+    };
+    let outcome = ebs::put_snapshot_block(&ctx(&app, &request), input).await.map(|checksum| {
+        let mut response = json(StatusCode::CREATED, &serde_json::json!({}));
+        set_checksum(response.headers_mut(), &checksum);
+        response
+    });
+    finish("PutSnapshotBlock", &request, outcome)
+}
+
+fn set_checksum(headers: &mut HeaderMap, checksum: &str) {
+    if let Ok(value) = HeaderValue::from_str(checksum) {
+        headers.insert("x-amz-checksum", value);
+    }
+    headers.insert("x-amz-checksum-algorithm", HeaderValue::from_static("SHA256"));
 }
 
 async fn complete_snapshot(
     State(app): State<Arc<App>>,
     Path(snapshot_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Accepted,
 ) -> Response {
-    serve!("CompleteSnapshot", app, method, uri, headers, body, |request| {
-        let input = CompleteInput {
-            snapshot_id: &snapshot_id,
-            changed_blocks_count: header(&headers, "x-amz-changedblockscount"),
-            checksum: header(&headers, "x-amz-checksum"),
-            checksum_algorithm: header(&headers, "x-amz-checksum-algorithm"),
-            aggregation_method: header(&headers, "x-amz-checksum-aggregation-method"),
-        };
-        ebs::complete_snapshot(&ctx(&app, &request), input)
-            .await
-            .map(|status| json(StatusCode::ACCEPTED, &serde_json::json!({ "Status": status })))
-    })
+    let input = CompleteInput {
+        snapshot_id: &snapshot_id,
+        changed_blocks_count: request.header("x-amz-changedblockscount"),
+        checksum: request.header("x-amz-checksum"),
+        checksum_algorithm: request.header("x-amz-checksum-algorithm"),
+        aggregation_method: request.header("x-amz-checksum-aggregation-method"),
+    };
+    let outcome = ebs::complete_snapshot(&ctx(&app, &request), input)
+        .await
+        .map(|status| json(StatusCode::ACCEPTED, &serde_json::json!({ "Status": status })));
+    finish("CompleteSnapshot", &request, outcome)
 }
 
-fn list_input(query: &HashMap<String, String>) -> ListInput<'_> {
+fn list_input(request: &Accepted) -> ListInput<'_> {
     ListInput {
-        page_token: query.get("pageToken").map(String::as_str),
-        max_results: query.get("maxResults").map(String::as_str),
-        starting_block_index: query.get("startingBlockIndex").map(String::as_str),
+        page_token: request.query("pageToken"),
+        max_results: request.query("maxResults"),
+        starting_block_index: request.query("startingBlockIndex"),
     }
 }
 
 async fn list_snapshot_blocks(
     State(app): State<Arc<App>>,
     Path(snapshot_id): Path<String>,
-    Query(query): Params,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Accepted,
 ) -> Response {
-    serve!("ListSnapshotBlocks", app, method, uri, headers, body, |request| {
-        ebs::list_snapshot_blocks(&ctx(&app, &request), &snapshot_id, list_input(&query))
-            .await
-            .map(|output| json(StatusCode::OK, &output))
-    })
+    let outcome = ebs::list_snapshot_blocks(&ctx(&app, &request), &snapshot_id, list_input(&request)).await;
+    finish("ListSnapshotBlocks", &request, outcome.map(|output| json(StatusCode::OK, &output)))
 }
 
 async fn list_changed_blocks(
     State(app): State<Arc<App>>,
     Path(second_id): Path<String>,
-    Query(query): Params,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Accepted,
 ) -> Response {
-    serve!("ListChangedBlocks", app, method, uri, headers, body, |request| {
-        let first_id = query.get("firstSnapshotId").map(String::as_str);
-        ebs::list_changed_blocks(&ctx(&app, &request), &second_id, first_id, list_input(&query))
-            .await
-            .map(|output| json(StatusCode::OK, &output))
-    })
+    let first_id = request.query("firstSnapshotId");
+    let outcome = ebs::list_changed_blocks(&ctx(&app, &request), &second_id, first_id, list_input(&request)).await;
+    finish("ListChangedBlocks", &request, outcome.map(|output| json(StatusCode::OK, &output)))
 }
 
 async fn get_snapshot_block(
     State(app): State<Arc<App>>,
     Path((snapshot_id, block_index)): Path<(String, String)>,
-    Query(query): Params,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Accepted,
 ) -> Response {
-    serve!("GetSnapshotBlock", app, method, uri, headers, body, |request| {
-        let token = query.get("blockToken").map(String::as_str);
-        ebs::get_snapshot_block(&ctx(&app, &request), &snapshot_id, &block_index, token).await.map(|block| {
-            let length = block.data.len();
-            let mut response = (StatusCode::OK, block.data).into_response();
-            let h = response.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-            h.insert("x-amz-data-length", HeaderValue::from(length));
-            if let Ok(value) = HeaderValue::from_str(&block.checksum) {
-                h.insert("x-amz-checksum", value);
-            }
-            h.insert("x-amz-checksum-algorithm", HeaderValue::from_static("SHA256"));
-            with_request_id(response)
-        })
-    })
+    let token = request.query("blockToken");
+    let outcome = ebs::get_snapshot_block(&ctx(&app, &request), &snapshot_id, &block_index, token).await.map(|block| {
+        let length = block.data.len();
+        let mut response = (StatusCode::OK, block.data).into_response();
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert("x-amz-data-length", HeaderValue::from(length));
+        set_checksum(h, &block.checksum);
+        with_request_id(response)
+    });
+    finish("GetSnapshotBlock", &request, outcome)
 }

@@ -681,3 +681,35 @@ def test_other_account_needs_create_volume_permission(server, ebs, ec2):
     # Shared for reading, not for writing.
     code, _ = ebs_error(put_block, neighbour, open_upload, 0, block)
     assert code in ("ResourceNotFoundException", "AccessDeniedException")
+
+
+def test_signed_uploads_are_verified_with_the_accounts_secret(start_server, tmp_path):
+    """With --verify-signatures every EBS call, the block PUTs (signed with an unsigned
+    body and signed checksum headers) included, needs the secret of its access key."""
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text(
+        '{"accounts": [{"id": "222222222222", "access_keys": '
+        '[{"access_key_id": "AKIAEXAMPLE2", "secret_access_key": "secret2"}]}]}'
+    )
+    server = start_server("--accounts", str(accounts), "--verify-signatures")
+
+    def client(secret: str):
+        return boto3.session.Session().client(
+            "ebs",
+            endpoint_url=server.url,
+            region_name=DEFAULT_REGION,
+            aws_access_key_id="AKIAEXAMPLE2",
+            aws_secret_access_key=secret,
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    good = client("secret2")
+    started = good.start_snapshot(VolumeSize=1)
+    assert started["OwnerId"] == "222222222222"
+    data = os.urandom(BLOCK)
+    put_block(good, started["SnapshotId"], 0, data)
+    assert complete(good, started["SnapshotId"], {0: data}) == "completed"
+    with pytest.raises(ClientError) as refused:
+        client("wrong").list_snapshot_blocks(SnapshotId=started["SnapshotId"])
+    assert refused.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
