@@ -13,6 +13,8 @@ create table import_task (
     description    text,
     detail_json    text not null,
     client_token   text,
+    -- the request's parameters, digested: a retry with the token must be the same request
+    request_fingerprint text,
     created_at     integer not null,
     updated_at     integer not null
 );

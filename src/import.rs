@@ -29,6 +29,15 @@ use crate::store::{blocks, images, import_tasks, snapshots};
 /// Blocks hashed and stored per batch (and per transaction).
 const BATCH_BLOCKS: usize = 64;
 
+/// Import tasks that run at once.
+const CONCURRENT_TASKS: usize = 2;
+
+/// How often a long download or conversion looks whether its task was cancelled.
+const CANCEL_CHECK: Duration = Duration::from_secs(1);
+
+/// The largest disk an import takes (EC2: 16 TiB for imported volumes).
+const MAX_DISK_BYTES: u64 = 16 << 40;
+
 const GIB: u64 = 1 << 30;
 
 /// Where and how tasks read their disk images.
@@ -75,16 +84,23 @@ impl From<std::io::Error> for Stop {
     }
 }
 
-/// Runs every task id sent on the queue, each in its own task.
+/// Runs the task ids sent on the queue, a few at a time (downloads and conversions
+/// are heavy); the others wait in `pending`.
 pub async fn run_queue(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<String>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_TASKS));
     while let Some(task_id) = queue.recv().await {
-        tokio::spawn(run_task(app.clone(), task_id));
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let app = app.clone();
+        tokio::spawn(async move {
+            run_task(app, task_id).await;
+            drop(slot);
+        });
     }
 }
 
 /// Queues the tasks a previous run left open.
 pub async fn resume_open_tasks(app: &App) -> Result<(), Ec2Error> {
-    let ids = import_tasks::open_task_ids(&mut *app.store.write().await?).await?;
+    let ids = import_tasks::open_task_ids(&mut *app.store.read().await?).await?;
     for id in ids {
         let _ = app.imports.queue.send(id);
     }
@@ -96,7 +112,11 @@ async fn run_task(app: Arc<App>, task_id: String) {
     let scratch = app.imports.work_dir.join(&task_id);
     // What the task learns of its disks (sizes, formats) is kept even if it fails.
     let mut detail = task.detail.clone();
-    let outcome = process(&app, &task, &mut detail, &scratch).await;
+    // A cancellation stops the work wherever it is (a dropped qemu-img is killed).
+    let outcome = tokio::select! {
+        outcome = process(&app, &task, &mut detail, &scratch) => outcome,
+        () = cancelled(&app, &task_id) => Err(Stop::Cancelled),
+    };
     let _ = tokio::fs::remove_dir_all(&scratch).await;
     let result = match outcome {
         Ok(()) => Ok(()),
@@ -109,6 +129,18 @@ async fn run_task(app: Arc<App>, task_id: String) {
     };
     if let Err(err) = result {
         tracing::error!(task = %task_id, error = %err, "import task could not be closed");
+    }
+}
+
+/// Returns once the task is no longer active (cancelled, or gone after a reset).
+async fn cancelled(app: &App, task_id: &str) {
+    loop {
+        tokio::time::sleep(CANCEL_CHECK).await;
+        if let Ok(task) = load(app, task_id).await {
+            if task.is_none_or(|t| t.state != state::ACTIVE) {
+                return;
+            }
+        }
     }
 }
 
@@ -154,12 +186,14 @@ async fn process(app: &App, task: &ImportTask, detail: &mut TaskDetail, scratch:
     }
     tokio::fs::create_dir_all(scratch).await?;
     // Blocks staged by an earlier, interrupted run of this task.
-    blocks::delete_staged(&mut *app.store.write().await?, &task.task_id).await?;
+    let mut tx = app.store.write().await?;
+    blocks::delete_staged(&mut tx, &task.task_id).await?;
+    tx.commit().await?;
     let staging: Vec<String> = (0..detail.disks.len()).map(|i| format!("{}/{i}", task.task_id)).collect();
     let mut sizes = Vec::new();
     for (index, disk) in detail.disks.iter_mut().enumerate() {
         step(app, task, 1).await?;
-        let size = if let Some(snapshot_id) = disk.snapshot_id.clone() {
+        let size = if let Some(snapshot_id) = disk.source_snapshot_id.clone() {
             copy_snapshot_disk(app, task, &snapshot_id, &staging[index]).await?
         } else {
             let raw = fetch_and_convert(app, disk, scratch, index).await?;
@@ -225,17 +259,10 @@ async fn fetch_and_convert(app: &App, disk: &mut TaskDisk, scratch: &Path, index
 }
 
 async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Stop> {
-    let request = match (&disk.url, &disk.s3_bucket, &disk.s3_key) {
-        (Some(url), _, _) if url.starts_with("http://") || url.starts_with("https://") => app.imports.http.get(url),
-        (Some(url), _, _) => {
-            let (bucket, key) = url
-                .strip_prefix("s3://")
-                .and_then(|rest| rest.split_once('/'))
-                .ok_or_else(|| Stop::Failed(failure::inaccessible("400 Bad Request")))?;
-            s3_request(app, bucket, key)?
-        }
-        (None, Some(bucket), Some(key)) => s3_request(app, bucket, key)?,
-        _ => return Err(Stop::Failed(failure::inaccessible("400 Bad Request"))),
+    let request = match (&disk.url, disk.s3_location()) {
+        (_, Some((bucket, key))) => s3_request(app, bucket, key)?,
+        (Some(url), None) => app.imports.http.get(url),
+        (None, None) => return Err(Stop::Failed(failure::inaccessible("400 Bad Request"))),
     };
     let mut response = request.send().await.map_err(|err| {
         tracing::info!(error = %err, "import download failed");
@@ -255,6 +282,9 @@ async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Stop> 
         })?;
         let Some(chunk) = chunk else { break };
         size += chunk.len() as u64;
+        if size > MAX_DISK_BYTES {
+            return Err(Stop::Failed(failure::TOO_LARGE.to_string()));
+        }
         file.write_all(&chunk).await?;
     }
     file.flush().await?;
@@ -263,14 +293,13 @@ async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Stop> 
 
 /// A SigV4-signed GET of `bucket/key` (path style) from the configured endpoint.
 fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuilder, Stop> {
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest};
     use aws_sigv4::sign::v4;
 
     let Some(s3) = &app.imports.s3 else {
         return Err(Stop::Failed(failure::inaccessible("no S3 endpoint is configured (--s3-endpoint)")));
     };
-    let key_path: String = key.split('/').map(urlencode).collect::<Vec<_>>().join("/");
-    let url = format!("{}/{}/{}", s3.endpoint.trim_end_matches('/'), urlencode(bucket), key_path);
+    let url = format!("{}/{}/{}", s3.endpoint.trim_end_matches('/'), s3_encode(bucket), s3_encode(key));
     let identity =
         aws_credential_types::Credentials::new(&s3.access_key_id, &s3.secret_access_key, None, None, "ec2lite-s3")
             .into();
@@ -279,7 +308,7 @@ fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuil
         .region(&s3.region)
         .name("s3")
         .time(SystemTime::now())
-        .settings(SigningSettings::default())
+        .settings(s3_settings())
         .build()
         .map_err(|_| Stop::Internal(Ec2Error::internal()))?
         .into();
@@ -294,8 +323,25 @@ fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuil
     Ok(request)
 }
 
-fn urlencode(part: &str) -> String {
-    form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>().replace('+', "%20")
+/// S3 signs the path as sent, encoded once and not normalised.
+fn s3_settings() -> aws_sigv4::http_request::SigningSettings {
+    use aws_sigv4::http_request::{PercentEncodingMode, SigningSettings, UriPathNormalizationMode};
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings
+}
+
+/// S3's UriEncode of a path: unreserved characters and `/` stay, the rest is %XX.
+fn s3_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 async fn detect(path: &Path, size: u64) -> Result<Detected, Stop> {
@@ -327,6 +373,7 @@ async fn convert(format: DiskFormat, source: &Path, raw: &Path) -> Result<(), St
         .args(["convert", "-O", "raw"])
         .arg(format!("json:{source}"))
         .arg(raw)
+        .kill_on_drop(true)
         .output()
         .await
         .map_err(|err| {
@@ -356,10 +403,19 @@ async fn check_boot_sector(raw: &Path) -> Result<(), Stop> {
 /// `staging`. Returns the disk's size in bytes.
 async fn store_blocks(app: &App, raw: &Path, staging: &str) -> Result<u64, Stop> {
     let size = tokio::fs::metadata(raw).await?.len();
+    if size > MAX_DISK_BYTES {
+        return Err(Stop::Failed(failure::TOO_LARGE.to_string()));
+    }
     let file = Arc::new(std::fs::File::open(raw)?);
     let total = size.div_ceil(BLOCK_SIZE as u64);
     let mut next = 0u64;
     while next < total {
+        // Holes of the (sparse) raw file are skipped rather than read as zeros.
+        let Some(data) = next_data(&file, next * BLOCK_SIZE as u64)? else { break };
+        next = next.max(data / BLOCK_SIZE as u64);
+        if next >= total {
+            break;
+        }
         let end = (next + BATCH_BLOCKS as u64).min(total);
         let _gate = app.blobs.gate.read().await;
         let (file, blobs) = (file.clone(), app.blobs.clone());
@@ -399,6 +455,24 @@ async fn store_blocks(app: &App, raw: &Path, staging: &str) -> Result<u64, Stop>
     Ok(size)
 }
 
+/// The offset of the first data at or after `offset` (None: only a hole follows), by
+/// `SEEK_DATA`; where the file system cannot tell, `offset` itself.
+fn next_data(file: &std::fs::File, offset: u64) -> std::io::Result<Option<u64>> {
+    use std::os::fd::AsRawFd;
+    let Ok(start) = libc::off_t::try_from(offset) else { return Ok(None) };
+    // SAFETY: lseek on a descriptor this function borrows; it only moves the file offset,
+    // which nothing here relies on (blocks are read with read_at).
+    let found = unsafe { libc::lseek(file.as_raw_fd(), start, libc::SEEK_DATA) };
+    if found >= 0 {
+        return Ok(Some(found as u64));
+    }
+    match std::io::Error::last_os_error() {
+        err if err.raw_os_error() == Some(libc::ENXIO) => Ok(None),
+        err if err.raw_os_error() == Some(libc::EINVAL) => Ok(Some(offset)),
+        err => Err(err),
+    }
+}
+
 /// Makes the snapshots (and the image) of a task, in one transaction with its completion.
 async fn complete(
     app: &App,
@@ -432,8 +506,8 @@ async fn complete(
         blocks::copy(&mut tx, &staging[index], &snapshot.snapshot_id).await?;
         blocks::delete_all(&mut tx, &staging[index]).await?;
         disk.snapshot_id = Some(snapshot.snapshot_id);
-        if disk.device_name.is_none() && task.kind == TaskKind::Image {
-            disk.device_name = Some(device_name(index));
+        if task.kind == TaskKind::Image {
+            disk.device_name.get_or_insert_with(|| device_name(index));
         }
     }
     if task.kind == TaskKind::Image {
@@ -446,11 +520,11 @@ async fn complete(
     Ok(())
 }
 
+/// `/dev/sda1` for the root disk, then `/dev/sdb` ... (ImportImage takes at most 26 disks).
 fn device_name(index: usize) -> String {
-    if index == 0 {
-        "/dev/sda1".to_string()
-    } else {
-        format!("/dev/sd{}", (b'a' + index as u8) as char)
+    match index {
+        0 => "/dev/sda1".to_string(),
+        n => format!("/dev/sd{}", char::from(b'a' + (n.min(25) as u8))),
     }
 }
 
@@ -463,7 +537,7 @@ fn imported_image(task: &ImportTask, detail: &TaskDetail, sizes: &[u64], now: i6
         .iter()
         .zip(sizes)
         .map(|(disk, size)| BlockDeviceMapping {
-            device_name: disk.device_name.clone().unwrap_or_else(|| device_name(0)),
+            device_name: disk.device_name.clone().unwrap_or_default(),
             ebs: Some(EbsBlockDevice {
                 snapshot_id: disk.snapshot_id.clone(),
                 volume_size: Some((size.div_ceil(GIB) as i64).max(1)),
@@ -493,7 +567,7 @@ fn imported_image(task: &ImportTask, detail: &TaskDetail, sizes: &[u64], now: i6
         platform_details: if windows { "Windows" } else { "Linux/UNIX" }.to_string(),
         usage_operation: if windows { "RunInstances:0002" } else { "RunInstances" }.to_string(),
         root_device_type: "ebs".to_string(),
-        root_device_name: Some(device_name(0)),
+        root_device_name: detail.disks.first().and_then(|d| d.device_name.clone()),
         virtualization_type: "hvm".to_string(),
         hypervisor: "xen".to_string(),
         ena_support: Some(true),

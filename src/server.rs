@@ -109,7 +109,7 @@ async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, header
     };
     if app.verify_signatures {
         let target = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-        if let Err(err) = signature::verify(&app.directory, method.as_str(), target, &headers, &bytes) {
+        if let Err(err) = signature::verify(&app.directory, method.as_str(), target, &headers, &bytes, false) {
             tracing::info!(outcome = %err.code, "request refused: signature");
             return error_response(&err, &request_id);
         }

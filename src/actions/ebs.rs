@@ -130,6 +130,10 @@ fn validate_start(input: &StartSnapshotInput) -> Result<(i64, i64, Vec<Tag>)> {
     if input.description.as_deref().is_some_and(|d| d.chars().count() > 255) {
         return Err(invalid("Description must be at most 255 characters."));
     }
+    if input.parent_snapshot_id.is_some() && (input.encrypted.is_some() || input.kms_key_arn.is_some()) {
+        // The child of a snapshot takes its parent's encryption.
+        return Err(invalid("Encrypted and KmsKeyArn cannot be specified with ParentSnapshotId."));
+    }
     if input.kms_key_arn.is_some() && input.encrypted != Some(true) {
         return Err(invalid("KmsKeyArn can be specified only when Encrypted is true."));
     }
@@ -146,10 +150,12 @@ pub async fn start_snapshot(ctx: &Ctx<'_>, input: StartSnapshotInput) -> Result<
     let mut tx = ctx.app.store.write().await?;
     if let Some(token) = &input.client_token {
         if let Some(earlier) = snapshots::find_by_client_token(&mut tx, ctx.account, ctx.region, token).await? {
+            // A child's encryption is its parent's, so only a parentless request names it.
             let same = earlier.volume_size == volume_size
                 && earlier.parent_snapshot_id == input.parent_snapshot_id
                 && earlier.description == input.description.clone().unwrap_or_default()
-                && earlier.encrypted == input.encrypted.unwrap_or(false);
+                && (input.parent_snapshot_id.is_some() || earlier.encrypted == input.encrypted.unwrap_or(false))
+                && (input.kms_key_arn.is_none() || earlier.kms_key_id == input.kms_key_arn);
             if !same {
                 return Err(EbsError::conflict(
                     "The request uses the same client token as a previous, but non-identical request.",
@@ -168,11 +174,8 @@ pub async fn start_snapshot(ctx: &Ctx<'_>, input: StartSnapshotInput) -> Result<
                 format!("The volume size must be at least the parent's {} GiB.", parent.volume_size),
             ));
         }
-        // The child of an encrypted snapshot is encrypted, with the parent's key by default.
-        if parent.encrypted {
-            encrypted = true;
-            kms_key_id = kms_key_id.or(parent.kms_key_id);
-        }
+        encrypted = parent.encrypted;
+        kms_key_id = parent.kms_key_id;
     }
     if encrypted && kms_key_id.is_none() {
         kms_key_id = Some(super::volumes::default_kms_key(ctx));
@@ -353,6 +356,11 @@ pub async fn complete_snapshot(ctx: &Ctx<'_>, input: CompleteInput<'_>) -> Resul
         }
     }
     let mut tx = ctx.app.store.write().await?;
+    let current = visible(ctx, &mut tx, input.snapshot_id).await?;
+    if current.owner_id == ctx.account && current.upload_timeout_ms.is_some() && !current.is_uploading() {
+        // A retried CompleteSnapshot: the upload is sealed already.
+        return Ok(status_name(&current));
+    }
     let snapshot = open_upload(ctx, &mut tx, input.snapshot_id).await?;
     let written = blocks::written(&mut tx, &snapshot.snapshot_id).await?;
     let failure = if written.len() != count {
@@ -377,11 +385,16 @@ pub async fn complete_snapshot(ctx: &Ctx<'_>, input: CompleteInput<'_>) -> Resul
     snapshots::close_upload(&mut tx, &closed).await?;
     tx.commit().await?;
     ctx.app.store.schedule_transition(closed.ready_at);
-    Ok(match closed.state.as_str() {
+    Ok(status_name(&closed))
+}
+
+/// The `Status` EBS reports for a snapshot.
+fn status_name(snapshot: &Snapshot) -> &'static str {
+    match snapshot.state.as_str() {
         state::COMPLETED => "completed",
         state::ERROR => "error",
         _ => "pending",
-    })
+    }
 }
 
 /// Where a List call starts and how many blocks it returns.
@@ -587,6 +600,11 @@ pub async fn get_snapshot_block(
         return Err(invalid_token());
     }
     let blobs = ctx.app.blobs.clone();
-    let data = tokio::task::spawn_blocking(move || blobs.get(&digest)).await.map_err(|_| EbsError::internal())??;
+    let data = tokio::task::spawn_blocking(move || blobs.get(&digest)).await.map_err(|_| EbsError::internal())?;
+    // The snapshot was deleted (and its blocks swept) since the lookup.
+    let data = data.map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => EbsError::snapshot_not_found(snapshot_id),
+        _ => err.into(),
+    })?;
     Ok(BlockData { data, checksum: block::checksum_base64(&digest) })
 }

@@ -11,6 +11,9 @@ use crate::store::tags;
 use crate::wire::params::{Nested, Params};
 use crate::wire::xml::Xml;
 
+/// Disks of one ImportImage: one per device name `/dev/sda1`, `/dev/sdb` ... `/dev/sdz`.
+const MAX_DISKS: usize = 26;
+
 fn invalid_parameter(message: impl Into<String>) -> Ec2Error {
     Ec2Error::new("InvalidParameter", message)
 }
@@ -25,8 +28,9 @@ fn parse_disk(ctx: &Ctx<'_>, c: &Nested<'_>, formats: &[&str], allow_snapshot: b
     let url = c.str("Url").map(str::to_string);
     let bucket = c.nested("UserBucket");
     let (s3_bucket, s3_key) = (bucket.str("S3Bucket").map(str::to_string), bucket.str("S3Key").map(str::to_string));
-    let snapshot_id = c.str("SnapshotId").filter(|_| allow_snapshot).map(str::to_string);
-    let sources = usize::from(url.is_some()) + usize::from(s3_bucket.is_some()) + usize::from(snapshot_id.is_some());
+    let source_snapshot_id = c.str("SnapshotId").filter(|_| allow_snapshot).map(str::to_string);
+    let sources =
+        usize::from(url.is_some()) + usize::from(s3_bucket.is_some()) + usize::from(source_snapshot_id.is_some());
     if sources != 1 {
         return Err(invalid_parameter(format!(
             "{} must name exactly one of Url, UserBucket{}.",
@@ -38,10 +42,7 @@ fn parse_disk(ctx: &Ctx<'_>, c: &Nested<'_>, formats: &[&str], allow_snapshot: b
         return Err(invalid_parameter(format!("{}.UserBucket.S3Key is required with S3Bucket.", c.prefix())));
     }
     if let Some(url) = &url {
-        let s3 = url
-            .strip_prefix("s3://")
-            .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(b, k)| !b.is_empty() && !k.is_empty());
+        let s3 = import_task::parse_s3_url(url).is_some();
         if !(url.starts_with("http://") || url.starts_with("https://") || s3) {
             return Err(invalid_parameter(format!(
                 "The URL '{url}' is not valid: use an https:// URL or an s3://bucket/key URL."
@@ -55,7 +56,7 @@ fn parse_disk(ctx: &Ctx<'_>, c: &Nested<'_>, formats: &[&str], allow_snapshot: b
              (or EC2LITE_S3_ENDPOINT), or give the disk image as an http(s):// URL.",
         ));
     }
-    if let Some(id) = &snapshot_id {
+    if let Some(id) = &source_snapshot_id {
         crate::domain::ids::check(crate::domain::ids::IdKind::Snapshot, id)?;
     }
     let format = c.str("Format").map(|f| f.to_ascii_uppercase());
@@ -74,7 +75,7 @@ fn parse_disk(ctx: &Ctx<'_>, c: &Nested<'_>, formats: &[&str], allow_snapshot: b
         format,
         description: c.str("Description").map(str::to_string),
         device_name: c.str("DeviceName").map(str::to_string),
-        snapshot_id,
+        source_snapshot_id,
         ..Default::default()
     })
 }
@@ -108,10 +109,17 @@ async fn start(
     let tag_specs = parse_tag_specs(p)?;
     let tags: Vec<Tag> = tag_rules::for_type(&tag_specs, &[resource_type], resource_type)?;
     let client_token = p.str("ClientToken").map(str::to_string);
+    let fingerprint = p.fingerprint(&["ClientToken", "DryRun"]);
     ctx.check_dry_run()?;
     let mut tx = ctx.app.store.write().await?;
     if let Some(token) = &client_token {
         if let Some(task) = import_tasks::find_by_client_token(&mut tx, ctx.account, ctx.region, kind, token).await? {
+            if task.request_fingerprint.as_deref() != Some(fingerprint.as_str()) {
+                return Err(ec2_err!(
+                    "IdempotentParameterMismatch",
+                    "The client token '{token}' was already used with a different request."
+                ));
+            }
             return Ok(task);
         }
     }
@@ -127,6 +135,7 @@ async fn start(
         description: p.str("Description").map(str::to_string),
         detail,
         client_token,
+        request_fingerprint: Some(fingerprint),
         created_at: ctx.now,
         updated_at: ctx.now,
         tags: tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
@@ -153,6 +162,9 @@ pub async fn import_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let containers = p.structs("DiskContainer")?;
     if containers.is_empty() {
         return Err(Ec2Error::missing_parameter("DiskContainer"));
+    }
+    if containers.len() > MAX_DISKS {
+        return Err(invalid_parameter(format!("An image can be imported from at most {MAX_DISKS} disks.")));
     }
     let disks = containers
         .iter()
@@ -270,22 +282,8 @@ pub async fn cancel_import_task(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
 }
 
 fn write_user_bucket(x: &mut Xml, disk: &TaskDisk) {
-    let bucket = disk.s3_bucket.clone().or_else(|| {
-        disk.url
-            .as_deref()
-            .and_then(|u| u.strip_prefix("s3://"))
-            .and_then(|r| r.split_once('/'))
-            .map(|(b, _)| b.to_string())
-    });
-    let key = disk.s3_key.clone().or_else(|| {
-        disk.url
-            .as_deref()
-            .and_then(|u| u.strip_prefix("s3://"))
-            .and_then(|r| r.split_once('/'))
-            .map(|(_, k)| k.to_string())
-    });
-    if let (Some(bucket), Some(key)) = (bucket, key) {
-        x.open("userBucket").text("s3Bucket", &bucket).text("s3Key", &key).close("userBucket");
+    if let Some((bucket, key)) = disk.s3_location() {
+        x.open("userBucket").text("s3Bucket", bucket).text("s3Key", key).close("userBucket");
     }
 }
 
@@ -341,7 +339,7 @@ fn write_image_task_body(x: &mut Xml, task: &ImportTask) {
         x.num("diskImageSize", format!("{:.1}", disk.disk_image_size));
         x.opt_text("format", disk.format.as_deref());
         x.opt_text("snapshotId", disk.snapshot_id.as_deref());
-        x.text("status", if task.state == state::COMPLETED { state::COMPLETED } else { &task.state });
+        x.text("status", &task.state);
         x.opt_text("url", disk.url.as_deref());
         write_user_bucket(x, disk);
     });

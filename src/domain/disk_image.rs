@@ -100,6 +100,7 @@ pub mod failure {
     pub const UNSUPPORTED_VMDK: &str = "ClientError: Disk validation failed [Unsupported VMDK File Format]";
     pub const UNKNOWN_OS: &str = "ClientError: Unknown OS / Missing OS files.";
     pub const EMPTY_DISK: &str = "ClientError: Disk validation failed [Invalid disk image size]";
+    pub const TOO_LARGE: &str = "ClientError: Disk validation failed [Disk image size exceeds the 16 TiB limit]";
 
     pub fn inaccessible(reason: &str) -> String {
         format!("ClientError: Disk validation failed [We do not have access to the given resource. Reason {reason}]")

@@ -62,7 +62,28 @@ pub struct TaskDisk {
     pub device_name: Option<String>,
     /// Size of the disk image file in bytes (EC2 reports it as a double).
     pub disk_image_size: f64,
+    /// ImportImage from an existing snapshot (`DiskContainer.N.SnapshotId`).
+    #[serde(default)]
+    pub source_snapshot_id: Option<String>,
+    /// The snapshot the task made of this disk.
     pub snapshot_id: Option<String>,
+}
+
+impl TaskDisk {
+    /// The bucket and key the disk is read from: its `UserBucket`, or an `s3://` URL.
+    pub fn s3_location(&self) -> Option<(&str, &str)> {
+        match (&self.s3_bucket, &self.s3_key, &self.url) {
+            (Some(bucket), Some(key), _) => Some((bucket, key)),
+            (_, _, Some(url)) => parse_s3_url(url),
+            _ => None,
+        }
+    }
+}
+
+/// `s3://bucket/key` → (bucket, key), both non-empty.
+pub fn parse_s3_url(url: &str) -> Option<(&str, &str)> {
+    let (bucket, key) = url.strip_prefix("s3://")?.split_once('/')?;
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
 /// What the request set beyond its disks.
@@ -93,6 +114,7 @@ pub struct ImportTask {
     pub description: Option<String>,
     pub detail: TaskDetail,
     pub client_token: Option<String>,
+    pub request_fingerprint: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub tags: Vec<(String, String)>,
@@ -122,6 +144,16 @@ pub fn is_task_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_locations_come_from_the_bucket_or_the_url() {
+        let url = TaskDisk { url: Some("s3://images/os/disk 1.vmdk".into()), ..Default::default() };
+        assert_eq!(url.s3_location(), Some(("images", "os/disk 1.vmdk")));
+        let bucket = TaskDisk { s3_bucket: Some("b".into()), s3_key: Some("k".into()), ..Default::default() };
+        assert_eq!(bucket.s3_location(), Some(("b", "k")));
+        assert_eq!(parse_s3_url("s3://bucket-only"), None);
+        assert_eq!(parse_s3_url("https://example.com/x"), None);
+    }
 
     #[test]
     fn task_ids_have_the_ec2_shape() {

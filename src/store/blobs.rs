@@ -60,7 +60,8 @@ impl BlobStore {
             }
             Place::Disk(root) => {
                 let path = block_path(root, digest);
-                if path.exists() {
+                // A file of another size is not this block (e.g. cut short by a full disk).
+                if std::fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64) {
                     return Ok(());
                 }
                 let temp = root.join("tmp").join(uuid::Uuid::new_v4().simple().to_string());

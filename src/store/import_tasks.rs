@@ -8,7 +8,7 @@ use crate::domain::import_task::{state, ImportTask, TaskDetail, TaskKind, RETENT
 use crate::error::Result;
 
 const COLUMNS: &str = "t.task_id, t.account_id, t.region, t.kind, t.state, t.status_message, t.progress, \
-    t.description, t.detail_json, t.client_token, t.created_at, t.updated_at";
+    t.description, t.detail_json, t.client_token, t.request_fingerprint, t.created_at, t.updated_at";
 
 fn push_select<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
     qb.push("select ");
@@ -32,6 +32,7 @@ fn task_from_row(row: &SqliteRow) -> Result<ImportTask, sqlx::Error> {
         description: row.try_get("description")?,
         detail: serde_json::from_str(&detail).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         client_token: row.try_get("client_token")?,
+        request_fingerprint: row.try_get("request_fingerprint")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         tags: parse_tags(row.try_get("tags_json")?),
@@ -45,7 +46,8 @@ fn detail_json(detail: &TaskDetail) -> String {
 pub async fn insert(conn: &mut Conn, t: &ImportTask) -> Result<()> {
     sqlx::query(
         "insert into import_task (task_id, account_id, region, kind, state, status_message, progress, description, \
-         detail_json, client_token, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         detail_json, client_token, request_fingerprint, created_at, updated_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&t.task_id)
     .bind(&t.account_id)
@@ -57,6 +59,7 @@ pub async fn insert(conn: &mut Conn, t: &ImportTask) -> Result<()> {
     .bind(&t.description)
     .bind(detail_json(&t.detail))
     .bind(&t.client_token)
+    .bind(&t.request_fingerprint)
     .bind(t.created_at)
     .bind(t.updated_at)
     .execute(&mut *conn)

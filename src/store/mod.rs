@@ -106,6 +106,7 @@ impl Store {
         let mut tx = self.write().await?;
         for table in [
             "block_map",
+            "import_task",
             "catalog_region",
             "account_setting",
             "instance",

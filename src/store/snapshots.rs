@@ -259,8 +259,8 @@ pub async fn find_by_client_token(
 /// progress is kept. False when the upload is no longer open.
 pub async fn touch_upload(conn: &mut Conn, snapshot_id: &str, now: i64, progress: Option<i64>) -> Result<bool> {
     let done = sqlx::query(
-        "update snapshot set upload_deadline = ? + upload_timeout_ms, upload_progress = coalesce(?, upload_progress) \
-         where snapshot_id = ? and state = 'pending' and upload_deadline is not null",
+        "update snapshot set upload_deadline = ?1 + upload_timeout_ms, upload_progress = coalesce(?2, upload_progress) \
+         where snapshot_id = ?3 and state = 'pending' and upload_deadline > ?1",
     )
     .bind(now)
     .bind(progress)

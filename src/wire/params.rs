@@ -35,6 +35,23 @@ impl Params {
         Params { map: pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
     }
 
+    /// A digest of the request's parameters but `ignored` ones and the protocol's own
+    /// (`Action`, `Version`, `X-Amz-*`), for telling an idempotent retry (same client
+    /// token, same request) from a different request.
+    pub fn fingerprint(&self, ignored: &[&str]) -> String {
+        let parts: Vec<&str> = self
+            .map
+            .iter()
+            .filter(|(k, _)| {
+                !ignored.contains(&k.as_str())
+                    && !matches!(k.as_str(), "Action" | "Version")
+                    && !k.starts_with("X-Amz-")
+            })
+            .flat_map(|(k, v)| [k.as_str(), v.as_str()])
+            .collect();
+        format!("{:016x}", crate::domain::ids::fnv1a(0, &parts))
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

@@ -57,7 +57,17 @@ fn parse_amz_date(value: &str) -> Option<SystemTime> {
 }
 
 /// Checks the request's SigV4 header signature against the secret of its access key.
-pub fn verify(directory: &Directory, method: &str, uri: &str, headers: &HeaderMap, body: &[u8]) -> Result<()> {
+/// `unsigned_body_allowed`: the operation signs its checksum headers instead of its body
+/// (`x-amz-content-sha256: UNSIGNED-PAYLOAD`, EBS PutSnapshotBlock); elsewhere the body
+/// must be signed.
+pub fn verify(
+    directory: &Directory,
+    method: &str,
+    uri: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    unsigned_body_allowed: bool,
+) -> Result<()> {
     let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
         return Err(ec2_err!(
             "AuthFailure",
@@ -96,8 +106,8 @@ pub fn verify(directory: &Directory, method: &str, uri: &str, headers: &HeaderMa
         .build()
         .map_err(|_| auth_failure())?
         .into();
-    // EBS block uploads sign the checksum headers instead of the body (`v4-unsigned-body`).
-    let unsigned = headers.get("x-amz-content-sha256").is_some_and(|v| v.as_bytes() == b"UNSIGNED-PAYLOAD");
+    let unsigned = unsigned_body_allowed
+        && headers.get("x-amz-content-sha256").is_some_and(|v| v.as_bytes() == b"UNSIGNED-PAYLOAD");
     let payload = if unsigned { SignableBody::UnsignedPayload } else { SignableBody::Bytes(body) };
     let request = SignableRequest::new(method, uri, signed.into_iter(), payload).map_err(|_| auth_failure())?;
     let (_, expected) = sign(request, &params).map_err(|_| auth_failure())?.into_parts();

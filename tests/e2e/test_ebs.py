@@ -713,3 +713,24 @@ def test_signed_uploads_are_verified_with_the_accounts_secret(start_server, tmp_
         client("wrong").list_snapshot_blocks(SnapshotId=started["SnapshotId"])
     assert refused.value.response["Error"]["Code"] == "InvalidSignatureException"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_children_take_their_parents_encryption_and_retry_idempotently(ebs):
+    parent = upload(ebs, {0: pattern_block(700)}, Encrypted=True)
+    assert ebs_error(ebs.start_snapshot, VolumeSize=1, ParentSnapshotId=parent, Encrypted=True) == (
+        "ValidationException",
+        "INVALID_PARAMETER_VALUE",
+    )
+    child = ebs.start_snapshot(VolumeSize=1, ParentSnapshotId=parent, ClientToken="child-token")
+    assert child["SseType"] == "sse-kms" and child["KmsKeyArn"].endswith(":alias/aws/ebs")
+    retried = ebs.start_snapshot(VolumeSize=1, ParentSnapshotId=parent, ClientToken="child-token")
+    assert retried["SnapshotId"] == child["SnapshotId"], "a retry of the same request is not a conflict"
+
+
+def test_a_retried_complete_answers_the_sealed_status(ebs):
+    snapshot_id = start(ebs, 1)
+    block = pattern_block(710)
+    put_block(ebs, snapshot_id, 0, block)
+    assert complete(ebs, snapshot_id, {0: block}) == "completed"
+    assert complete(ebs, snapshot_id, {0: block}) == "completed"
+    assert ebs_error(put_block, ebs, snapshot_id, 1, block) == ("ValidationException", "INVALID_SNAPSHOT_ID")

@@ -390,6 +390,12 @@ def test_client_token_makes_import_snapshot_idempotent(ec2, web, disks):
     listed = ec2.describe_import_snapshot_tasks()["ImportSnapshotTasks"]
     assert sorted(t["ImportTaskId"] for t in listed) == sorted([first, other])
     assert len(imported_snapshots(ec2, first)) == 1
+    expect_error(
+        "IdempotentParameterMismatch",
+        ec2.import_snapshot,
+        DiskContainer={"Url": url, "Format": "VHD"},
+        ClientToken="token-1",
+    )
 
 
 def test_encrypted_import_uses_the_default_ebs_key(ec2, web, disks):
@@ -572,6 +578,45 @@ def test_import_image_makes_a_launchable_ami(server, ec2, web, disks):
     [instance] = launched["Instances"]
     assert instance["ImageId"] == image["ImageId"]
     ec2.get_waiter("instance_running").wait(InstanceIds=[instance["InstanceId"]], WaiterConfig=WAITER)
+
+
+def test_import_image_roots_the_ami_at_the_first_disks_device(ec2, web, disks):
+    url = web.put("root.raw", disks.raw)
+    data = web.put("data.raw", disks.raw)
+    task_id = ec2.import_image(
+        DiskContainers=[{"Url": url, "DeviceName": "/dev/xvda"}, {"Url": data}]
+    )["ImportTaskId"]
+    task = wait_image_task(ec2, task_id)
+    assert [d["DeviceName"] for d in task["SnapshotDetails"]] == ["/dev/xvda", "/dev/sdb"]
+    [image] = ec2.describe_images(ImageIds=[task["ImageId"]])["Images"]
+    assert image["RootDeviceName"] == "/dev/xvda"
+    assert sorted(m["DeviceName"] for m in image["BlockDeviceMappings"]) == ["/dev/sdb", "/dev/xvda"]
+
+
+class Stalled(Quiet, BaseHTTPRequestHandler):
+    """Sends the start of a large file, then stalls."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(1 << 30))
+        self.end_headers()
+        self.wfile.write(b"\0" * 65536)
+        self.wfile.flush()
+        time.sleep(60)
+
+
+def test_cancel_stops_a_stalled_download(ec2):
+    httpd = serve(Stalled)
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/disk.raw"
+        task_id = import_snapshot(ec2, url, "RAW")["ImportTaskId"]
+        time.sleep(0.5)
+        assert ec2.cancel_import_task(ImportTaskId=task_id)["State"] == "deleting"
+        detail = wait_snapshot_task(ec2, task_id, timeout=10)["SnapshotTaskDetail"]
+        assert detail["Status"] == "deleted"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_import_image_reports_each_step(start_server, web, disks):
