@@ -16,12 +16,17 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 
-# qemu-img: the server converts VMDK/VHD/VHDX with it, and the import tests make images.
-if ! command -v qemu-img >/dev/null; then
-    echo "== apt-get install qemu-utils"
+# qemu-img: the server converts VMDK/VHD/VHDX with it, and the import tests make images;
+# ssh-keygen and openssl check key pair fingerprints.
+missing=""
+command -v qemu-img >/dev/null || missing="$missing qemu-utils"
+command -v ssh-keygen >/dev/null || missing="$missing openssh-client"
+command -v openssl >/dev/null || missing="$missing openssl"
+if [ -n "$missing" ]; then
+    echo "== apt-get install$missing"
     sudo=""
     if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-    $sudo apt-get install -y --no-install-recommends qemu-utils
+    $sudo apt-get install -y --no-install-recommends $missing
 fi
 
 tools="${EC2LITE_TOOLS:-.tools}"

@@ -235,6 +235,11 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     check_compatible(itype, &image.architecture, &image.virtualization_type)?;
     let mappings = merge_mappings(&image, overrides)?;
     let sizes = snapshot_sizes(ctx, &mut tx, &mappings).await?;
+    if let Some(key_name) = p.str("KeyName") {
+        if crate::store::key_pairs::find(&mut tx, ctx.account, ctx.region, Some(key_name), None).await?.is_none() {
+            return Err(super::key_pairs::not_found(key_name));
+        }
+    }
     ctx.check_dry_run()?;
 
     let reservation_id = ids::new_id(IdKind::Reservation);

@@ -12,6 +12,7 @@ pub mod images;
 pub mod imports;
 pub mod instance_attributes;
 pub mod instances;
+pub mod key_pairs;
 pub mod network;
 pub mod regions;
 pub mod snapshot_attributes;
@@ -58,6 +59,10 @@ pub async fn dispatch(action: &str, ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         "DescribeVolumes" => volumes::describe_volumes(ctx, p).await,
         "DeleteVolume" => volumes::delete_volume(ctx, p).await,
         "CreateSnapshot" => snapshots::create_snapshot(ctx, p).await,
+        "CreateKeyPair" => key_pairs::create_key_pair(ctx, p).await,
+        "ImportKeyPair" => key_pairs::import_key_pair(ctx, p).await,
+        "DescribeKeyPairs" => key_pairs::describe_key_pairs(ctx, p).await,
+        "DeleteKeyPair" => key_pairs::delete_key_pair(ctx, p).await,
         "ImportSnapshot" => imports::import_snapshot(ctx, p).await,
         "ImportImage" => imports::import_image(ctx, p).await,
         "DescribeImportSnapshotTasks" => imports::describe_import_snapshot_tasks(ctx, p).await,

@@ -27,6 +27,9 @@ async fn taggable(ctx: &Ctx<'_>, conn: &mut Conn, resource_id: &str) -> Result<&
         IdKind::Instance => {
             crate::store::instances::find_owned(conn, ctx.account, ctx.region, resource_id).await?.is_some()
         }
+        IdKind::KeyPair => {
+            crate::store::key_pairs::find(conn, ctx.account, ctx.region, None, Some(resource_id)).await?.is_some()
+        }
         IdKind::Reservation | IdKind::Subnet | IdKind::SecurityGroup | IdKind::Vpc => {
             return Err(ec2_err!(
                 "InvalidParameterValue",
@@ -40,6 +43,7 @@ async fn taggable(ctx: &Ctx<'_>, conn: &mut Conn, resource_id: &str) -> Result<&
             IdKind::Image | IdKind::Kernel | IdKind::Ramdisk => super::images::not_found(&[resource_id]),
             IdKind::Snapshot => super::snapshots::not_found(resource_id),
             IdKind::Volume => ec2_err!("InvalidVolume.NotFound", "The volume '{resource_id}' does not exist."),
+            IdKind::KeyPair => super::key_pairs::not_found(resource_id),
             _ => super::instances::not_found(&[resource_id]),
         });
     }

@@ -19,6 +19,7 @@ pub enum IdKind {
     Subnet,
     SecurityGroup,
     Vpc,
+    KeyPair,
 }
 
 impl IdKind {
@@ -34,6 +35,7 @@ impl IdKind {
             IdKind::Subnet => "subnet",
             IdKind::SecurityGroup => "sg",
             IdKind::Vpc => "vpc",
+            IdKind::KeyPair => "key",
         }
     }
 
@@ -49,6 +51,7 @@ impl IdKind {
             IdKind::Subnet => "InvalidSubnetID.Malformed",
             IdKind::SecurityGroup => "InvalidGroupId.Malformed",
             IdKind::Vpc => "InvalidVpcID.Malformed",
+            IdKind::KeyPair => "InvalidKeyPair.Malformed",
         }
     }
 
@@ -63,6 +66,7 @@ impl IdKind {
             IdKind::Subnet => "subnet",
             IdKind::SecurityGroup => "security-group",
             IdKind::Vpc => "vpc",
+            IdKind::KeyPair => "key-pair",
         }
     }
 
@@ -80,6 +84,7 @@ impl IdKind {
             IdKind::Subnet,
             IdKind::SecurityGroup,
             IdKind::Vpc,
+            IdKind::KeyPair,
         ]
         .into_iter()
         .find(|k| k.prefix() == prefix)

@@ -11,6 +11,7 @@ pub mod filters;
 pub mod images;
 pub mod import_tasks;
 pub mod instances;
+pub mod key_pairs;
 pub mod lifecycle;
 pub mod settings;
 pub mod snapshots;
@@ -107,6 +108,7 @@ impl Store {
         for table in [
             "block_map",
             "import_task",
+            "key_pair",
             "catalog_region",
             "account_setting",
             "instance",

@@ -905,7 +905,7 @@ def test_describe_instances_pagination_and_filters(ec2):
     }
 
 
-# Deviations once reported by these tests, now fixed; and one known gap (strict xfail) ----
+# Deviations once reported by these tests, now fixed ---------------------------------------
 
 
 def test_client_token_reused_with_another_instance_type_is_refused(ec2):
@@ -923,11 +923,6 @@ def test_client_token_reused_with_another_instance_type_is_refused(ec2):
     assert [i["InstanceId"] for i in instances_of(ec2.describe_instances()["Reservations"])] == [first["InstanceId"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server gap: KeyName is stored unchecked (there are no key pairs); EC2 refuses an unknown key with "
-    "InvalidKeyPair.NotFound",
-)
 def test_unknown_key_name_is_refused(ec2):
     ami = catalog_image(ec2, AL2023_X86)["ImageId"]
     expect_error(
