@@ -12,6 +12,8 @@ create table block_map (
     written     integer not null default 0,
     primary key (owner_id, block_index)
 ) without rowid;
+-- The sweep asks whether anything still refers to a block.
+create index block_map_by_digest on block_map (digest);
 
 -- An upload (StartSnapshot) stays pending until CompleteSnapshot; it fails if no block
 -- arrives for `upload_timeout_ms`.

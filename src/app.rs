@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use crate::config::Timings;
+use crate::domain::block::Digest;
 use crate::domain::catalog::CatalogImage;
 use crate::error::{Ec2Error, Result};
 use crate::store::blobs::{BlobStore, Usage};
@@ -25,17 +26,34 @@ pub struct App {
 
 impl App {
     /// Removes the stored blocks no snapshot or volume refers to any more.
+    ///
+    /// The slow part (listing the files and the referenced blocks) runs beside uploads;
+    /// only the final check and the removal hold the gate that writers of new blocks
+    /// take, so no block is taken between its file and its row.
     pub async fn sweep_blocks(&self) -> Result<Usage> {
-        let _gate = self.blobs.gate.write().await;
-        let referenced = crate::store::blocks::referenced(&mut *self.store.read().await?).await?;
         let blobs = self.blobs.clone();
-        let usage =
-            tokio::task::spawn_blocking(move || blobs.sweep(&referenced)).await.map_err(|_| Ec2Error::internal())?;
-        usage.map_err(|err| {
-            tracing::error!(error = %err, "block sweep");
-            Ec2Error::internal()
-        })
+        let stored = tokio::task::spawn_blocking(move || blobs.inventory()).await.map_err(|_| Ec2Error::internal())?;
+        let stored = stored.map_err(storage_error)?;
+        let referenced = crate::store::blocks::referenced(&mut *self.store.read().await?).await?;
+        let candidates: Vec<Digest> = stored.iter().map(|(d, _)| *d).filter(|d| !referenced.contains(d)).collect();
+        let _gate = self.blobs.gate.write().await;
+        // Written again or copied since the listing: kept.
+        let reused = crate::store::blocks::referenced_among(&mut *self.store.read().await?, &candidates).await?;
+        let doomed: Vec<Digest> = candidates.into_iter().filter(|d| !reused.contains(d)).collect();
+        let blobs = self.blobs.clone();
+        let gone = doomed.clone();
+        let removed =
+            tokio::task::spawn_blocking(move || blobs.remove(&gone)).await.map_err(|_| Ec2Error::internal())?;
+        let removed = removed.map_err(storage_error)?;
+        let doomed: HashSet<Digest> = doomed.into_iter().collect();
+        let kept: Vec<&(Digest, u64)> = stored.iter().filter(|(d, _)| !doomed.contains(d)).collect();
+        Ok(Usage { blocks: kept.len() as u64, bytes: kept.iter().map(|(_, size)| size).sum(), removed })
     }
+}
+
+fn storage_error(err: std::io::Error) -> Ec2Error {
+    tracing::error!(error = %err, "block sweep");
+    Ec2Error::internal()
 }
 
 /// The public images every region holds, seeded into a region on its first request.

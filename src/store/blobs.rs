@@ -8,7 +8,7 @@
 //! Like the database (WAL, synchronous=NORMAL) they survive a crash of the process, not
 //! a power loss.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -95,24 +95,15 @@ impl BlobStore {
         }
     }
 
-    /// Removes every stored block not in `referenced` (and leftover temporary files);
-    /// reports what remains. Blocking; the caller holds `gate` exclusively.
-    pub fn sweep(&self, referenced: &HashSet<Digest>) -> std::io::Result<Usage> {
-        let mut usage = Usage::default();
+    /// Every stored block with its size. Files that are not named like blocks are
+    /// removed (writes in progress live in `tmp/`, never under such a name). Blocking.
+    pub fn inventory(&self) -> std::io::Result<Vec<(Digest, u64)>> {
+        let mut found = Vec::new();
         match &self.place {
             Place::Memory(map) => {
-                let mut map = map.lock().expect("lock");
-                let before = map.len();
-                map.retain(|digest, _| referenced.contains(digest));
-                usage.removed = (before - map.len()) as u64;
-                usage.blocks = map.len() as u64;
-                usage.bytes = map.values().map(|d| d.len() as u64).sum();
+                found.extend(map.lock().expect("lock").iter().map(|(digest, data)| (*digest, data.len() as u64)));
             }
             Place::Disk(root) => {
-                for entry in std::fs::read_dir(root.join("tmp"))? {
-                    std::fs::remove_file(entry?.path())?;
-                    usage.removed += 1;
-                }
                 for dir in std::fs::read_dir(root)? {
                     let dir = dir?;
                     if dir.file_name() == "tmp" || !dir.file_type()?.is_dir() {
@@ -120,20 +111,41 @@ impl BlobStore {
                     }
                     for file in std::fs::read_dir(dir.path())? {
                         let file = file?;
-                        let name = file.file_name();
-                        let digest = name.to_str().and_then(from_hex);
-                        if digest.is_some_and(|d| referenced.contains(&d)) {
-                            usage.blocks += 1;
-                            usage.bytes += file.metadata()?.len();
-                        } else {
-                            std::fs::remove_file(file.path())?;
-                            usage.removed += 1;
+                        match file.file_name().to_str().and_then(from_hex) {
+                            Some(digest) => found.push((digest, file.metadata()?.len())),
+                            None => std::fs::remove_file(file.path())?,
                         }
                     }
                 }
             }
         }
-        Ok(usage)
+        Ok(found)
+    }
+
+    /// Removes the blocks `digests` and any temporary file left by an interrupted write;
+    /// returns how many files went. Blocking; the caller holds `gate` exclusively.
+    pub fn remove(&self, digests: &[Digest]) -> std::io::Result<u64> {
+        let mut removed = 0;
+        match &self.place {
+            Place::Memory(map) => {
+                let mut map = map.lock().expect("lock");
+                removed += digests.iter().filter(|d| map.remove(*d).is_some()).count() as u64;
+            }
+            Place::Disk(root) => {
+                for entry in std::fs::read_dir(root.join("tmp"))? {
+                    std::fs::remove_file(entry?.path())?;
+                    removed += 1;
+                }
+                for digest in digests {
+                    match std::fs::remove_file(block_path(root, digest)) {
+                        Ok(()) => removed += 1,
+                        Err(e) if e.kind() == ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 
@@ -159,11 +171,15 @@ mod tests {
         blobs.put(&ZERO_DIGEST, &vec![0u8; BLOCK_SIZE]).unwrap();
         assert_eq!(blobs.get(&da).unwrap(), a);
         assert_eq!(blobs.get(&ZERO_DIGEST).unwrap(), vec![0u8; BLOCK_SIZE]);
-        let usage = blobs.sweep(&HashSet::from([da, db])).unwrap();
-        assert_eq!(usage, Usage { blocks: 2, bytes: 2 * BLOCK_SIZE as u64, removed: 0 });
-        let usage = blobs.sweep(&HashSet::from([da])).unwrap();
-        assert_eq!(usage, Usage { blocks: 1, bytes: BLOCK_SIZE as u64, removed: 1 });
+        let mut stored = blobs.inventory().unwrap();
+        stored.sort();
+        let mut expected = vec![(da, BLOCK_SIZE as u64), (db, BLOCK_SIZE as u64)];
+        expected.sort();
+        assert_eq!(stored, expected, "the zero block is never stored");
+        std::fs::write(dir.join("blocks").join("tmp").join("partial"), b"cut short").unwrap();
+        assert_eq!(blobs.remove(&[db]).unwrap(), 2, "the block and the temporary file");
         assert!(blobs.get(&db).is_err());
+        assert_eq!(blobs.get(&da).unwrap(), a);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -113,6 +113,24 @@ pub async fn referenced(conn: &mut Conn) -> Result<HashSet<Digest>> {
     Ok(rows.into_iter().map(digest_of).collect::<Result<_, _>>()?)
 }
 
+/// Of `digests`, those some snapshot or volume refers to (through the digest index).
+pub async fn referenced_among(conn: &mut Conn, digests: &[Digest]) -> Result<HashSet<Digest>> {
+    let mut found = HashSet::new();
+    for chunk in digests.chunks(500) {
+        let mut qb = sqlx::QueryBuilder::new("select distinct digest from block_map where digest in (");
+        let mut list = qb.separated(", ");
+        for digest in chunk {
+            list.push_bind(&digest[..]);
+        }
+        qb.push(")");
+        let rows: Vec<Vec<u8>> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+        for row in rows {
+            found.insert(digest_of(row)?);
+        }
+    }
+    Ok(found)
+}
+
 /// Drops the blocks an import task staged (owners `<task id>/<disk>`).
 pub async fn delete_staged(conn: &mut Conn, task_id: &str) -> Result<()> {
     sqlx::query("delete from block_map where owner_id >= ? and owner_id < ?")

@@ -190,6 +190,7 @@ def test_cli_instance_story(aws, ec2):
     assert (catalog_volume["SnapshotId"], catalog_volume["Size"]) == (catalog_root["SnapshotId"], 8)
 
     # The registered image, with a key, a zone and tags for the instance and its volume.
+    aws.ok("create-key-pair", "--key-name", "story-key", "--key-type", "ed25519")
     reservation = aws.ok(
         "run-instances",
         "--image-id", root_ami,
@@ -333,6 +334,7 @@ def test_boto3_instance_story_with_waiters(start_server):
     ec2.get_waiter("image_available").wait(ImageIds=[root_ami], WaiterConfig=WAITER)
 
     user_data = "#!/bin/sh\necho hello\n"
+    ec2.create_key_pair(KeyName="timed-key", KeyType="ed25519")
     # No transition can be over before its 800 ms have passed since the request was sent.
     sent = time.monotonic()
     launched = launch(
