@@ -47,7 +47,8 @@ pub struct ImportSettings {
     pub s3: Option<S3Source>,
     /// Time each step of a task takes at least (to watch a task go through its states).
     pub step_ms: u64,
-    pub http: reqwest::Client,
+    /// Built on the first download: loading TLS roots would cost every start-up.
+    pub http: std::sync::OnceLock<reqwest::Client>,
     pub queue: mpsc::UnboundedSender<String>,
 }
 
@@ -261,7 +262,7 @@ async fn fetch_and_convert(app: &App, disk: &mut TaskDisk, scratch: &Path, index
 async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Stop> {
     let request = match (&disk.url, disk.s3_location()) {
         (_, Some((bucket, key))) => s3_request(app, bucket, key)?,
-        (Some(url), None) => app.imports.http.get(url),
+        (Some(url), None) => http(app)?.get(url),
         (None, None) => return Err(Stop::Failed(failure::inaccessible("400 Bad Request"))),
     };
     let mut response = request.send().await.map_err(|err| {
@@ -291,6 +292,17 @@ async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Stop> 
     Ok(size)
 }
 
+fn http(app: &App) -> Result<&reqwest::Client, Stop> {
+    if let Some(client) = app.imports.http.get() {
+        return Ok(client);
+    }
+    let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().map_err(|err| {
+        tracing::error!(error = %err, "HTTP client for imports");
+        Stop::Internal(Ec2Error::internal())
+    })?;
+    Ok(app.imports.http.get_or_init(|| client))
+}
+
 /// A SigV4-signed GET of `bucket/key` (path style) from the configured endpoint.
 fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuilder, Stop> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest};
@@ -316,7 +328,7 @@ fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuil
     let signable = SignableRequest::new("GET", &url, headers.into_iter(), SignableBody::UnsignedPayload)
         .map_err(|_| Stop::Failed(failure::inaccessible("400 Bad Request")))?;
     let (instructions, _) = sign(signable, &params).map_err(|_| Stop::Internal(Ec2Error::internal()))?.into_parts();
-    let mut request = app.imports.http.get(&url).header("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    let mut request = http(app)?.get(&url).header("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
     for (name, value) in instructions.headers() {
         request = request.header(name, value);
     }

@@ -92,8 +92,7 @@ fn import_settings(
         secret_access_key: config.s3_secret_access_key.clone(),
         region: config.s3_region.clone(),
     });
-    let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10)).build()?;
-    Ok(import::ImportSettings { work_dir, s3, step_ms: config.import_step_ms, http, queue })
+    Ok(import::ImportSettings { work_dir, s3, step_ms: config.import_step_ms, http: Default::default(), queue })
 }
 
 fn spawn_block_sweeper(app: Arc<App>, every_secs: u64) {
