@@ -296,10 +296,15 @@ fn http(app: &App) -> Result<&reqwest::Client, Stop> {
     if let Some(client) = app.imports.http.get() {
         return Ok(client);
     }
-    let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().map_err(|err| {
-        tracing::error!(error = %err, "HTTP client for imports");
-        Stop::Internal(Ec2Error::internal())
-    })?;
+    // A source that stops sending for a minute fails the task (EC2's own limit is unknown).
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|err| {
+            tracing::error!(error = %err, "HTTP client for imports");
+            Stop::Internal(Ec2Error::internal())
+        })?;
     Ok(app.imports.http.get_or_init(|| client))
 }
 
