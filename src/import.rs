@@ -366,7 +366,7 @@ async fn detect(path: &Path, size: u64) -> Result<Detected, Stop> {
     let detected = tokio::task::spawn_blocking(move || -> std::io::Result<Detected> {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = std::fs::File::open(path)?;
-        let mut head = vec![0u8; 4096.min(size as usize)];
+        let mut head = vec![0u8; disk_image::HEAD_BYTES.min(size as usize)];
         file.read_exact(&mut head)?;
         let mut tail = vec![0u8; 512.min(size as usize)];
         file.seek(SeekFrom::Start(size - tail.len() as u64))?;

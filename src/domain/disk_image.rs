@@ -56,12 +56,21 @@ pub enum Detected {
 /// The VMDK sparse-extent header flag of a stream-optimized disk (compressed grains).
 const VMDK_COMPRESSED: u32 = 1 << 16;
 
-/// Tells the format from the file's first 4 KiB and its last 512 bytes.
+/// How much of the start of a file `detect` wants: a VMDK's embedded descriptor sits
+/// in its first sectors.
+pub const HEAD_BYTES: usize = 64 * 1024;
+
+/// VHD footer disk type of a differencing disk (a child of another file).
+const VHD_DIFFERENCING: u32 = 4;
+
+/// Tells the format from the file's first `HEAD_BYTES` and its last 512 bytes. Disks
+/// that are children of another file (VMDK `parentCID`, differencing VHD) are refused:
+/// an import has only the one file.
 pub fn detect(head: &[u8], tail: &[u8]) -> Detected {
     if head.starts_with(b"KDMV") {
         let flags = head.get(8..12).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
         let compression = head.get(77..79).map(|b| u16::from_le_bytes([b[0], b[1]])).unwrap_or(0);
-        return if flags & VMDK_COMPRESSED != 0 && compression == 1 {
+        return if flags & VMDK_COMPRESSED != 0 && compression == 1 && !has_vmdk_parent(head) {
             Detected::Disk(DiskFormat::Vmdk)
         } else {
             Detected::UnsupportedVmdk
@@ -75,8 +84,14 @@ pub fn detect(head: &[u8], tail: &[u8]) -> Detected {
         return Detected::Disk(DiskFormat::Vhdx);
     }
     // Dynamic VHDs copy their footer to the start; fixed ones have it only at the end.
-    if head.starts_with(b"conectix") || tail.starts_with(b"conectix") {
-        return Detected::Disk(DiskFormat::Vhd);
+    let footer = if tail.starts_with(b"conectix") { Some(tail) } else { head.starts_with(b"conectix").then_some(head) };
+    if let Some(footer) = footer {
+        let disk_type = footer.get(60..64).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        return if disk_type == Some(VHD_DIFFERENCING) {
+            Detected::Unsupported("differencing vhd")
+        } else {
+            Detected::Disk(DiskFormat::Vhd)
+        };
     }
     if head.starts_with(b"QFI\xfb") {
         return Detected::Unsupported("qcow2");
@@ -85,6 +100,15 @@ pub fn detect(head: &[u8], tail: &[u8]) -> Detected {
         return Detected::Unsupported("vdi");
     }
     Detected::Disk(DiskFormat::Raw)
+}
+
+/// Whether a VMDK's embedded descriptor names a parent (`parentCID` other than
+/// `ffffffff`).
+fn has_vmdk_parent(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("parentCID="))
+        .any(|cid| !cid.trim().eq_ignore_ascii_case("ffffffff"))
 }
 
 /// Whether a raw disk starts with a boot sector (an MBR, or GPT's protective MBR):
@@ -129,6 +153,16 @@ mod tests {
         let zeros = vec![0u8; 512];
         assert_eq!(detect(&vmdk_header(VMDK_COMPRESSED | 3, 1), &zeros), Detected::Disk(DiskFormat::Vmdk));
         assert_eq!(detect(&vmdk_header(3, 0), &zeros), Detected::UnsupportedVmdk);
+        let mut child = vmdk_header(VMDK_COMPRESSED | 3, 1);
+        child.extend_from_slice(b"# Disk DescriptorFile\nversion=1\nCID=1a2b3c4d\nparentCID=5e6f7a8b\n");
+        assert_eq!(detect(&child, &zeros), Detected::UnsupportedVmdk, "a child of another VMDK");
+        let mut no_parent = vmdk_header(VMDK_COMPRESSED | 3, 1);
+        no_parent.extend_from_slice(b"CID=1a2b3c4d\nparentCID=ffffffff\n");
+        assert_eq!(detect(&no_parent, &zeros), Detected::Disk(DiskFormat::Vmdk));
+        let mut differencing = b"conectix".to_vec();
+        differencing.resize(512, 0);
+        differencing[60..64].copy_from_slice(&4u32.to_be_bytes());
+        assert_eq!(detect(&zeros, &differencing), Detected::Unsupported("differencing vhd"));
         assert_eq!(detect(b"vhdxfile\0\0", &zeros), Detected::Disk(DiskFormat::Vhdx));
         assert_eq!(detect(b"conectix", &zeros), Detected::Disk(DiskFormat::Vhd));
         assert_eq!(detect(&zeros, b"conectix\0\0"), Detected::Disk(DiskFormat::Vhd), "fixed VHD: footer only");
