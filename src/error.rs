@@ -3,57 +3,248 @@
 //! Every layer returns `Ec2Error`; the wire layer renders it as EC2's error envelope.
 //! Anything unexpected (a database fault) becomes `InternalError`, logged but never leaked.
 
-use std::borrow::Cow;
+/// Declares the EC2 error codes ec2lite answers with, each with its HTTP status. A
+/// variant is the code with `.` written as `_`, so `ec2_err!(InvalidAMIID_NotFound, ..)`
+/// reads like the code a client sees, and a misspelt code does not compile.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $status:literal;)+) => {
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($variant,)+
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status EC2 answers this code with (clients retry 5xx, so every
+            /// validation error stays 4xx).
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Code::$variant => $status,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AuthFailure = "AuthFailure", 401;
+    UnauthorizedOperation = "UnauthorizedOperation", 403;
+    SignatureDoesNotMatch = "SignatureDoesNotMatch", 403;
+    IncompleteSignature = "IncompleteSignature", 400;
+    RequestExpired = "RequestExpired", 400;
+    DryRunOperation = "DryRunOperation", 412;
+    RequestEntityTooLarge = "RequestEntityTooLarge", 413;
+    InternalError = "InternalError", 500;
+    RequestLimitExceeded = "RequestLimitExceeded", 503;
+    ServiceUnavailable = "ServiceUnavailable", 503;
+    MissingAction = "MissingAction", 400;
+    InvalidAction = "InvalidAction", 400;
+    UnsupportedOperation = "UnsupportedOperation", 400;
+    MissingParameter = "MissingParameter", 400;
+    InvalidParameter = "InvalidParameter", 400;
+    InvalidParameterValue = "InvalidParameterValue", 400;
+    InvalidParameterCombination = "InvalidParameterCombination", 400;
+    InvalidParameterDependency = "InvalidParameterDependency", 400;
+    InvalidPaginationToken = "InvalidPaginationToken", 400;
+    InvalidRequest = "InvalidRequest", 400;
+    InvalidID = "InvalidID", 400;
+    InvalidRegion = "InvalidRegion", 400;
+    FilterLimitExceeded = "FilterLimitExceeded", 400;
+    TagLimitExceeded = "TagLimitExceeded", 400;
+    IdempotentParameterMismatch = "IdempotentParameterMismatch", 400;
+    IncorrectState = "IncorrectState", 400;
+    IncorrectInstanceState = "IncorrectInstanceState", 400;
+    InstanceLimitExceeded = "InstanceLimitExceeded", 400;
+    OperationNotPermitted = "OperationNotPermitted", 400;
+    OptInRequired = "OptInRequired", 400;
+    DependencyViolation = "DependencyViolation", 400;
+    CannotDelete = "CannotDelete", 400;
+    InvalidBlockDeviceMapping = "InvalidBlockDeviceMapping", 400;
+    InvalidAMIAttributeItemValue = "InvalidAMIAttributeItemValue", 400;
+    InvalidAMIID_Malformed = "InvalidAMIID.Malformed", 400;
+    InvalidAMIID_NotFound = "InvalidAMIID.NotFound", 400;
+    InvalidAMIID_Unavailable = "InvalidAMIID.Unavailable", 400;
+    InvalidAMIName_Duplicate = "InvalidAMIName.Duplicate", 400;
+    InvalidAMIName_Malformed = "InvalidAMIName.Malformed", 400;
+    InvalidSnapshotID_Malformed = "InvalidSnapshotID.Malformed", 400;
+    InvalidSnapshot_NotFound = "InvalidSnapshot.NotFound", 400;
+    InvalidSnapshot_InUse = "InvalidSnapshot.InUse", 400;
+    InvalidVolumeID_Malformed = "InvalidVolumeID.Malformed", 400;
+    InvalidVolume_NotFound = "InvalidVolume.NotFound", 400;
+    InvalidVolume_ZoneMismatch = "InvalidVolume.ZoneMismatch", 400;
+    VolumeInUse = "VolumeInUse", 400;
+    InvalidAttachment_NotFound = "InvalidAttachment.NotFound", 400;
+    InvalidInstanceID_Malformed = "InvalidInstanceID.Malformed", 400;
+    InvalidInstanceID_NotFound = "InvalidInstanceID.NotFound", 400;
+    InvalidKernelId_Malformed = "InvalidKernelId.Malformed", 400;
+    InvalidRamDiskId_Malformed = "InvalidRamDiskId.Malformed", 400;
+    InvalidReservationID_Malformed = "InvalidReservationID.Malformed", 400;
+    InvalidKeyPair_Malformed = "InvalidKeyPair.Malformed", 400;
+    InvalidKeyPair_NotFound = "InvalidKeyPair.NotFound", 400;
+    InvalidKeyPair_Duplicate = "InvalidKeyPair.Duplicate", 400;
+    InvalidKey_Format = "InvalidKey.Format", 400;
+    InvalidUserID_Malformed = "InvalidUserID.Malformed", 400;
+    InvalidConversionTaskId_Malformed = "InvalidConversionTaskId.Malformed", 400;
+    InvalidZone_NotFound = "InvalidZone.NotFound", 400;
+    InvalidVpcID_Malformed = "InvalidVpcID.Malformed", 400;
+    InvalidVpcID_NotFound = "InvalidVpcID.NotFound", 400;
+    InvalidSubnetID_Malformed = "InvalidSubnetID.Malformed", 400;
+    InvalidSubnetID_NotFound = "InvalidSubnetID.NotFound", 400;
+    InvalidSubnet_Conflict = "InvalidSubnet.Conflict", 400;
+    InvalidSubnet_Range = "InvalidSubnet.Range", 400;
+    InvalidGroupId_Malformed = "InvalidGroupId.Malformed", 400;
+    InvalidGroup_NotFound = "InvalidGroup.NotFound", 400;
+    InvalidGroup_Duplicate = "InvalidGroup.Duplicate", 400;
+    InvalidPermission_Duplicate = "InvalidPermission.Duplicate", 400;
+    InvalidPermission_NotFound = "InvalidPermission.NotFound", 400;
+    DefaultVpcAlreadyExists = "DefaultVpcAlreadyExists", 400;
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ec2Error {
-    pub code: Cow<'static, str>,
+    pub code: Code,
     pub message: String,
 }
 
 pub type Result<T, E = Ec2Error> = std::result::Result<T, E>;
 
-/// Builds an `Ec2Error` from a code and a `format!`-style message.
+/// Builds an `Ec2Error` from a code variant and a `format!`-style message:
+/// `ec2_err!(InvalidParameterValue, "Value ({v}) for parameter {name} is invalid.")`.
 #[macro_export]
 macro_rules! ec2_err {
-    ($code:expr, $($arg:tt)+) => {
-        $crate::error::Ec2Error::new($code, format!($($arg)+))
+    ($code:ident, $($arg:tt)+) => {
+        $crate::error::Ec2Error::new($crate::error::Code::$code, format!($($arg)+))
     };
 }
 
 impl Ec2Error {
-    pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Ec2Error { code: code.into(), message: message.into() }
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Ec2Error { code, message: message.into() }
     }
 
-    /// The HTTP status EC2 uses for this code: 400 unless the code is one of the few
-    /// that real EC2 answers differently (clients retry 5xx, so validation stays 4xx).
     pub fn status(&self) -> u16 {
-        match self.code.as_ref() {
-            "AuthFailure" => 401,
-            "UnauthorizedOperation" | "SignatureDoesNotMatch" => 403,
-            "DryRunOperation" => 412,
-            "RequestEntityTooLarge" => 413,
-            "InternalError" => 500,
-            "RequestLimitExceeded" | "ServiceUnavailable" => 503,
-            _ => 400,
-        }
+        self.code.status()
     }
 
     pub fn missing_parameter(name: &str) -> Self {
-        ec2_err!("MissingParameter", "The request must contain the parameter {name}")
+        ec2_err!(MissingParameter, "The request must contain the parameter {name}")
     }
 
     pub fn invalid_value(name: &str, value: &str) -> Self {
-        ec2_err!("InvalidParameterValue", "Invalid value '{value}' for {name}")
+        ec2_err!(InvalidParameterValue, "Invalid value '{value}' for {name}")
     }
 
     pub fn dry_run() -> Self {
-        Ec2Error::new("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+        Ec2Error::new(Code::DryRunOperation, "Request would have succeeded, but DryRun flag is set.")
     }
 
     pub fn internal() -> Self {
-        Ec2Error::new("InternalError", "An internal error has occurred. Please try again later.")
+        Ec2Error::new(Code::InternalError, "An internal error has occurred. Please try again later.")
+    }
+}
+
+/// The refusals EC2 gives for each kind of resource, in one place so that the same
+/// mistake reads the same wherever it is made.
+impl Ec2Error {
+    pub fn image_not_found(image_ids: &[&str]) -> Self {
+        match image_ids {
+            [one] => ec2_err!(InvalidAMIID_NotFound, "The image id '[{one}]' does not exist"),
+            many => ec2_err!(InvalidAMIID_NotFound, "The image ids '[{}]' do not exist", many.join(", ")),
+        }
+    }
+
+    /// Someone else's image, asked for by an action only its owner may take.
+    pub fn image_not_owned(image_id: &str) -> Self {
+        ec2_err!(AuthFailure, "Not authorized for image:{image_id}")
+    }
+
+    /// An image that exists but was not shared with the caller, at launch.
+    pub fn images_not_launchable(image_ids: &[&str]) -> Self {
+        ec2_err!(AuthFailure, "Not authorized for images: [{}]", image_ids.join(", "))
+    }
+
+    pub fn image_unavailable(image_id: &str, state: &str) -> Self {
+        if state == "pending" {
+            ec2_err!(
+                InvalidAMIID_Unavailable,
+                "The AMI ID '{image_id}' is currently pending and may not be used for this operation"
+            )
+        } else {
+            ec2_err!(InvalidAMIID_Unavailable, "The image '{image_id}' is no longer available ({state})")
+        }
+    }
+
+    pub fn snapshot_not_found(snapshot_id: &str) -> Self {
+        ec2_err!(InvalidSnapshot_NotFound, "The snapshot '{snapshot_id}' does not exist.")
+    }
+
+    pub fn volume_not_found(volume_id: &str) -> Self {
+        ec2_err!(InvalidVolume_NotFound, "The volume '{volume_id}' does not exist.")
+    }
+
+    pub fn instance_not_found(instance_ids: &[&str]) -> Self {
+        match instance_ids {
+            [one] => ec2_err!(InvalidInstanceID_NotFound, "The instance ID '{one}' does not exist"),
+            many => ec2_err!(InvalidInstanceID_NotFound, "The instance IDs '{}' do not exist", many.join(", ")),
+        }
+    }
+
+    pub fn key_pair_not_found(name: &str) -> Self {
+        ec2_err!(InvalidKeyPair_NotFound, "The key pair '{name}' does not exist")
+    }
+
+    pub fn key_pair_duplicate(name: &str) -> Self {
+        ec2_err!(InvalidKeyPair_Duplicate, "The keypair '{name}' already exists.")
+    }
+
+    /// A visible resource of another account, asked for by an owner-only action.
+    pub fn not_owner() -> Self {
+        ec2_err!(UnauthorizedOperation, "You are not authorized to perform this operation.")
+    }
+
+    pub fn malformed_user(value: &str) -> Self {
+        ec2_err!(InvalidUserID_Malformed, "Invalid user id: \"{value}\"")
+    }
+
+    /// An image would be made public while block public access for AMIs is on.
+    pub fn image_sharing_blocked() -> Self {
+        ec2_err!(
+            OperationNotPermitted,
+            "You can't publicly share this image because block public access for AMIs is enabled for this account. To publicly share the image, you must call the DisableImageBlockPublicAccess API."
+        )
+    }
+
+    pub fn snapshot_sharing_blocked() -> Self {
+        ec2_err!(
+            OperationNotPermitted,
+            "You can't publicly share this snapshot because block public access for snapshots is enabled for this account. To publicly share the snapshot, you must call the DisableSnapshotBlockPublicAccess API."
+        )
+    }
+
+    /// KmsKeyId given without Encrypted=true: the same answer for volumes, snapshots,
+    /// copies and imports.
+    pub fn kms_key_without_encryption() -> Self {
+        ec2_err!(InvalidParameterDependency, "The parameter KmsKeyId requires the parameter Encrypted to be set.")
     }
 }
 
@@ -136,12 +327,36 @@ impl From<std::io::Error> for EbsError {
 /// store errors) keep their code as the exception type.
 impl From<Ec2Error> for EbsError {
     fn from(err: Ec2Error) -> Self {
-        let kind = match err.code.as_ref() {
-            "SignatureDoesNotMatch" | "IncompleteSignature" | "RequestExpired" => "InvalidSignatureException",
-            "AuthFailure" => "UnrecognizedClientException",
-            "InternalError" => "InternalServerException",
+        let kind = match err.code {
+            Code::SignatureDoesNotMatch | Code::IncompleteSignature | Code::RequestExpired => {
+                "InvalidSignatureException"
+            }
+            Code::AuthFailure => "UnrecognizedClientException",
+            Code::InternalError => "InternalServerException",
             _ => "ValidationException",
         };
         EbsError { kind, reason: None, message: err.message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_spelt_as_variants() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert_eq!(format!("{code:?}"), code.as_str().replace('.', "_"));
+        }
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(Code::AuthFailure.status(), 401);
+        assert_eq!(Code::DryRunOperation.status(), 412);
+        assert_eq!(Code::InternalError.status(), 500);
+        assert_eq!(Code::InvalidAMIID_NotFound.status(), 400);
     }
 }

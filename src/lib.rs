@@ -4,6 +4,7 @@
 //! `server` / `wire` (HTTP, query parameters, XML) → `actions` (one handler per EC2
 //! action) → `domain` (entities and rules) → `store` (SQLite through sqlx).
 
+pub mod access;
 pub mod actions;
 pub mod app;
 pub mod config;

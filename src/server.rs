@@ -12,7 +12,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::actions::{dispatch, Ctx};
+use crate::access::Scope;
+use crate::actions::{Ctx, Operation};
 use crate::app::App;
 use crate::domain::clock;
 use crate::ec2_err;
@@ -103,7 +104,7 @@ async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, header
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            let err = ec2_err!("RequestEntityTooLarge", "The request body exceeds {MAX_BODY_BYTES} bytes.");
+            let err = ec2_err!(RequestEntityTooLarge, "The request body exceeds {MAX_BODY_BYTES} bytes.");
             return error_response(&err, &request_id);
         }
     };
@@ -142,19 +143,20 @@ async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, header
 
 async fn handle(app: &App, caller: &Caller, action: &str, params: &Params) -> Result<xml::Xml> {
     if action.is_empty() {
-        return Err(ec2_err!("MissingAction", "The request must contain the parameter Action"));
+        return Err(ec2_err!(MissingAction, "The request must contain the parameter Action"));
     }
     let region = crate::domain::regions::find(caller.region).expect("resolved regions are known");
     if !app.directory.region_enabled(&caller.account, region) {
         // EC2 does not know the credentials in a region the account has not enabled.
-        return Err(ec2_err!("AuthFailure", "AWS was not able to validate the provided access credentials"));
+        return Err(ec2_err!(AuthFailure, "AWS was not able to validate the provided access credentials"));
     }
+    let operation = Operation::parse(action, params)?;
     let dry_run = params.flag("DryRun")?;
     let now = clock::now_ms();
     app.store.settle(now, app.timings.terminated_retention_ms).await?;
     app.catalog.ensure(&app.store, caller.region, now).await?;
-    let ctx = Ctx { app, account: &caller.account, region: caller.region, now, dry_run };
-    dispatch(action, &ctx, params).await
+    let ctx = Ctx { app, scope: Scope { account: &caller.account, region: caller.region }, now, dry_run };
+    operation.run(&ctx).await
 }
 
 fn with_headers(status: StatusCode, request_id: &str, body: String) -> Response {
@@ -174,5 +176,5 @@ fn success_response(action: &str, request_id: &str, body: &str) -> Response {
 
 fn error_response(err: &Ec2Error, request_id: &str) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    with_headers(status, request_id, xml::error_body(&err.code, &err.message, request_id))
+    with_headers(status, request_id, xml::error_body(err.code.as_str(), &err.message, request_id))
 }

@@ -1,28 +1,32 @@
 //! CopyImage: sent to the destination region; copies an image the caller owns or may
 //! launch, from `SourceRegion`, into a new image and new snapshots the caller owns.
 
-use super::images::{not_found, unavailable};
-use super::snapshots::{new_snapshot, store_new_snapshot};
-use super::{parse_tag_specs, Ctx};
+use super::Ctx;
+use super::{new_snapshot, store_new_snapshot};
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{state, validate_description, validate_name, Image};
 use crate::domain::regions;
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
-use crate::error::Result;
+use crate::error::{Ec2Error, Result};
 use crate::store::{images, tags};
 use crate::wire::params::Params;
+use crate::wire::query::parse_tag_specs;
 use crate::wire::xml::Xml;
 
-pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type CopyImageInput = Params;
+
+pub async fn copy_image(ctx: &Ctx<'_>, p: CopyImageInput) -> Result<Xml> {
+    let p = &p;
     let name = p.required("Name")?;
     validate_name(name)?;
     let source_id = p.required("SourceImageId")?;
     ids::check(IdKind::Image, source_id)?;
     let source_region_name = p.required("SourceRegion")?;
     let source_region = regions::find(&source_region_name.to_ascii_lowercase())
-        .ok_or_else(|| ec2_err!("InvalidRegion", "The source region '{source_region_name}' does not exist."))?;
+        .ok_or_else(|| ec2_err!(InvalidRegion, "The source region '{source_region_name}' does not exist."))?;
     let description = p.str("Description");
     if let Some(d) = description {
         validate_description(d)?;
@@ -30,10 +34,10 @@ pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let encrypt = p.flag("Encrypted")?;
     let kms_key_id = p.str("KmsKeyId");
     if kms_key_id.is_some() && !encrypt {
-        return Err(ec2_err!("InvalidParameterCombination", "KmsKeyId requires Encrypted to be true."));
+        return Err(ec2_err!(InvalidParameterCombination, "KmsKeyId requires Encrypted to be true."));
     }
     if p.str("DestinationOutpostArn").is_some() {
-        return Err(ec2_err!("UnsupportedOperation", "Copying to an Outpost is not supported by ec2lite."));
+        return Err(ec2_err!(UnsupportedOperation, "Copying to an Outpost is not supported by ec2lite."));
     }
     let copy_tags = p.flag("CopyImageTags")?;
     let tag_specs = parse_tag_specs(p)?;
@@ -45,10 +49,11 @@ pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     ctx.app.catalog.ensure(&ctx.app.store, source_region.name, ctx.now).await?;
     let mut tx = ctx.app.store.write().await?;
     if let Some(token) = client_token {
-        if let Some(earlier) = images::find_by_client_token(&mut tx, ctx.account, ctx.region, token).await? {
+        if let Some(earlier) = images::find_by_client_token(&mut tx, ctx.scope.account, ctx.scope.region, token).await?
+        {
             if earlier.source_image_id.as_deref() != Some(source_id) || earlier.name != name {
                 return Err(ec2_err!(
-                    "IdempotentParameterMismatch",
+                    IdempotentParameterMismatch,
                     "Client token '{token}' was already used with different parameters."
                 ));
             }
@@ -58,16 +63,16 @@ pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
             return Ok(x);
         }
     }
-    let source = images::find_visible(&mut tx, ctx.account, source_region.name, source_id)
+    let source = images::find_visible(&mut tx, ctx.scope.account, source_region.name, source_id)
         .await?
         .filter(|i| i.state != state::DEREGISTERED)
-        .ok_or_else(|| not_found(&[source_id]))?;
+        .ok_or_else(|| Ec2Error::image_not_found(&[source_id]))?;
     if source.state != state::AVAILABLE {
-        return Err(unavailable(&source));
+        return Err(Ec2Error::image_unavailable(&source.image_id, &source.state));
     }
-    if source.owner_id != ctx.account && source.product_codes.iter().any(|c| c.code_type == "marketplace") {
+    if source.owner_id != ctx.scope.account && source.product_codes.iter().any(|c| c.code_type == "marketplace") {
         return Err(ec2_err!(
-            "InvalidRequest",
+            InvalidRequest,
             "Images with AWS Marketplace product codes that are shared with you cannot be copied."
         ));
     }
@@ -94,7 +99,10 @@ pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         let mut copy = new_snapshot(ctx, "vol-ffffffff", size, description);
         copy.encrypted = encrypted;
         copy.kms_key_id = encrypted.then(|| {
-            kms_key_id.map(str::to_string).or(source_key).unwrap_or_else(|| super::volumes::default_kms_key(ctx))
+            kms_key_id
+                .map(str::to_string)
+                .or(source_key)
+                .unwrap_or_else(|| crate::domain::volume::default_kms_key(ctx.scope.account, ctx.scope.region))
         });
         pending_snapshots |= store_new_snapshot(ctx, &mut tx, &copy, &snapshot_tags, &source_snapshot).await?;
         ebs.snapshot_id = Some(copy.snapshot_id);
@@ -112,11 +120,11 @@ pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let ready_at = ctx.now + ctx.app.timings.image_pending_ms;
     let copy = Image {
         image_id: image_id.clone(),
-        owner_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
         name: name.to_string(),
         description: description.map(str::to_string),
-        image_location: format!("{}/{name}", ctx.account),
+        image_location: format!("{}/{name}", ctx.scope.account),
         state: state::PENDING.into(),
         ready_at: Some(ready_at),
         source_image_id: Some(source_id.to_string()),
@@ -137,7 +145,7 @@ pub async fn copy_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     };
     let stored = if pending_snapshots { copy.clone() } else { copy.settled(ctx.now) };
     images::insert(&mut tx, &stored, ctx.now).await?;
-    tags::upsert(&mut tx, ctx.account, ctx.region, &image_id, "image", &image_tags, ctx.now).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &image_id, "image", &image_tags, ctx.now).await?;
     tx.commit().await?;
     ctx.app.store.schedule_transition(stored.ready_at.map(|t| t.max(snapshot_ready_at)));
     let mut x = Xml::new();

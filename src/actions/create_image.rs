@@ -1,10 +1,9 @@
 //! CreateImage: an EBS-backed image of a running or stopped instance, with one new
 //! snapshot per attached volume; the image is `pending` until its snapshots complete.
 
-use super::images::parse_block_device_mappings;
-use super::instances::owned_instance;
-use super::snapshots::{new_snapshot, store_new_snapshot};
-use super::{parse_tag_specs, Ctx};
+use super::Ctx;
+use super::{new_snapshot, store_new_snapshot};
+use crate::access::own_instance;
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{state, validate_description, validate_name, BlockDeviceMapping, EbsBlockDevice, Image};
@@ -14,9 +13,15 @@ use crate::ec2_err;
 use crate::error::Result;
 use crate::store::{images, tags, volumes};
 use crate::wire::params::Params;
+use crate::wire::query::parse_block_device_mappings;
+use crate::wire::query::parse_tag_specs;
 use crate::wire::xml::Xml;
 
-pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type CreateImageInput = Params;
+
+pub async fn create_image(ctx: &Ctx<'_>, p: CreateImageInput) -> Result<Xml> {
+    let p = &p;
     let instance_id = p.required("InstanceId")?;
     let name = p.required("Name")?;
     validate_name(name)?;
@@ -34,17 +39,17 @@ pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let overrides = parse_block_device_mappings(p)?;
 
     let mut tx = ctx.app.store.write().await?;
-    let instance = owned_instance(ctx, &mut tx, instance_id).await?;
+    let instance = own_instance(ctx.scope, &mut tx, instance_id).await?;
     if !matches!(instance.state.as_str(), instance_state::RUNNING | instance_state::STOPPING | instance_state::STOPPED)
     {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Invalid value '{instance_id}' for instanceId. Instance is not in state 'running' or 'stopping' or 'stopped'"
         ));
     }
     if instance.root_device_type != "ebs" {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Invalid value '{instance_id}' for instanceId. CreateImage supports only instances with an EBS root device."
         ));
     }
@@ -59,7 +64,9 @@ pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         if over.is_some_and(|o| o.no_device) {
             continue;
         }
-        let Some(volume) = volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await? else { continue };
+        let Some(volume) = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id).await? else {
+            continue;
+        };
         let description = format!("Created by CreateImage({instance_id}) for {image_id}");
         let mut snapshot = new_snapshot(ctx, &volume.volume_id, volume.size, description);
         snapshot.encrypted = volume.encrypted;
@@ -93,11 +100,11 @@ pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let ready_at = ctx.now + ctx.app.timings.image_pending_ms;
     let image = Image {
         image_id: image_id.clone(),
-        owner_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
         name: name.to_string(),
         description: description.map(str::to_string),
-        image_location: format!("{}/{name}", ctx.account),
+        image_location: format!("{}/{name}", ctx.scope.account),
         state: state::PENDING.to_string(),
         ready_at: Some(ready_at),
         architecture: instance.architecture.clone(),
@@ -121,7 +128,7 @@ pub async fn create_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     // The image becomes available only once its snapshots have completed.
     let stored = if snapshots_pending { image.clone() } else { image.settled(ctx.now) };
     images::insert(&mut tx, &stored, ctx.now).await?;
-    tags::upsert(&mut tx, ctx.account, ctx.region, &image_id, "image", &image_tags, ctx.now).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &image_id, "image", &image_tags, ctx.now).await?;
     tx.commit().await?;
     ctx.app.store.schedule_transition(stored.ready_at.map(|t| t.max(snapshot_ready_at)));
     let mut x = Xml::new();

@@ -79,7 +79,7 @@ fn check_snapshot_id(snapshot_id: &str) -> Result<()> {
 /// A snapshot the caller may read (its own, shared with it, or public).
 async fn visible(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
     check_snapshot_id(snapshot_id)?;
-    let snapshot = snapshots::find_visible(conn, ctx.account, ctx.region, snapshot_id)
+    let snapshot = snapshots::find_visible(conn, ctx.scope.account, ctx.scope.region, snapshot_id)
         .await?
         .ok_or_else(|| EbsError::snapshot_not_found(snapshot_id))?;
     Ok(snapshot.settled(ctx.now))
@@ -103,7 +103,7 @@ async fn readable(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<S
 /// The caller's own snapshot with its upload still open.
 async fn open_upload(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
     let snapshot = visible(ctx, conn, snapshot_id).await?;
-    if snapshot.owner_id != ctx.account {
+    if snapshot.owner_id != ctx.scope.account {
         return Err(EbsError::access_denied(format!("You do not own the snapshot '{snapshot_id}'.")));
     }
     if !snapshot.is_uploading() {
@@ -149,7 +149,9 @@ pub async fn start_snapshot(ctx: &Ctx<'_>, input: StartSnapshotInput) -> Result<
     let (volume_size, timeout_minutes, tags) = validate_start(&input)?;
     let mut tx = ctx.app.store.write().await?;
     if let Some(token) = &input.client_token {
-        if let Some(earlier) = snapshots::find_by_client_token(&mut tx, ctx.account, ctx.region, token).await? {
+        if let Some(earlier) =
+            snapshots::find_by_client_token(&mut tx, ctx.scope.account, ctx.scope.region, token).await?
+        {
             // A child's encryption is its parent's, so only a parentless request names it.
             let same = earlier.volume_size == volume_size
                 && earlier.parent_snapshot_id == input.parent_snapshot_id
@@ -178,13 +180,13 @@ pub async fn start_snapshot(ctx: &Ctx<'_>, input: StartSnapshotInput) -> Result<
         kms_key_id = parent.kms_key_id;
     }
     if encrypted && kms_key_id.is_none() {
-        kms_key_id = Some(super::volumes::default_kms_key(ctx));
+        kms_key_id = Some(crate::domain::volume::default_kms_key(ctx.scope.account, ctx.scope.region));
     }
     let timeout_ms = timeout_minutes * 60_000;
     let snapshot = Snapshot {
         snapshot_id: ids::new_id(IdKind::Snapshot),
-        owner_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
         // EBS direct snapshots belong to no volume: EC2 reports this placeholder id.
         volume_id: "vol-ffffffff".to_string(),
         volume_size,
@@ -202,7 +204,8 @@ pub async fn start_snapshot(ctx: &Ctx<'_>, input: StartSnapshotInput) -> Result<
         ..Default::default()
     };
     snapshots::insert(&mut tx, &snapshot, ctx.now).await?;
-    tags::upsert(&mut tx, ctx.account, ctx.region, &snapshot.snapshot_id, "snapshot", &tags, ctx.now).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &snapshot.snapshot_id, "snapshot", &tags, ctx.now)
+        .await?;
     if let Some(parent_id) = &snapshot.parent_snapshot_id {
         blocks::copy(&mut tx, parent_id, &snapshot.snapshot_id).await?;
     }
@@ -357,7 +360,7 @@ pub async fn complete_snapshot(ctx: &Ctx<'_>, input: CompleteInput<'_>) -> Resul
     }
     let mut tx = ctx.app.store.write().await?;
     let current = visible(ctx, &mut tx, input.snapshot_id).await?;
-    if current.owner_id == ctx.account && current.upload_timeout_ms.is_some() && !current.is_uploading() {
+    if current.owner_id == ctx.scope.account && current.upload_timeout_ms.is_some() && !current.is_uploading() {
         // A retried CompleteSnapshot: the upload is sealed already.
         return Ok(status_name(&current));
     }

@@ -4,8 +4,9 @@
 //! structured one (`LaunchPermission.Add.N.UserId`, `Description.Value`) and the legacy
 //! one (`Attribute=launchPermission&OperationType=add&UserId.N`).
 
-use super::images::{owned_image, unavailable, write_block_device_mappings};
-use super::volumes::return_true;
+use crate::access::own_image;
+use crate::wire::shapes::image::write_block_device_mappings;
+
 use super::Ctx;
 use crate::domain::image::{state, validate_description, Image, LaunchPermission};
 use crate::ec2_err;
@@ -46,17 +47,15 @@ fn parse_modification(p: &Params) -> Result<Modification> {
             let value = p.nested("ImdsSupport").str("Value").or(p.str("Value")).unwrap_or_default();
             if value != "v2.0" {
                 return Err(ec2_err!(
-                    "InvalidParameterValue",
+                    InvalidParameterValue,
                     "Value ({value}) for parameter imdsSupport is invalid. Valid values: v2.0"
                 ));
             }
             Ok(Modification::ImdsSupport(value.to_string()))
         }
-        "productCodes" => {
-            Err(ec2_err!("InvalidParameterValue", "The productCodes attribute can no longer be modified."))
-        }
+        "productCodes" => Err(ec2_err!(InvalidParameterValue, "The productCodes attribute can no longer be modified.")),
         other => Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Value ({other}) for parameter attribute is invalid. Unknown attribute."
         )),
     }
@@ -78,10 +77,7 @@ fn parse_launch_permission_changes(p: &Params) -> Result<Modification> {
             "add" => add.extend(legacy),
             "remove" => remove.extend(legacy),
             other => {
-                return Err(ec2_err!(
-                    "InvalidParameterValue",
-                    "Value ({other}) for parameter operationType is invalid."
-                ))
+                return Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter operationType is invalid."))
             }
         }
     }
@@ -127,14 +123,18 @@ fn legacy_grants(p: &Params) -> Result<Vec<LaunchPermission>> {
 
 /// The caller's image, usable for attribute changes (not pending, failed or gone).
 async fn modifiable_image(ctx: &Ctx<'_>, conn: &mut Conn, image_id: &str) -> Result<Image> {
-    let image = owned_image(ctx, conn, image_id).await?;
+    let image = own_image(ctx.scope, conn, image_id).await?;
     match image.state.as_str() {
         state::AVAILABLE | state::DISABLED => Ok(image),
-        _ => Err(unavailable(&image)),
+        _ => Err(Ec2Error::image_unavailable(&image.image_id, &image.state)),
     }
 }
 
-pub async fn modify_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type ModifyImageAttributeInput = Params;
+
+pub async fn modify_image_attribute(ctx: &Ctx<'_>, p: ModifyImageAttributeInput) -> Result<Xml> {
+    let p = &p;
     let image_id = p.required("ImageId")?;
     let modification = parse_modification(p)?;
     let mut tx = ctx.app.store.write().await?;
@@ -143,19 +143,19 @@ pub async fn modify_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     match modification {
         Modification::LaunchPermission { add, remove } => {
             if image.state == state::DISABLED && !add.is_empty() {
-                return Err(ec2_err!(
-                    "OperationNotPermitted",
-                    "The image {image_id} is disabled and cannot be shared."
-                ));
+                return Err(ec2_err!(OperationNotPermitted, "The image {image_id} is disabled and cannot be shared."));
             }
             let makes_public = add.iter().any(|g| matches!(g, LaunchPermission::Group(_)));
             if makes_public {
-                if super::block_public_access::image_state(&mut tx, ctx.account, ctx.region).await? != "unblocked" {
-                    return Err(super::block_public_access::image_sharing_blocked());
+                if crate::store::settings::image_block_public_access(&mut tx, ctx.scope.account, ctx.scope.region)
+                    .await?
+                    != "unblocked"
+                {
+                    return Err(Ec2Error::image_sharing_blocked());
                 }
                 if image.product_codes.iter().any(|c| c.code_type == "marketplace") {
                     return Err(ec2_err!(
-                        "InvalidParameterValue",
+                        InvalidParameterValue,
                         "Images with AWS Marketplace product codes cannot be made public."
                     ));
                 }
@@ -175,7 +175,7 @@ pub async fn modify_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         }
     }
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
 const ATTRIBUTES: &[&str] = &[
@@ -194,22 +194,26 @@ const ATTRIBUTES: &[&str] = &[
     "deregistrationProtection",
 ];
 
-pub async fn describe_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeImageAttributeInput = Params;
+
+pub async fn describe_image_attribute(ctx: &Ctx<'_>, p: DescribeImageAttributeInput) -> Result<Xml> {
+    let p = &p;
     let image_id = p.required("ImageId")?;
     let attribute = p.required("Attribute")?;
     if !ATTRIBUTES.contains(&attribute) {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Value ({attribute}) for parameter attribute is invalid. Unknown attribute."
         ));
     }
     let mut conn = ctx.app.store.read().await?;
-    let image = owned_image(ctx, &mut conn, image_id).await?;
+    let image = own_image(ctx.scope, &mut conn, image_id).await?;
     if image.state == state::DEREGISTERED {
-        return Err(unavailable(&image));
+        return Err(Ec2Error::image_unavailable(&image.image_id, &image.state));
     }
     if attribute == "blockDeviceMapping" {
-        return Err(ec2_err!("AuthFailure", "Unauthorized attempt to access restricted resource"));
+        return Err(ec2_err!(AuthFailure, "Unauthorized attempt to access restricted resource"));
     }
     ctx.check_dry_run()?;
     let permissions = if attribute == "launchPermission" {
@@ -261,12 +265,16 @@ pub fn write_attribute(x: &mut Xml, image: &Image, attribute: &str, permissions:
     }
 }
 
-pub async fn reset_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type ResetImageAttributeInput = Params;
+
+pub async fn reset_image_attribute(ctx: &Ctx<'_>, p: ResetImageAttributeInput) -> Result<Xml> {
+    let p = &p;
     let image_id = p.required("ImageId")?;
     let attribute = p.required("Attribute")?;
     if attribute != "launchPermission" {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Value ({attribute}) for parameter attribute is invalid. Only launchPermission can be reset."
         ));
     }
@@ -275,7 +283,7 @@ pub async fn reset_image_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     ctx.check_dry_run()?;
     images::reset_launch_permissions(&mut tx, image_id).await?;
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
 #[cfg(test)]

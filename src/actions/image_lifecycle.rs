@@ -1,12 +1,12 @@
 //! The late lifecycle of an image: deprecation, disabling, deregistration protection.
 
-use super::images::{owned_image, unavailable};
-use super::volumes::return_true;
+use crate::access::own_image;
+
 use super::Ctx;
 use crate::domain::clock::{iso, parse_iso};
 use crate::domain::image::{state, Image};
 use crate::ec2_err;
-use crate::error::Result;
+use crate::error::{Ec2Error, Result};
 use crate::store::images::{self, ImageField};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
@@ -20,61 +20,70 @@ pub const PROTECTION_COOLDOWN_MS: i64 = DAY_MS;
 /// The caller's image, not deregistered.
 async fn own_live_image(ctx: &Ctx<'_>, tx: &mut crate::store::Tx, p: &Params) -> Result<Image> {
     let image_id = p.required("ImageId")?;
-    let image = owned_image(ctx, tx, image_id).await?;
+    let image = own_image(ctx.scope, tx, image_id).await?;
     if image.state == state::DEREGISTERED {
-        return Err(unavailable(&image));
+        return Err(Ec2Error::image_unavailable(&image.image_id, &image.state));
     }
     Ok(image)
 }
 
-pub async fn enable_image_deprecation(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type EnableImageDeprecationInput = Params;
+
+pub async fn enable_image_deprecation(ctx: &Ctx<'_>, p: EnableImageDeprecationInput) -> Result<Xml> {
+    let p = &p;
     let deprecate_at = p.required("DeprecateAt")?;
     let at = parse_iso(deprecate_at).ok_or_else(|| {
-        ec2_err!("InvalidParameterValue", "Value ({deprecate_at}) for parameter DeprecateAt is invalid.")
+        ec2_err!(InvalidParameterValue, "Value ({deprecate_at}) for parameter DeprecateAt is invalid.")
     })?;
     // EC2 rounds to the nearest minute.
     let at = (at + MINUTE_MS / 2).div_euclid(MINUTE_MS) * MINUTE_MS;
     if at <= ctx.now {
-        return Err(ec2_err!("InvalidParameterValue", "The deprecation time must be in the future."));
+        return Err(ec2_err!(InvalidParameterValue, "The deprecation time must be in the future."));
     }
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, p).await?;
     let created = parse_iso(&image.creation_date).unwrap_or(ctx.now);
     if at > ctx.now + 10 * YEAR_MS {
-        return Err(ec2_err!(
-            "InvalidParameterValue",
-            "The deprecation time can't be more than 10 years in the future."
-        ));
+        return Err(ec2_err!(InvalidParameterValue, "The deprecation time can't be more than 10 years in the future."));
     }
     if image.is_public && at > created + 2 * YEAR_MS {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "The deprecation time of a public AMI can't be more than 2 years after its creation date."
         ));
     }
     ctx.check_dry_run()?;
     images::set_field(&mut tx, &image.image_id, ImageField::DeprecationTime, Some(&iso(at))).await?;
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
-pub async fn disable_image_deprecation(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DisableImageDeprecationInput = Params;
+
+pub async fn disable_image_deprecation(ctx: &Ctx<'_>, p: DisableImageDeprecationInput) -> Result<Xml> {
+    let p = &p;
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, p).await?;
     ctx.check_dry_run()?;
     images::set_field(&mut tx, &image.image_id, ImageField::DeprecationTime, None).await?;
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
 /// Disabling hides the image and takes away every launch permission; enabling does not
 /// give them back.
-pub async fn disable_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DisableImageInput = Params;
+
+pub async fn disable_image(ctx: &Ctx<'_>, p: DisableImageInput) -> Result<Xml> {
+    let p = &p;
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, p).await?;
     if image.state != state::AVAILABLE {
         return Err(ec2_err!(
-            "IncorrectState",
+            IncorrectState,
             "The image {} is in state '{}' and cannot be disabled.",
             image.image_id,
             image.state
@@ -84,15 +93,19 @@ pub async fn disable_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     images::set_field(&mut tx, &image.image_id, ImageField::State, Some(state::DISABLED)).await?;
     images::reset_launch_permissions(&mut tx, &image.image_id).await?;
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
-pub async fn enable_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type EnableImageInput = Params;
+
+pub async fn enable_image(ctx: &Ctx<'_>, p: EnableImageInput) -> Result<Xml> {
+    let p = &p;
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, p).await?;
     if image.state != state::DISABLED {
         return Err(ec2_err!(
-            "IncorrectState",
+            IncorrectState,
             "The image {} is in state '{}' and cannot be enabled.",
             image.image_id,
             image.state
@@ -101,10 +114,17 @@ pub async fn enable_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     ctx.check_dry_run()?;
     images::set_field(&mut tx, &image.image_id, ImageField::State, Some(state::AVAILABLE)).await?;
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
-pub async fn enable_image_deregistration_protection(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type EnableImageDeregistrationProtectionInput = Params;
+
+pub async fn enable_image_deregistration_protection(
+    ctx: &Ctx<'_>,
+    p: EnableImageDeregistrationProtectionInput,
+) -> Result<Xml> {
+    let p = &p;
     let with_cooldown = p.flag("WithCooldown")?;
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, p).await?;
@@ -117,7 +137,14 @@ pub async fn enable_image_deregistration_protection(ctx: &Ctx<'_>, p: &Params) -
     Ok(x)
 }
 
-pub async fn disable_image_deregistration_protection(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DisableImageDeregistrationProtectionInput = Params;
+
+pub async fn disable_image_deregistration_protection(
+    ctx: &Ctx<'_>,
+    p: DisableImageDeregistrationProtectionInput,
+) -> Result<Xml> {
+    let p = &p;
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, p).await?;
     ctx.check_dry_run()?;
@@ -129,22 +156,4 @@ pub async fn disable_image_deregistration_protection(ctx: &Ctx<'_>, p: &Params) 
     let mut x = Xml::new();
     x.text("return", "disabled");
     Ok(x)
-}
-
-/// Why deregistering `image` is refused at `now`, if it is.
-pub fn deregistration_refusal(image: &Image, now: i64) -> Option<String> {
-    if image.deregistration_protection.starts_with("enabled") {
-        return Some(format!(
-            "Image {} has deregistration protection enabled. Disable it before deregistering the image.",
-            image.image_id
-        ));
-    }
-    match image.protected_until {
-        Some(until) if until > now => Some(format!(
-            "Image {} is protected from deregistration until {} (cooldown after protection was disabled).",
-            image.image_id,
-            iso(until)
-        )),
-        _ => None,
-    }
 }

@@ -1,59 +1,31 @@
 //! RegisterImage, DescribeImages, DeregisterImage, and the `Image` XML shape.
 
-use super::volumes::return_true;
-use super::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token, Ctx};
+use super::Ctx;
+use crate::access::own_image;
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{
-    check_enum, state, validate_description, validate_name, BlockDeviceMapping, EbsBlockDevice, Image, ARCHITECTURES,
-    BOOT_MODES, VIRTUALIZATION_TYPES,
+    check_enum, state, validate_description, validate_name, BlockDeviceMapping, Image, ARCHITECTURES, BOOT_MODES,
+    VIRTUALIZATION_TYPES,
 };
 use crate::domain::snapshot::state as snapshot_state;
 use crate::domain::tags as tag_rules;
-use crate::domain::volume::{self, VOLUME_TYPES};
+use crate::domain::volume::{self};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::images::{Executor, ImageQuery, Owner};
 use crate::store::{images, snapshots, tags, Conn};
-use crate::wire::params::{Nested, Params};
+use crate::wire::params::Params;
+use crate::wire::query::parse_block_device_mappings;
+use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
+use crate::wire::shapes::image::write_image;
 use crate::wire::xml::Xml;
 
-pub fn not_found(image_ids: &[&str]) -> Ec2Error {
-    match image_ids {
-        [one] => ec2_err!("InvalidAMIID.NotFound", "The image id '[{one}]' does not exist"),
-        many => ec2_err!("InvalidAMIID.NotFound", "The image ids '[{}]' do not exist", many.join(", ")),
-    }
-}
+/// Read by the handler until this action has a typed input.
+pub type RegisterImageInput = Params;
 
-pub fn not_authorized(image_id: &str) -> Ec2Error {
-    ec2_err!("AuthFailure", "Not authorized for image:{image_id}")
-}
-
-pub fn unavailable(image: &Image) -> Ec2Error {
-    if image.state == state::PENDING {
-        ec2_err!(
-            "InvalidAMIID.Unavailable",
-            "The AMI ID '{}' is currently pending and may not be used for this operation",
-            image.image_id
-        )
-    } else {
-        ec2_err!("InvalidAMIID.Unavailable", "The image '{}' is no longer available ({})", image.image_id, image.state)
-    }
-}
-
-/// The caller's own image, or the error EC2 gives: NotFound when the caller cannot see
-/// it, AuthFailure when someone else owns it.
-pub async fn owned_image(ctx: &Ctx<'_>, conn: &mut Conn, image_id: &str) -> Result<Image> {
-    ids::check(IdKind::Image, image_id)?;
-    let image =
-        images::find_visible(conn, ctx.account, ctx.region, image_id).await?.ok_or_else(|| not_found(&[image_id]))?;
-    if image.owner_id != ctx.account {
-        return Err(not_authorized(image_id));
-    }
-    Ok(image)
-}
-
-pub async fn register_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+pub async fn register_image(ctx: &Ctx<'_>, p: RegisterImageInput) -> Result<Xml> {
+    let p = &p;
     let name = p.required("Name")?;
     validate_name(name)?;
     let description = p.str("Description");
@@ -75,7 +47,7 @@ pub async fn register_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         }
     }
     if p.str("UefiData").is_some_and(|d| d.len() > 64_000) {
-        return Err(ec2_err!("InvalidParameterValue", "The parameter UefiData must be at most 64000 characters long."));
+        return Err(ec2_err!(InvalidParameterValue, "The parameter UefiData must be at most 64000 characters long."));
     }
     let kernel_id = p.str("KernelId");
     if let Some(id) = kernel_id {
@@ -93,19 +65,19 @@ pub async fn register_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     });
     let (root_device_type, root_device_name, image_location) = match (ebs_root, image_location) {
         (true, location) => {
-            ("ebs", root_device_name, location.map(str::to_string).unwrap_or(format!("{}/{name}", ctx.account)))
+            ("ebs", root_device_name, location.map(str::to_string).unwrap_or(format!("{}/{name}", ctx.scope.account)))
         }
         (false, Some(location)) => ("instance-store", root_device_name.or(Some("/dev/sda1")), location.to_string()),
         (false, None) => match root_device_name {
             None => {
                 return Err(ec2_err!(
-                    "MissingParameter",
+                    MissingParameter,
                     "The request must contain the parameter rootDeviceName or imageLocation"
                 ))
             }
             Some(root) => {
                 return Err(ec2_err!(
-                    "InvalidBlockDeviceMapping",
+                    InvalidBlockDeviceMapping,
                     "The root device {root} must have a block device mapping with an EBS snapshot"
                 ))
             }
@@ -118,8 +90,8 @@ pub async fn register_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let ready_at = ctx.now + ctx.app.timings.image_pending_ms;
     let image = Image {
         image_id: ids::new_id(IdKind::Image),
-        owner_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
         name: name.to_string(),
         description: description.map(str::to_string),
         image_location,
@@ -148,56 +120,12 @@ pub async fn register_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     };
     let stored = image.settled(ctx.now);
     images::insert(&mut tx, &stored, ctx.now).await?;
-    tags::upsert(&mut tx, ctx.account, ctx.region, &image.image_id, "image", &tags, ctx.now).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &image.image_id, "image", &tags, ctx.now).await?;
     tx.commit().await?;
     ctx.app.store.schedule_transition(stored.ready_at);
     let mut x = Xml::new();
     x.text("imageId", &image.image_id);
     Ok(x)
-}
-
-/// `BlockDeviceMapping.N.*` as sent; checked against the snapshots later.
-pub fn parse_block_device_mappings(p: &Params) -> Result<Vec<BlockDeviceMapping>> {
-    let mut mappings: Vec<BlockDeviceMapping> = Vec::new();
-    for m in p.structs("BlockDeviceMapping")? {
-        let device_name =
-            m.str("DeviceName").ok_or_else(|| Ec2Error::missing_parameter(&format!("{}.DeviceName", m.prefix())))?;
-        if mappings.iter().any(|other| other.device_name == device_name) {
-            return Err(ec2_err!(
-                "InvalidBlockDeviceMapping",
-                "The device '{device_name}' is used in more than one block-device mapping"
-            ));
-        }
-        let ebs = if m.has("Ebs") { Some(parse_ebs(&m.nested("Ebs"))?) } else { None };
-        mappings.push(BlockDeviceMapping {
-            device_name: device_name.to_string(),
-            virtual_name: m.str("VirtualName").map(str::to_string),
-            no_device: m.has("NoDevice"),
-            ebs,
-        });
-    }
-    Ok(mappings)
-}
-
-fn parse_ebs(ebs: &Nested<'_>) -> Result<EbsBlockDevice> {
-    let volume_type = ebs.str("VolumeType");
-    if let Some(t) = volume_type {
-        check_enum("VolumeType", t, VOLUME_TYPES)?;
-    }
-    let snapshot_id = ebs.str("SnapshotId");
-    if let Some(id) = snapshot_id {
-        ids::check(IdKind::Snapshot, id)?;
-    }
-    Ok(EbsBlockDevice {
-        snapshot_id: snapshot_id.map(str::to_string),
-        volume_size: ebs.int("VolumeSize")?,
-        volume_type: volume_type.map(str::to_string),
-        delete_on_termination: ebs.bool("DeleteOnTermination")?,
-        iops: ebs.int("Iops")?,
-        throughput: ebs.int("Throughput")?,
-        encrypted: ebs.bool("Encrypted")?,
-        kms_key_id: ebs.str("KmsKeyId").map(str::to_string),
-    })
 }
 
 /// Completes each EBS mapping from its snapshot (size, encryption) and EC2's defaults,
@@ -209,12 +137,12 @@ async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut Conn, mappings: &mut [Block
         ebs.delete_on_termination.get_or_insert(true);
         match ebs.snapshot_id.as_deref() {
             Some(snapshot_id) => {
-                let snapshot = snapshots::find_visible(conn, ctx.account, ctx.region, snapshot_id)
+                let snapshot = snapshots::find_visible(conn, ctx.scope.account, ctx.scope.region, snapshot_id)
                     .await?
-                    .ok_or_else(|| super::snapshots::not_found(snapshot_id))?;
+                    .ok_or_else(|| Ec2Error::snapshot_not_found(snapshot_id))?;
                 if snapshot.state != snapshot_state::COMPLETED {
                     return Err(ec2_err!(
-                        "IncorrectState",
+                        IncorrectState,
                         "Snapshot {snapshot_id} is in invalid state - {}",
                         snapshot.state
                     ));
@@ -222,7 +150,7 @@ async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut Conn, mappings: &mut [Block
                 let size = *ebs.volume_size.get_or_insert(snapshot.volume_size);
                 if size < snapshot.volume_size {
                     return Err(ec2_err!(
-                        "InvalidBlockDeviceMapping",
+                        InvalidBlockDeviceMapping,
                         "Volume of size {size}GiB is smaller than snapshot '{snapshot_id}', expect size >= {}GiB",
                         snapshot.volume_size
                     ));
@@ -232,7 +160,7 @@ async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut Conn, mappings: &mut [Block
             None => {
                 ebs.volume_size.ok_or_else(|| {
                     ec2_err!(
-                        "InvalidBlockDeviceMapping",
+                        InvalidBlockDeviceMapping,
                         "The device {} must have either a snapshot or a volume size",
                         mapping.device_name
                     )
@@ -241,7 +169,8 @@ async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut Conn, mappings: &mut [Block
             }
         }
         let size = ebs.volume_size.unwrap_or_default();
-        volume::check_size(&volume_type, size).map_err(|e| Ec2Error::new("InvalidBlockDeviceMapping", e.message))?;
+        volume::check_size(&volume_type, size)
+            .map_err(|e| Ec2Error::new(crate::error::Code::InvalidBlockDeviceMapping, e.message))?;
         if matches!(volume_type.as_str(), "gp3" | "io1" | "io2") {
             let (iops, throughput) = volume::performance(&volume_type, size, ebs.iops, ebs.throughput)?;
             ebs.iops = iops;
@@ -253,24 +182,28 @@ async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut Conn, mappings: &mut [Block
 
 fn parse_owner(ctx: &Ctx<'_>, value: &str) -> Result<Owner> {
     match value {
-        "self" => Ok(Owner::Account(ctx.account.to_string())),
+        "self" => Ok(Owner::Account(ctx.scope.account.to_string())),
         "amazon" | "aws-marketplace" | "aws-backup-vault" => Ok(Owner::Alias(value.to_string())),
         v if ids::is_account_id(v) => Ok(Owner::Account(v.to_string())),
-        v => Err(super::snapshots::malformed_user(v)),
+        v => Err(Ec2Error::malformed_user(v)),
     }
 }
 
 fn parse_executor(ctx: &Ctx<'_>, value: &str) -> Result<Executor> {
     match value {
         // The caller's own id means what `self` means: organization and OU grants included.
-        v if v == "self" || v == ctx.account => Ok(Executor::Caller(ctx.account.to_string())),
+        v if v == "self" || v == ctx.scope.account => Ok(Executor::Caller(ctx.scope.account.to_string())),
         "all" => Ok(Executor::Public),
         v if ids::is_account_id(v) => Ok(Executor::Account(v.to_string())),
-        v => Err(super::snapshots::malformed_user(v)),
+        v => Err(Ec2Error::malformed_user(v)),
     }
 }
 
-pub async fn describe_images(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeImagesInput = Params;
+
+pub async fn describe_images(ctx: &Ctx<'_>, p: DescribeImagesInput) -> Result<Xml> {
+    let p = &p;
     let image_ids = dedup(p.list("ImageId")?);
     ids::check_all(IdKind::Image, &image_ids)?;
     let owners = p.list("Owner")?.iter().map(|o| parse_owner(ctx, o)).collect::<Result<Vec<_>>>()?;
@@ -279,8 +212,8 @@ pub async fn describe_images(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     images::FILTERS.validate(&filters)?;
     let page = parse_page(p, !image_ids.is_empty(), "imagesSet", 5, 1000)?;
     let query = ImageQuery {
-        account: ctx.account,
-        region: ctx.region,
+        account: ctx.scope.account,
+        region: ctx.scope.region,
         image_ids,
         owners,
         executors,
@@ -295,10 +228,10 @@ pub async fn describe_images(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let (found, next) = images::describe(&mut conn, &query).await?;
     if found.len() < query.image_ids.len() {
         // Ids that were never visible here are errors; filtered-out or deregistered ones are not.
-        let known = images::known_ids(&mut conn, ctx.account, ctx.region, &query.image_ids).await?;
+        let known = images::known_ids(&mut conn, ctx.scope.account, ctx.scope.region, &query.image_ids).await?;
         let unknown: Vec<&str> = query.image_ids.iter().filter(|id| !known.contains(id)).map(String::as_str).collect();
         if !unknown.is_empty() {
-            return Err(not_found(&unknown));
+            return Err(Ec2Error::image_not_found(&unknown));
         }
     }
     let mut x = Xml::new();
@@ -307,16 +240,20 @@ pub async fn describe_images(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     Ok(x)
 }
 
-pub async fn deregister_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DeregisterImageInput = Params;
+
+pub async fn deregister_image(ctx: &Ctx<'_>, p: DeregisterImageInput) -> Result<Xml> {
+    let p = &p;
     let image_id = p.required("ImageId")?;
     let delete_snapshots = p.flag("DeleteAssociatedSnapshots")?;
     let mut tx = ctx.app.store.write().await?;
-    let image = owned_image(ctx, &mut tx, image_id).await?;
+    let image = own_image(ctx.scope, &mut tx, image_id).await?;
     if image.state == state::DEREGISTERED {
-        return Err(unavailable(&image));
+        return Err(Ec2Error::image_unavailable(&image.image_id, &image.state));
     }
-    if let Some(reason) = super::image_lifecycle::deregistration_refusal(&image, ctx.now) {
-        return Err(Ec2Error::new("OperationNotPermitted", reason));
+    if let Some(reason) = crate::domain::image::deregistration_refusal(&image, ctx.now) {
+        return Err(Ec2Error::new(crate::error::Code::OperationNotPermitted, reason));
     }
     ctx.check_dry_run()?;
     images::deregister(&mut tx, image_id, ctx.now).await?;
@@ -328,7 +265,7 @@ pub async fn deregister_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         }
     }
     tx.commit().await?;
-    let mut x = return_true();
+    let mut x = Xml::return_true();
     if delete_snapshots {
         x.list("deleteSnapshotResultSet", &results, |x, (id, code)| {
             x.text("snapshotId", id).text("returnCode", code);
@@ -346,10 +283,10 @@ fn image_snapshot_ids(image: &Image) -> Vec<String> {
 
 /// Deletes one snapshot of a deregistered image unless another image still uses it.
 async fn delete_associated_snapshot(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<&'static str> {
-    let Some(snapshot) = snapshots::find_visible(conn, ctx.account, ctx.region, snapshot_id).await? else {
+    let Some(snapshot) = snapshots::find_visible(conn, ctx.scope.account, ctx.scope.region, snapshot_id).await? else {
         return Ok("client-error");
     };
-    if snapshot.owner_id != ctx.account {
+    if snapshot.owner_id != ctx.scope.account {
         return Ok("missing-permissions");
     }
     if !images::images_using_snapshot(conn, snapshot_id).await?.is_empty() {
@@ -359,72 +296,10 @@ async fn delete_associated_snapshot(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id:
     Ok("success")
 }
 
-pub fn write_image(x: &mut Xml, i: &Image) {
-    x.text("imageId", &i.image_id)
-        .text("imageLocation", &i.image_location)
-        .text("imageState", &i.state)
-        .text("imageOwnerId", &i.owner_id)
-        .text("creationDate", &i.creation_date)
-        .bool("isPublic", i.is_public);
-    x.list("productCodes", &i.product_codes, |x, c| {
-        x.text("productCode", &c.id).text("type", &c.code_type);
-    });
-    x.text("architecture", &i.architecture)
-        .text("imageType", &i.image_type)
-        .opt_text("kernelId", i.kernel_id.as_deref())
-        .opt_text("ramdiskId", i.ramdisk_id.as_deref())
-        .opt_text("platform", i.platform.as_deref())
-        .text("platformDetails", &i.platform_details)
-        .text("usageOperation", &i.usage_operation)
-        .opt_text("imageOwnerAlias", i.owner_alias.as_deref())
-        .text("name", &i.name)
-        .opt_text("description", i.description.as_deref())
-        .text("rootDeviceType", &i.root_device_type)
-        .opt_text("rootDeviceName", i.root_device_name.as_deref());
-    write_block_device_mappings(x, &i.block_device_mappings);
-    x.text("virtualizationType", &i.virtualization_type).tag_set(&i.tags).text("hypervisor", &i.hypervisor);
-    if let Some(reason) = &i.state_reason {
-        x.open("stateReason").text("code", &reason.code).text("message", &reason.message).close("stateReason");
-    }
-    x.opt_bool("enaSupport", i.ena_support)
-        .opt_text("sriovNetSupport", i.sriov_net_support.as_deref())
-        .opt_text("bootMode", i.boot_mode.as_deref())
-        .opt_text("tpmSupport", i.tpm_support.as_deref())
-        .opt_text("imdsSupport", i.imds_support.as_deref())
-        .opt_text("deprecationTime", i.deprecation_time.as_deref())
-        .opt_text("sourceInstanceId", i.source_instance_id.as_deref())
-        .opt_text("sourceImageId", i.source_image_id.as_deref())
-        .opt_text("sourceImageRegion", i.source_image_region.as_deref())
-        .text("deregistrationProtection", &i.deregistration_protection)
-        .opt_text("lastLaunchedTime", i.last_launched_time.as_deref())
-        .bool("imageAllowed", true)
-        .bool("freeTierEligible", false);
-}
-
-pub fn write_block_device_mappings(x: &mut Xml, mappings: &[BlockDeviceMapping]) {
-    x.list("blockDeviceMapping", mappings, |x, m| {
-        x.text("deviceName", &m.device_name).opt_text("virtualName", m.virtual_name.as_deref());
-        if let Some(ebs) = &m.ebs {
-            x.open("ebs")
-                .opt_text("snapshotId", ebs.snapshot_id.as_deref())
-                .opt_num("volumeSize", ebs.volume_size)
-                .opt_bool("deleteOnTermination", ebs.delete_on_termination)
-                .opt_text("volumeType", ebs.volume_type.as_deref())
-                .opt_num("iops", ebs.iops)
-                .opt_num("throughput", ebs.throughput)
-                .opt_bool("encrypted", ebs.encrypted)
-                .close("ebs");
-        }
-        if m.no_device {
-            x.empty("noDevice");
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::image::ProductCode;
+    use crate::domain::image::{EbsBlockDevice, ProductCode};
 
     fn image() -> Image {
         Image {
@@ -518,7 +393,13 @@ mod tests {
 
     #[test]
     fn not_found_lists_ids_as_ec2_does() {
-        assert_eq!(not_found(&["ami-12345678"]).message, "The image id '[ami-12345678]' does not exist");
-        assert_eq!(not_found(&["ami-1", "ami-2"]).message, "The image ids '[ami-1, ami-2]' do not exist");
+        assert_eq!(
+            Ec2Error::image_not_found(&["ami-12345678"]).message,
+            "The image id '[ami-12345678]' does not exist"
+        );
+        assert_eq!(
+            Ec2Error::image_not_found(&["ami-1", "ami-2"]).message,
+            "The image ids '[ami-1, ami-2]' do not exist"
+        );
     }
 }

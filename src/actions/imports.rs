@@ -1,7 +1,7 @@
 //! ImportSnapshot, ImportImage, DescribeImportSnapshotTasks, DescribeImportImageTasks,
 //! CancelImportTask. The work itself runs in `crate::import`.
 
-use super::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token, Ctx};
+use super::Ctx;
 use crate::domain::import_task::{self, state, ImportTask, TaskDetail, TaskDisk, TaskKind};
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
@@ -9,17 +9,18 @@ use crate::error::{Ec2Error, Result};
 use crate::store::import_tasks::{self, TaskQuery};
 use crate::store::tags;
 use crate::wire::params::{Nested, Params};
+use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
 use crate::wire::xml::Xml;
 
 /// Disks of one ImportImage: one per device name `/dev/sda1`, `/dev/sdb` ... `/dev/sdz`.
 const MAX_DISKS: usize = 26;
 
 fn invalid_parameter(message: impl Into<String>) -> Ec2Error {
-    Ec2Error::new("InvalidParameter", message)
+    Ec2Error::new(crate::error::Code::InvalidParameter, message)
 }
 
 fn unknown_task(task_id: &str) -> Ec2Error {
-    ec2_err!("InvalidConversionTaskId.Malformed", "The conversion task ID '{task_id}' is malformed or does not exist.")
+    ec2_err!(InvalidConversionTaskId_Malformed, "The conversion task ID '{task_id}' is malformed or does not exist.")
 }
 
 /// One `DiskContainer`: a URL (`http(s)://`, `s3://`), a `UserBucket`, or (ImportImage)
@@ -85,9 +86,13 @@ fn parse_encryption(ctx: &Ctx<'_>, p: &Params) -> Result<(bool, Option<String>)>
     let encrypted = p.bool("Encrypted")?.unwrap_or(false);
     let kms_key_id = p.str("KmsKeyId").map(str::to_string);
     if kms_key_id.is_some() && !encrypted {
-        return Err(ec2_err!("InvalidParameterDependency", "KmsKeyId requires Encrypted to be true."));
+        return Err(ec2_err!(InvalidParameterDependency, "KmsKeyId requires Encrypted to be true."));
     }
-    Ok((encrypted, kms_key_id.or_else(|| encrypted.then(|| super::volumes::default_kms_key(ctx)))))
+    Ok((
+        encrypted,
+        kms_key_id
+            .or_else(|| encrypted.then(|| crate::domain::volume::default_kms_key(ctx.scope.account, ctx.scope.region))),
+    ))
 }
 
 fn one_of(p: &Params, name: &str, allowed: &[&str]) -> Result<Option<String>> {
@@ -113,10 +118,12 @@ async fn start(
     ctx.check_dry_run()?;
     let mut tx = ctx.app.store.write().await?;
     if let Some(token) = &client_token {
-        if let Some(task) = import_tasks::find_by_client_token(&mut tx, ctx.account, ctx.region, kind, token).await? {
+        if let Some(task) =
+            import_tasks::find_by_client_token(&mut tx, ctx.scope.account, ctx.scope.region, kind, token).await?
+        {
             if task.request_fingerprint.as_deref() != Some(fingerprint.as_str()) {
                 return Err(ec2_err!(
-                    "IdempotentParameterMismatch",
+                    IdempotentParameterMismatch,
                     "The client token '{token}' was already used with a different request."
                 ));
             }
@@ -126,8 +133,8 @@ async fn start(
     let (message, progress) = kind.steps()[0];
     let task = ImportTask {
         task_id: import_task::new_task_id(kind),
-        account_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
+        account_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
         kind,
         state: state::ACTIVE.to_string(),
         status_message: Some(message.to_string()),
@@ -141,13 +148,17 @@ async fn start(
         tags: tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
     };
     import_tasks::insert(&mut tx, &task).await?;
-    tags::upsert(&mut tx, ctx.account, ctx.region, &task.task_id, resource_type, &tags, ctx.now).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &task.task_id, resource_type, &tags, ctx.now).await?;
     tx.commit().await?;
     let _ = ctx.app.imports.queue.send(task.task_id.clone());
     Ok(task)
 }
 
-pub async fn import_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type ImportSnapshotInput = Params;
+
+pub async fn import_snapshot(ctx: &Ctx<'_>, p: ImportSnapshotInput) -> Result<Xml> {
+    let p = &p;
     let container = p.nested("DiskContainer");
     let disk = parse_disk(ctx, &container, &["VHD", "VHDX", "VMDK", "RAW"], false)?;
     let (encrypted, kms_key_id) = parse_encryption(ctx, p)?;
@@ -158,7 +169,11 @@ pub async fn import_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     Ok(x)
 }
 
-pub async fn import_image(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type ImportImageInput = Params;
+
+pub async fn import_image(ctx: &Ctx<'_>, p: ImportImageInput) -> Result<Xml> {
+    let p = &p;
     let containers = p.structs("DiskContainer")?;
     if containers.is_empty() {
         return Err(Ec2Error::missing_parameter("DiskContainer"));
@@ -203,7 +218,7 @@ async fn describe(ctx: &Ctx<'_>, p: &Params, kind: TaskKind) -> Result<(Vec<Impo
     let mut states = Vec::new();
     for filter in parse_filters(p, "Filters")? {
         if filter.name != "task-state" {
-            return Err(ec2_err!("InvalidParameterValue", "The filter '{}' is invalid", filter.name));
+            return Err(ec2_err!(InvalidParameterValue, "The filter '{}' is invalid", filter.name));
         }
         states.extend(filter.values);
     }
@@ -211,8 +226,8 @@ async fn describe(ctx: &Ctx<'_>, p: &Params, kind: TaskKind) -> Result<(Vec<Impo
     ctx.check_dry_run()?;
     let limit = page.limit.unwrap_or(1000) as i64;
     let query = TaskQuery {
-        account: ctx.account,
-        region: ctx.region,
+        account: ctx.scope.account,
+        region: ctx.scope.region,
         kind: Some(kind),
         task_ids: &task_ids,
         states: &states,
@@ -231,7 +246,11 @@ async fn describe(ctx: &Ctx<'_>, p: &Params, kind: TaskKind) -> Result<(Vec<Impo
     Ok((tasks, next))
 }
 
-pub async fn describe_import_snapshot_tasks(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeImportSnapshotTasksInput = Params;
+
+pub async fn describe_import_snapshot_tasks(ctx: &Ctx<'_>, p: DescribeImportSnapshotTasksInput) -> Result<Xml> {
+    let p = &p;
     let (tasks, next) = describe(ctx, p, TaskKind::Snapshot).await?;
     let mut x = Xml::new();
     x.list("importSnapshotTaskSet", &tasks, write_snapshot_task);
@@ -239,7 +258,11 @@ pub async fn describe_import_snapshot_tasks(ctx: &Ctx<'_>, p: &Params) -> Result
     Ok(x)
 }
 
-pub async fn describe_import_image_tasks(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeImportImageTasksInput = Params;
+
+pub async fn describe_import_image_tasks(ctx: &Ctx<'_>, p: DescribeImportImageTasksInput) -> Result<Xml> {
+    let p = &p;
     let (tasks, next) = describe(ctx, p, TaskKind::Image).await?;
     let mut x = Xml::new();
     x.list("importImageTaskSet", &tasks, write_image_task_body);
@@ -247,7 +270,11 @@ pub async fn describe_import_image_tasks(ctx: &Ctx<'_>, p: &Params) -> Result<Xm
     Ok(x)
 }
 
-pub async fn cancel_import_task(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type CancelImportTaskInput = Params;
+
+pub async fn cancel_import_task(ctx: &Ctx<'_>, p: CancelImportTaskInput) -> Result<Xml> {
+    let p = &p;
     let task_id = p.required("ImportTaskId")?;
     if !import_task::is_task_id(task_id) {
         return Err(unknown_task(task_id));
@@ -256,8 +283,8 @@ pub async fn cancel_import_task(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
     let ids = [task_id.to_string()];
     let query = TaskQuery {
-        account: ctx.account,
-        region: ctx.region,
+        account: ctx.scope.account,
+        region: ctx.scope.region,
         kind: None,
         task_ids: &ids,
         states: &[],
@@ -268,7 +295,7 @@ pub async fn cancel_import_task(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let task = import_tasks::describe(&mut tx, &query).await?.pop().ok_or_else(|| unknown_task(task_id))?;
     if task.state != state::ACTIVE {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "The import task '{task_id}' is {} and can no longer be cancelled.",
             task.state
         ));

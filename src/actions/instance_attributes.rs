@@ -1,7 +1,7 @@
 //! DescribeInstanceAttribute and ModifyInstanceAttribute, for the attributes tools read.
 
-use super::instances::owned_instance;
-use super::volumes::return_true;
+use crate::access::own_instance;
+
 use super::Ctx;
 use crate::domain::clock::iso;
 use crate::domain::instance::{instance_type, state};
@@ -30,17 +30,21 @@ const ATTRIBUTES: &[&str] = &[
     "disableApiStop",
 ];
 
-pub async fn describe_instance_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeInstanceAttributeInput = Params;
+
+pub async fn describe_instance_attribute(ctx: &Ctx<'_>, p: DescribeInstanceAttributeInput) -> Result<Xml> {
+    let p = &p;
     let instance_id = p.required("InstanceId")?;
     let attribute = p.required("Attribute")?;
     if !ATTRIBUTES.contains(&attribute) {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Value ({attribute}) for parameter attribute is invalid. Unknown attribute."
         ));
     }
     let mut conn = ctx.app.store.read().await?;
-    let i = owned_instance(ctx, &mut conn, instance_id).await?;
+    let i = own_instance(ctx.scope, &mut conn, instance_id).await?;
     ctx.check_dry_run()?;
     let mut x = Xml::new();
     x.text("instanceId", &i.instance_id);
@@ -119,21 +123,25 @@ fn parse_change(p: &Params) -> Result<(String, String)> {
     Err(Ec2Error::missing_parameter("Attribute"))
 }
 
-pub async fn modify_instance_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type ModifyInstanceAttributeInput = Params;
+
+pub async fn modify_instance_attribute(ctx: &Ctx<'_>, p: ModifyInstanceAttributeInput) -> Result<Xml> {
+    let p = &p;
     let instance_id = p.required("InstanceId")?;
     let (attribute, value) = parse_change(p)?;
     let mut tx = ctx.app.store.write().await?;
-    let i = owned_instance(ctx, &mut tx, instance_id).await?;
+    let i = own_instance(ctx.scope, &mut tx, instance_id).await?;
     let must_be_stopped = || {
         if i.state == state::STOPPED {
             Ok(())
         } else {
-            Err(ec2_err!("IncorrectInstanceState", "The instance '{instance_id}' is not in the 'stopped' state."))
+            Err(ec2_err!(IncorrectInstanceState, "The instance '{instance_id}' is not in the 'stopped' state."))
         }
     };
     let boolean = |v: &str| match v {
         "true" | "false" => Ok(v.to_string()),
-        other => Err(ec2_err!("InvalidParameterValue", "Value ({other}) for parameter {attribute} is invalid.")),
+        other => Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter {attribute} is invalid.")),
     };
     let change = match attribute.as_str() {
         "instanceType" => {
@@ -158,7 +166,7 @@ pub async fn modify_instance_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml>
         }
         other => {
             return Err(ec2_err!(
-                "InvalidParameterValue",
+                InvalidParameterValue,
                 "Value ({other}) for parameter attribute is invalid. Unknown attribute."
             ))
         }
@@ -168,5 +176,5 @@ pub async fn modify_instance_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml>
         store::set_attribute(&mut tx, instance_id, column, &value).await?;
     }
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }

@@ -3,13 +3,13 @@
 
 use rand::Rng;
 
-use super::images::{parse_block_device_mappings, unavailable};
-use super::volumes::return_true;
-use super::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token, Ctx};
+use crate::wire::query::parse_block_device_mappings;
+
+use super::Ctx;
 use crate::domain::clock::iso;
 use crate::domain::filter::filter_in_memory;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{state as image_state, BlockDeviceMapping, EbsBlockDevice, Image};
+use crate::domain::image::{BlockDeviceMapping, EbsBlockDevice, Image};
 use crate::domain::instance::{self, check_compatible, instance_type, state, state_code, Instance};
 use crate::domain::network::{default_security_group_id, default_subnets, Subnet};
 use crate::domain::regions;
@@ -18,64 +18,13 @@ use crate::domain::volume::{self, state as volume_state, Volume};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::instances::{self as store, InstanceQuery};
-use crate::store::{images, snapshots, tags, volumes, Conn};
+use crate::store::{snapshots, tags, volumes, Conn};
 use crate::wire::params::Params;
+use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
 use crate::wire::xml::Xml;
 
 /// Most instances one RunInstances call may launch.
 const MAX_LAUNCH: i64 = 100;
-
-pub fn not_found(ids: &[&str]) -> Ec2Error {
-    match ids {
-        [one] => ec2_err!("InvalidInstanceID.NotFound", "The instance ID '{one}' does not exist"),
-        many => ec2_err!("InvalidInstanceID.NotFound", "The instance IDs '{}' do not exist", many.join(", ")),
-    }
-}
-
-/// The caller's instance in its current state.
-pub async fn owned_instance(ctx: &Ctx<'_>, conn: &mut Conn, instance_id: &str) -> Result<Instance> {
-    ids::check(IdKind::Instance, instance_id)?;
-    store::find_owned(conn, ctx.account, ctx.region, instance_id).await?.ok_or_else(|| not_found(&[instance_id]))
-}
-
-/// The image an account may launch, with the errors EC2 gives. The one place that decides
-/// launch permission: the owner, accounts granted it, and everyone when it is public.
-pub async fn launchable_image(ctx: &Ctx<'_>, conn: &mut Conn, image_id: &str) -> Result<Image> {
-    ids::check(IdKind::Image, image_id)?;
-    match images::find_visible(conn, ctx.account, ctx.region, image_id).await? {
-        Some(image) if image.state == image_state::AVAILABLE => Ok(image),
-        Some(image) if image.state == image_state::DEREGISTERED => Err(super::images::not_found(&[image_id])),
-        Some(image) => Err(unavailable(&image)),
-        None if ctx.app.timings.accept_unknown_images => Ok(stand_in_image(image_id, ctx)),
-        None => Err(super::images::not_found(&[image_id])),
-    }
-}
-
-/// What `--accept-unknown-images` launches for an id it has never seen.
-fn stand_in_image(image_id: &str, ctx: &Ctx<'_>) -> Image {
-    Image {
-        image_id: image_id.to_string(),
-        owner_id: ctx.account.to_string(),
-        architecture: "x86_64".into(),
-        virtualization_type: "hvm".into(),
-        root_device_type: "ebs".into(),
-        root_device_name: Some("/dev/xvda".into()),
-        platform_details: "Linux/UNIX".into(),
-        usage_operation: "RunInstances".into(),
-        block_device_mappings: vec![BlockDeviceMapping {
-            device_name: "/dev/xvda".into(),
-            ebs: Some(EbsBlockDevice {
-                volume_size: Some(8),
-                volume_type: Some("gp2".into()),
-                delete_on_termination: Some(true),
-                encrypted: Some(false),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
 
 /// The request's `BlockDeviceMapping.N` applied over the image's mappings.
 fn merge_mappings(image: &Image, overrides: Vec<BlockDeviceMapping>) -> Result<Vec<BlockDeviceMapping>> {
@@ -94,7 +43,7 @@ fn merge_mappings(image: &Image, overrides: Vec<BlockDeviceMapping>) -> Result<V
                 if let (Some(size), Some(min)) = (over.volume_size, base.volume_size) {
                     if size < min && base.snapshot_id.is_some() {
                         return Err(ec2_err!(
-                            "InvalidBlockDeviceMapping",
+                            InvalidBlockDeviceMapping,
                             "Volume of size {size}GiB is smaller than snapshot '{}', expect size >= {min}GiB",
                             base.snapshot_id.clone().unwrap_or_default()
                         ));
@@ -112,7 +61,7 @@ fn merge_mappings(image: &Image, overrides: Vec<BlockDeviceMapping>) -> Result<V
                 if let Some(e) = &ebs {
                     if e.snapshot_id.is_none() && e.volume_size.is_none() {
                         return Err(ec2_err!(
-                            "InvalidBlockDeviceMapping",
+                            InvalidBlockDeviceMapping,
                             "The device {} must have either a snapshot or a volume size",
                             o.device_name
                         ));
@@ -134,8 +83,8 @@ struct Placement {
 }
 
 fn placement(ctx: &Ctx<'_>, p: &Params) -> Result<Placement> {
-    let region = regions::find(ctx.region).expect("known region");
-    let subnets = default_subnets(ctx.account, region);
+    let region = regions::find(ctx.scope.region).expect("known region");
+    let subnets = default_subnets(ctx.scope.account, region);
     let subnet_id = p.str("SubnetId").or(p.str("NetworkInterface.1.SubnetId"));
     let zone = p.str("Placement.AvailabilityZone");
     let subnet = match (subnet_id, zone) {
@@ -144,10 +93,10 @@ fn placement(ctx: &Ctx<'_>, p: &Params) -> Result<Placement> {
             let subnet = subnets
                 .into_iter()
                 .find(|s| s.subnet_id == id)
-                .ok_or_else(|| ec2_err!("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"))?;
+                .ok_or_else(|| ec2_err!(InvalidSubnetID_NotFound, "The subnet ID '{id}' does not exist"))?;
             if zone.is_some_and(|z| z != subnet.zone.name) {
                 return Err(ec2_err!(
-                    "InvalidParameterCombination",
+                    InvalidParameterCombination,
                     "The specified subnet {id} is not in the availability zone {}",
                     zone.unwrap_or_default()
                 ));
@@ -157,22 +106,22 @@ fn placement(ctx: &Ctx<'_>, p: &Params) -> Result<Placement> {
         (None, Some(zone)) => subnets
             .into_iter()
             .find(|s| s.zone.name == zone)
-            .ok_or_else(|| ec2_err!("InvalidParameterValue", "Invalid availability zone: [{zone}]"))?,
+            .ok_or_else(|| ec2_err!(InvalidParameterValue, "Invalid availability zone: [{zone}]"))?,
         (None, None) => subnets.into_iter().next().expect("every region has zones"),
     };
-    let default_group = default_security_group_id(ctx.account, ctx.region);
+    let default_group = default_security_group_id(ctx.scope.account, ctx.scope.region);
     let mut groups = p.list("SecurityGroupId")?;
     groups.extend(p.list("NetworkInterface.1.SecurityGroupId")?);
     for id in &groups {
         ids::check(IdKind::SecurityGroup, id)?;
         if *id != default_group {
-            return Err(ec2_err!("InvalidGroup.NotFound", "The security group '{id}' does not exist"));
+            return Err(ec2_err!(InvalidGroup_NotFound, "The security group '{id}' does not exist"));
         }
     }
     for name in p.list("SecurityGroup")? {
         if name != "default" {
             return Err(ec2_err!(
-                "InvalidGroup.NotFound",
+                InvalidGroup_NotFound,
                 "The security group '{name}' does not exist in default VPC '{}'",
                 subnet.vpc_id
             ));
@@ -185,19 +134,23 @@ fn placement(ctx: &Ctx<'_>, p: &Params) -> Result<Placement> {
     Ok(Placement { subnet, security_groups: dedup(groups) })
 }
 
-pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type RunInstancesInput = Params;
+
+pub async fn run_instances(ctx: &Ctx<'_>, p: RunInstancesInput) -> Result<Xml> {
+    let p = &p;
     let image_id = p.required("ImageId")?;
     let min = p.int("MinCount")?.ok_or_else(|| Ec2Error::missing_parameter("MinCount"))?;
     let max = p.int("MaxCount")?.ok_or_else(|| Ec2Error::missing_parameter("MaxCount"))?;
     if min < 1 || max < min {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Invalid value for MinCount ({min}) and MaxCount ({max}): MinCount must be at least 1 and no more than MaxCount."
         ));
     }
     if min > MAX_LAUNCH {
         return Err(ec2_err!(
-            "InstanceLimitExceeded",
+            InstanceLimitExceeded,
             "You have requested more instances ({min}) than your current instance limit of {MAX_LAUNCH} allows for the specified instance type."
         ));
     }
@@ -216,12 +169,12 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
 
     let mut tx = ctx.app.store.write().await?;
     if let Some(token) = client_token {
-        let earlier = store::find_by_client_token(&mut tx, ctx.account, ctx.region, token).await?;
+        let earlier = store::find_by_client_token(&mut tx, ctx.scope.account, ctx.scope.region, token).await?;
         if let Some(first) = earlier.first() {
             let same = first.image_id == image_id && first.instance_type == itype.name && earlier.len() as i64 == count;
             if !same {
                 return Err(ec2_err!(
-                    "IdempotentParameterMismatch",
+                    IdempotentParameterMismatch,
                     "Client token '{token}' was already used with different parameters."
                 ));
             }
@@ -231,13 +184,17 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
             return Ok(x);
         }
     }
-    let image = launchable_image(ctx, &mut tx, image_id).await?;
+    let image =
+        crate::access::launchable_image(ctx.scope, &mut tx, image_id, ctx.app.timings.accept_unknown_images).await?;
     check_compatible(itype, &image.architecture, &image.virtualization_type)?;
     let mappings = merge_mappings(&image, overrides)?;
     let sizes = snapshot_sizes(ctx, &mut tx, &mappings).await?;
     if let Some(key_name) = p.str("KeyName") {
-        if crate::store::key_pairs::find(&mut tx, ctx.account, ctx.region, Some(key_name), None).await?.is_none() {
-            return Err(super::key_pairs::not_found(key_name));
+        if crate::store::key_pairs::find(&mut tx, ctx.scope.account, ctx.scope.region, Some(key_name), None)
+            .await?
+            .is_none()
+        {
+            return Err(Ec2Error::key_pair_not_found(key_name));
         }
     }
     ctx.check_dry_run()?;
@@ -250,8 +207,8 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         let public_ip = random_public_ip();
         let mut instance = Instance {
             instance_id: ids::new_id(IdKind::Instance),
-            owner_id: ctx.account.to_string(),
-            region: ctx.region.to_string(),
+            owner_id: ctx.scope.account.to_string(),
+            region: ctx.scope.region.to_string(),
             reservation_id: reservation_id.clone(),
             image_id: image_id.to_string(),
             instance_type: itype.name.to_string(),
@@ -288,8 +245,16 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         };
         let stored = instance.settled(ctx.now);
         store::insert(&mut tx, &stored, ctx.now).await?;
-        tags::upsert(&mut tx, ctx.account, ctx.region, &instance.instance_id, "instance", &instance_tags, ctx.now)
-            .await?;
+        tags::upsert(
+            &mut tx,
+            ctx.scope.account,
+            ctx.scope.region,
+            &instance.instance_id,
+            "instance",
+            &instance_tags,
+            ctx.now,
+        )
+        .await?;
         for mapping in &mappings {
             let Some(ebs) = &mapping.ebs else { continue };
             let volume = volume_for_mapping(ctx, &instance, ebs, &sizes, &volume_tags)?;
@@ -304,7 +269,16 @@ pub async fn run_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
                 ctx.now,
             )
             .await?;
-            tags::upsert(&mut tx, ctx.account, ctx.region, &volume.volume_id, "volume", &volume_tags, ctx.now).await?;
+            tags::upsert(
+                &mut tx,
+                ctx.scope.account,
+                ctx.scope.region,
+                &volume.volume_id,
+                "volume",
+                &volume_tags,
+                ctx.now,
+            )
+            .await?;
             instance.volumes.push((mapping.device_name.clone(), volume.volume_id, ctx.now, delete_on_termination));
         }
         ctx.app.store.schedule_transition(stored.ready_at);
@@ -336,7 +310,7 @@ async fn snapshot_sizes(
 ) -> Result<Vec<(String, i64, bool)>> {
     let mut sizes = Vec::new();
     for id in mappings.iter().filter_map(|m| m.ebs.as_ref()?.snapshot_id.as_deref()) {
-        if let Some(s) = snapshots::find_visible(conn, ctx.account, ctx.region, id).await? {
+        if let Some(s) = snapshots::find_visible(conn, ctx.scope.account, ctx.scope.region, id).await? {
             sizes.push((id.to_string(), s.volume_size, s.encrypted));
         }
     }
@@ -353,16 +327,17 @@ fn volume_for_mapping(
     let snapshot = ebs.snapshot_id.as_ref().and_then(|id| sizes.iter().find(|(s, _, _)| s == id));
     let size = ebs.volume_size.or(snapshot.map(|s| s.1)).unwrap_or(8);
     let volume_type = ebs.volume_type.clone().unwrap_or_else(|| "gp2".into());
-    volume::check_size(&volume_type, size).map_err(|e| Ec2Error::new("InvalidBlockDeviceMapping", e.message))?;
+    volume::check_size(&volume_type, size)
+        .map_err(|e| Ec2Error::new(crate::error::Code::InvalidBlockDeviceMapping, e.message))?;
     let (iops, throughput) = volume::performance(&volume_type, size, ebs.iops, ebs.throughput)?;
     let encrypted = ebs.encrypted.unwrap_or(false) || snapshot.is_some_and(|s| s.2);
     Ok(Volume {
         volume_id: ids::new_id(IdKind::Volume),
-        owner_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
         availability_zone: instance.availability_zone.clone(),
         availability_zone_id: regions::zone_by_name(
-            regions::find(ctx.region).expect("known"),
+            regions::find(ctx.scope.region).expect("known"),
             &instance.availability_zone,
         )
         .map(|z| z.id)
@@ -372,7 +347,11 @@ fn volume_for_mapping(
         iops,
         throughput,
         encrypted,
-        kms_key_id: encrypted.then(|| ebs.kms_key_id.clone().unwrap_or_else(|| super::volumes::default_kms_key(ctx))),
+        kms_key_id: encrypted.then(|| {
+            ebs.kms_key_id
+                .clone()
+                .unwrap_or_else(|| crate::domain::volume::default_kms_key(ctx.scope.account, ctx.scope.region))
+        }),
         snapshot_id: ebs.snapshot_id.clone(),
         state: volume_state::IN_USE.to_string(),
         create_time: ctx.now,
@@ -381,19 +360,26 @@ fn volume_for_mapping(
     })
 }
 
-pub async fn describe_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeInstancesInput = Params;
+
+pub async fn describe_instances(ctx: &Ctx<'_>, p: DescribeInstancesInput) -> Result<Xml> {
+    let p = &p;
     let instance_ids = dedup(p.list("InstanceId")?);
     ids::check_all(IdKind::Instance, &instance_ids)?;
     let filters = parse_filters(p, "Filter")?;
     store::FILTERS.validate(&filters)?;
     let page = parse_page(p, !instance_ids.is_empty(), "instancesSet", 5, 1000)?;
     ctx.check_dry_run()?;
-    let query = InstanceQuery { account: ctx.account, region: ctx.region, instance_ids, filters: &filters, page };
+    let query =
+        InstanceQuery { account: ctx.scope.account, region: ctx.scope.region, instance_ids, filters: &filters, page };
     let mut conn = ctx.app.store.read().await?;
     let (found, next) = store::describe(&mut conn, &query).await?;
     for missing in query.instance_ids.iter().filter(|id| !found.iter().any(|i| &i.instance_id == *id)) {
-        if filters.is_empty() || store::find_owned(&mut conn, ctx.account, ctx.region, missing).await?.is_none() {
-            return Err(not_found(&[missing]));
+        if filters.is_empty()
+            || store::find_owned(&mut conn, ctx.scope.account, ctx.scope.region, missing).await?.is_none()
+        {
+            return Err(Ec2Error::instance_not_found(&[missing]));
         }
     }
     // Instances of one launch are shown together, in the order their first one appears.
@@ -413,9 +399,9 @@ pub async fn describe_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
 /// A reservation's members: the body of RunInstances, and each `reservationSet` item.
 fn write_reservation(x: &mut Xml, ctx: &Ctx<'_>, instances: &[Instance]) {
     x.text("reservationId", instances.first().map(|i| i.reservation_id.as_str()).unwrap_or_default())
-        .text("ownerId", ctx.account)
+        .text("ownerId", ctx.scope.account)
         .empty("groupSet");
-    x.list("instancesSet", instances, |x, i| write_instance(x, i, ctx.region));
+    x.list("instancesSet", instances, |x, i| write_instance(x, i, ctx.scope.region));
 }
 
 pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
@@ -547,11 +533,11 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
         }
         (Change::Start, state::PENDING | state::RUNNING) => return Ok(None),
         (Change::Start, _) => {
-            return Err(ec2_err!("IncorrectInstanceState", "The instance '{id}' is not in a state from which it can be started."))
+            return Err(ec2_err!(IncorrectInstanceState, "The instance '{id}' is not in a state from which it can be started."))
         }
         (Change::Stop, _) if i.root_device_type != "ebs" => {
             return Err(ec2_err!(
-                "UnsupportedOperation",
+                UnsupportedOperation,
                 "The instance '{id}' does not have an 'ebs' root device type and cannot be stopped."
             ))
         }
@@ -565,17 +551,17 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
         (Change::Stop, state::STOPPING | state::STOPPED) => return Ok(None),
         (Change::Stop, state::PENDING) => {
             return Err(ec2_err!(
-                "IncorrectInstanceState",
+                IncorrectInstanceState,
                 "Instance '{id}' cannot be stopped as it has never reached the 'running' state."
             ))
         }
         (Change::Stop, _) => {
-            return Err(ec2_err!("IncorrectInstanceState", "This instance '{id}' is not in a state from which it can be stopped."))
+            return Err(ec2_err!(IncorrectInstanceState, "This instance '{id}' is not in a state from which it can be stopped."))
         }
         (Change::Terminate, state::SHUTTING_DOWN | state::TERMINATED) => return Ok(None),
         (Change::Terminate, _) if i.disable_api_termination => {
             return Err(ec2_err!(
-                "OperationNotPermitted",
+                OperationNotPermitted,
                 "The instance '{id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again."
             ))
         }
@@ -588,7 +574,7 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
         }
         (Change::Reboot, state::RUNNING | state::PENDING) => return Ok(None),
         (Change::Reboot, _) => {
-            return Err(ec2_err!("IncorrectInstanceState", "The instance '{id}' is not in a state from which it can be rebooted."))
+            return Err(ec2_err!(IncorrectInstanceState, "The instance '{id}' is not in a state from which it can be rebooted."))
         }
     }
     Ok(Some(next))
@@ -604,13 +590,13 @@ async fn change_state(ctx: &Ctx<'_>, p: &Params, change: Change) -> Result<Vec<(
     let mut current = Vec::with_capacity(instance_ids.len());
     let mut missing = Vec::new();
     for id in &instance_ids {
-        match store::find_owned(&mut tx, ctx.account, ctx.region, id).await? {
+        match store::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, id).await? {
             Some(i) => current.push(i),
             None => missing.push(id.as_str()),
         }
     }
     if !missing.is_empty() {
-        return Err(not_found(&missing));
+        return Err(Ec2Error::instance_not_found(&missing));
     }
     let planned = current.iter().map(|i| apply(ctx, i, change)).collect::<Result<Vec<_>>>()?;
     ctx.check_dry_run()?;
@@ -651,37 +637,58 @@ fn write_state_changes(transitions: &[(String, String, String)]) -> Xml {
     x
 }
 
-pub async fn start_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type StartInstancesInput = Params;
+
+pub async fn start_instances(ctx: &Ctx<'_>, p: StartInstancesInput) -> Result<Xml> {
+    let p = &p;
     Ok(write_state_changes(&change_state(ctx, p, Change::Start).await?))
 }
 
-pub async fn stop_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type StopInstancesInput = Params;
+
+pub async fn stop_instances(ctx: &Ctx<'_>, p: StopInstancesInput) -> Result<Xml> {
+    let p = &p;
     p.flag("Force")?;
     p.flag("Hibernate")?;
     Ok(write_state_changes(&change_state(ctx, p, Change::Stop).await?))
 }
 
-pub async fn terminate_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type TerminateInstancesInput = Params;
+
+pub async fn terminate_instances(ctx: &Ctx<'_>, p: TerminateInstancesInput) -> Result<Xml> {
+    let p = &p;
     Ok(write_state_changes(&change_state(ctx, p, Change::Terminate).await?))
 }
 
-pub async fn reboot_instances(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type RebootInstancesInput = Params;
+
+pub async fn reboot_instances(ctx: &Ctx<'_>, p: RebootInstancesInput) -> Result<Xml> {
+    let p = &p;
     change_state(ctx, p, Change::Reboot).await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
-pub async fn describe_instance_status(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeInstanceStatusInput = Params;
+
+pub async fn describe_instance_status(ctx: &Ctx<'_>, p: DescribeInstanceStatusInput) -> Result<Xml> {
+    let p = &p;
     let instance_ids = dedup(p.list("InstanceId")?);
     ids::check_all(IdKind::Instance, &instance_ids)?;
     let include_all = p.flag("IncludeAllInstances")?;
     let filters = parse_filters(p, "Filter")?;
     let page = parse_page(p, !instance_ids.is_empty(), "instancesSet", 5, 1000)?;
     ctx.check_dry_run()?;
-    let query = InstanceQuery { account: ctx.account, region: ctx.region, instance_ids, filters: &[], page };
+    let query =
+        InstanceQuery { account: ctx.scope.account, region: ctx.scope.region, instance_ids, filters: &[], page };
     let mut conn = ctx.app.store.read().await?;
     let (found, next) = store::describe(&mut conn, &query).await?;
     if let Some(missing) = query.instance_ids.iter().find(|id| !found.iter().any(|i| &i.instance_id == *id)) {
-        return Err(not_found(&[missing]));
+        return Err(Ec2Error::instance_not_found(&[missing]));
     }
     let shown: Vec<Instance> = found.into_iter().filter(|i| include_all || i.state == state::RUNNING).collect();
     let known = [

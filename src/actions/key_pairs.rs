@@ -3,8 +3,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::volumes::return_true;
-use super::{dedup, parse_filters, parse_tag_specs, Ctx};
+use super::Ctx;
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::key_pair::{self, KeyPair};
@@ -13,23 +12,20 @@ use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::{is_unique_violation, key_pairs, tags};
 use crate::wire::params::Params;
+use crate::wire::query::{dedup, parse_filters, parse_tag_specs};
 use crate::wire::xml::Xml;
-
-pub fn not_found(name: &str) -> Ec2Error {
-    ec2_err!("InvalidKeyPair.NotFound", "The key pair '{name}' does not exist")
-}
-
-fn duplicate(name: &str) -> Ec2Error {
-    ec2_err!("InvalidKeyPair.Duplicate", "The keypair '{name}' already exists.")
-}
 
 /// Stores a key pair with its tags; a name taken in the region is a duplicate.
 async fn store(ctx: &Ctx<'_>, key: &KeyPair, tags: &[Tag]) -> Result<()> {
     let mut tx = ctx.app.store.write().await?;
     if let Err(err) = key_pairs::insert(&mut tx, key).await {
-        return Err(if is_unique_violation(&err, "key_pair") { duplicate(&key.key_name) } else { err.into() });
+        return Err(if is_unique_violation(&err, "key_pair") {
+            Ec2Error::key_pair_duplicate(&key.key_name)
+        } else {
+            err.into()
+        });
     }
-    tags::upsert(&mut tx, ctx.account, ctx.region, &key.key_pair_id, "key-pair", tags, ctx.now).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &key.key_pair_id, "key-pair", tags, ctx.now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -44,8 +40,8 @@ fn new_key(
 ) -> KeyPair {
     KeyPair {
         key_pair_id: ids::new_id(IdKind::KeyPair),
-        owner_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
         key_name: name.to_string(),
         key_type: key_type.to_string(),
         fingerprint,
@@ -59,7 +55,11 @@ fn parse_tags_for_key(p: &Params) -> Result<Vec<Tag>> {
     tag_rules::for_type(&parse_tag_specs(p)?, &["key-pair"], "key-pair")
 }
 
-pub async fn create_key_pair(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type CreateKeyPairInput = Params;
+
+pub async fn create_key_pair(ctx: &Ctx<'_>, p: CreateKeyPairInput) -> Result<Xml> {
+    let p = &p;
     let name = p.required("KeyName")?;
     key_pair::validate_name(name)?;
     let key_type = p.str("KeyType").unwrap_or("rsa");
@@ -68,12 +68,15 @@ pub async fn create_key_pair(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     }
     match p.str("KeyFormat").unwrap_or("pem") {
         "pem" => {}
-        "ppk" => return Err(ec2_err!("UnsupportedOperation", "ec2lite returns private keys in PEM format only.")),
+        "ppk" => return Err(ec2_err!(UnsupportedOperation, "ec2lite returns private keys in PEM format only.")),
         other => return Err(Ec2Error::invalid_value("KeyFormat", other)),
     }
     let tags = parse_tags_for_key(p)?;
-    if key_pairs::find(&mut *ctx.app.store.read().await?, ctx.account, ctx.region, Some(name), None).await?.is_some() {
-        return Err(duplicate(name));
+    if key_pairs::find(&mut *ctx.app.store.read().await?, ctx.scope.account, ctx.scope.region, Some(name), None)
+        .await?
+        .is_some()
+    {
+        return Err(Ec2Error::key_pair_duplicate(name));
     }
     ctx.check_dry_run()?;
     let key_type_owned = key_type.to_string();
@@ -92,7 +95,11 @@ pub async fn create_key_pair(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     Ok(x)
 }
 
-pub async fn import_key_pair(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type ImportKeyPairInput = Params;
+
+pub async fn import_key_pair(ctx: &Ctx<'_>, p: ImportKeyPairInput) -> Result<Xml> {
+    let p = &p;
     let name = p.required("KeyName")?;
     key_pair::validate_name(name)?;
     let encoded = p.required("PublicKeyMaterial")?;
@@ -111,7 +118,11 @@ pub async fn import_key_pair(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     Ok(x)
 }
 
-pub async fn describe_key_pairs(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeKeyPairsInput = Params;
+
+pub async fn describe_key_pairs(ctx: &Ctx<'_>, p: DescribeKeyPairsInput) -> Result<Xml> {
+    let p = &p;
     let names = dedup(p.list("KeyName")?);
     let key_ids = dedup(p.list("KeyPairId")?);
     ids::check_all(IdKind::KeyPair, &key_ids)?;
@@ -120,8 +131,8 @@ pub async fn describe_key_pairs(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let include_public_key = p.flag("IncludePublicKey")?;
     ctx.check_dry_run()?;
     let query = key_pairs::KeyPairQuery {
-        account: ctx.account,
-        region: ctx.region,
+        account: ctx.scope.account,
+        region: ctx.scope.region,
         names: &names,
         ids: &key_ids,
         filters: &filters,
@@ -129,10 +140,10 @@ pub async fn describe_key_pairs(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let found = key_pairs::describe(&mut *ctx.app.store.read().await?, &query).await?;
     if filters.is_empty() {
         if let Some(missing) = names.iter().find(|n| !found.iter().any(|k| &k.key_name == *n)) {
-            return Err(not_found(missing));
+            return Err(Ec2Error::key_pair_not_found(missing));
         }
         if let Some(missing) = key_ids.iter().find(|id| !found.iter().any(|k| &k.key_pair_id == *id)) {
-            return Err(not_found(missing));
+            return Err(Ec2Error::key_pair_not_found(missing));
         }
     }
     let mut x = Xml::new();
@@ -151,7 +162,11 @@ pub async fn describe_key_pairs(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
 }
 
 /// Deleting a key pair that does not exist succeeds, as on EC2.
-pub async fn delete_key_pair(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DeleteKeyPairInput = Params;
+
+pub async fn delete_key_pair(ctx: &Ctx<'_>, p: DeleteKeyPairInput) -> Result<Xml> {
+    let p = &p;
     let name = p.str("KeyName");
     let id = p.str("KeyPairId");
     if name.is_none() && id.is_none() {
@@ -162,12 +177,12 @@ pub async fn delete_key_pair(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     }
     ctx.check_dry_run()?;
     let mut tx = ctx.app.store.write().await?;
-    let key = key_pairs::find(&mut tx, ctx.account, ctx.region, name, id).await?;
+    let key = key_pairs::find(&mut tx, ctx.scope.account, ctx.scope.region, name, id).await?;
     if let Some(key) = &key {
         key_pairs::delete(&mut tx, &key.key_pair_id).await?;
     }
     tx.commit().await?;
-    let mut x = return_true();
+    let mut x = Xml::return_true();
     if let Some(key) = key {
         x.text("keyPairId", &key.key_pair_id);
     }

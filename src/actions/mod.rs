@@ -1,6 +1,12 @@
-//! One handler per EC2 action, grouped by resource. Each handler reads its typed input
-//! from the request parameters, applies the domain rules, uses the store, and writes
-//! the body of its XML answer.
+//! One handler per EC2 action, grouped by resource. Every action is one row of the
+//! `operations!` table below: its name, its typed input (read from the query parameters
+//! by `FromParams`, beside its handler) and its handler. The table generates the
+//! `Operation` enum, its parser and its one exhaustive dispatch, so an action that is
+//! routed nowhere does not compile.
+//!
+//! Adding an action: an `<Action>Input` with its `FromParams`, a handler
+//! `async fn(&Ctx, <Action>Input) -> Result<Xml>`, one row here, and (if new) its XML
+//! shape under `wire::shapes` with a golden test.
 
 pub mod block_public_access;
 pub mod copy_image;
@@ -20,20 +26,20 @@ pub mod snapshots;
 pub mod tags;
 pub mod volumes;
 
+use crate::access::Scope;
 use crate::app::App;
-use crate::domain::filter::Filter;
-use crate::domain::tags::{self as tag_rules, Tag, TagSpec};
-use crate::ec2_err;
+use crate::domain::ids::{self, IdKind};
+use crate::domain::snapshot::{state as snapshot_state, Snapshot};
+use crate::domain::tags::Tag;
 use crate::error::{Ec2Error, Result};
-use crate::store::filters::Page;
+use crate::store::{self, blocks, Conn};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
 /// The request as a handler sees it.
 pub struct Ctx<'a> {
     pub app: &'a App,
-    pub account: &'a str,
-    pub region: &'static str,
+    pub scope: Scope<'a>,
     pub now: i64,
     pub dry_run: bool,
 }
@@ -50,76 +56,156 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs the handler of `action`.
-pub async fn dispatch(action: &str, ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
-    match action {
-        "DescribeRegions" => regions::describe_regions(ctx, p),
-        "DescribeAvailabilityZones" => regions::describe_availability_zones(ctx, p),
-        "CreateVolume" => volumes::create_volume(ctx, p).await,
-        "DescribeVolumes" => volumes::describe_volumes(ctx, p).await,
-        "DeleteVolume" => volumes::delete_volume(ctx, p).await,
-        "CreateSnapshot" => snapshots::create_snapshot(ctx, p).await,
-        "CreateKeyPair" => key_pairs::create_key_pair(ctx, p).await,
-        "ImportKeyPair" => key_pairs::import_key_pair(ctx, p).await,
-        "DescribeKeyPairs" => key_pairs::describe_key_pairs(ctx, p).await,
-        "DeleteKeyPair" => key_pairs::delete_key_pair(ctx, p).await,
-        "ImportSnapshot" => imports::import_snapshot(ctx, p).await,
-        "ImportImage" => imports::import_image(ctx, p).await,
-        "DescribeImportSnapshotTasks" => imports::describe_import_snapshot_tasks(ctx, p).await,
-        "DescribeImportImageTasks" => imports::describe_import_image_tasks(ctx, p).await,
-        "CancelImportTask" => imports::cancel_import_task(ctx, p).await,
-        "DescribeSnapshots" => snapshots::describe_snapshots(ctx, p).await,
-        "DeleteSnapshot" => snapshots::delete_snapshot(ctx, p).await,
-        "CopySnapshot" => snapshots::copy_snapshot(ctx, p).await,
-        "ModifySnapshotAttribute" => snapshot_attributes::modify_snapshot_attribute(ctx, p).await,
-        "DescribeSnapshotAttribute" => snapshot_attributes::describe_snapshot_attribute(ctx, p).await,
-        "ResetSnapshotAttribute" => snapshot_attributes::reset_snapshot_attribute(ctx, p).await,
-        "RegisterImage" => images::register_image(ctx, p).await,
-        "DescribeImages" => images::describe_images(ctx, p).await,
-        "DeregisterImage" => images::deregister_image(ctx, p).await,
-        "ModifyImageAttribute" => image_attributes::modify_image_attribute(ctx, p).await,
-        "DescribeImageAttribute" => image_attributes::describe_image_attribute(ctx, p).await,
-        "ResetImageAttribute" => image_attributes::reset_image_attribute(ctx, p).await,
-        "EnableImageDeprecation" => image_lifecycle::enable_image_deprecation(ctx, p).await,
-        "DisableImageDeprecation" => image_lifecycle::disable_image_deprecation(ctx, p).await,
-        "EnableImage" => image_lifecycle::enable_image(ctx, p).await,
-        "DisableImage" => image_lifecycle::disable_image(ctx, p).await,
-        "EnableImageDeregistrationProtection" => image_lifecycle::enable_image_deregistration_protection(ctx, p).await,
-        "DisableImageDeregistrationProtection" => {
-            image_lifecycle::disable_image_deregistration_protection(ctx, p).await
-        }
-        "RunInstances" => instances::run_instances(ctx, p).await,
-        "DescribeInstances" => instances::describe_instances(ctx, p).await,
-        "StartInstances" => instances::start_instances(ctx, p).await,
-        "StopInstances" => instances::stop_instances(ctx, p).await,
-        "RebootInstances" => instances::reboot_instances(ctx, p).await,
-        "TerminateInstances" => instances::terminate_instances(ctx, p).await,
-        "DescribeInstanceStatus" => instances::describe_instance_status(ctx, p).await,
-        "DescribeInstanceAttribute" => instance_attributes::describe_instance_attribute(ctx, p).await,
-        "ModifyInstanceAttribute" => instance_attributes::modify_instance_attribute(ctx, p).await,
-        "AttachVolume" => volumes::attach_volume(ctx, p).await,
-        "DetachVolume" => volumes::detach_volume(ctx, p).await,
-        "CreateImage" => create_image::create_image(ctx, p).await,
-        "DescribeVpcs" => network::describe_vpcs(ctx, p),
-        "DescribeSubnets" => network::describe_subnets(ctx, p),
-        "DescribeSecurityGroups" => network::describe_security_groups(ctx, p),
-        "CopyImage" => copy_image::copy_image(ctx, p).await,
-        "EnableImageBlockPublicAccess" => block_public_access::enable_image_block_public_access(ctx, p).await,
-        "DisableImageBlockPublicAccess" => block_public_access::disable_image_block_public_access(ctx, p).await,
-        "GetImageBlockPublicAccessState" => block_public_access::get_image_block_public_access_state(ctx, p).await,
-        "EnableSnapshotBlockPublicAccess" => block_public_access::enable_snapshot_block_public_access(ctx, p).await,
-        "DisableSnapshotBlockPublicAccess" => block_public_access::disable_snapshot_block_public_access(ctx, p).await,
-        "GetSnapshotBlockPublicAccessState" => {
-            block_public_access::get_snapshot_block_public_access_state(ctx, p).await
-        }
-        "CreateTags" => tags::create_tags(ctx, p).await,
-        "DeleteTags" => tags::delete_tags(ctx, p).await,
-        "DescribeTags" => tags::describe_tags(ctx, p).await,
-        other if is_ec2_action(other) => {
-            Err(ec2_err!("UnsupportedOperation", "The action {other} is not implemented by ec2lite yet."))
-        }
-        other => Err(ec2_err!("InvalidAction", "The action {other} is not valid for this web service.")),
+// Steps that several actions take.
+
+/// A new pending snapshot owned by the caller, due to complete after the configured time.
+pub fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, description: String) -> Snapshot {
+    Snapshot {
+        snapshot_id: ids::new_id(IdKind::Snapshot),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
+        volume_id: volume_id.to_string(),
+        volume_size,
+        description,
+        state: snapshot_state::PENDING.to_string(),
+        start_time: ctx.now,
+        ready_at: Some(ctx.now + ctx.app.timings.snapshot_pending_ms),
+        ..Default::default()
     }
+}
+
+/// Stores a new snapshot of the caller (in its final state at once when no pending time
+/// is configured) with its tags and the blocks of `content_from` (the volume or snapshot
+/// it is taken from), and schedules its completion. Returns whether it is still pending.
+pub async fn store_new_snapshot(
+    ctx: &Ctx<'_>,
+    conn: &mut Conn,
+    snapshot: &Snapshot,
+    tags: &[Tag],
+    content_from: &str,
+) -> Result<bool> {
+    let stored = snapshot.settled(ctx.now);
+    store::snapshots::insert(conn, &stored, ctx.now).await?;
+    blocks::copy(conn, content_from, &snapshot.snapshot_id).await?;
+    store::tags::upsert(conn, ctx.scope.account, ctx.scope.region, &snapshot.snapshot_id, "snapshot", tags, ctx.now)
+        .await?;
+    ctx.app.store.schedule_transition(stored.ready_at);
+    Ok(stored.state == snapshot_state::PENDING)
+}
+
+/// An action's typed input, read from the request's query parameters before its
+/// handler runs: every parameter error is found here, before the store is touched.
+pub trait FromParams: Sized {
+    fn from_params(p: &Params) -> Result<Self>;
+}
+
+/// Inputs still read by their handler (kept while an action moves to a typed input).
+impl FromParams for Params {
+    fn from_params(p: &Params) -> Result<Self> {
+        Ok(p.clone())
+    }
+}
+
+macro_rules! operations {
+    ($($name:ident($input:ty) => $handler:path;)+) => {
+        /// One EC2 action with its parsed input.
+        pub enum Operation {
+            $($name($input),)+
+        }
+
+        impl Operation {
+            /// The name of every action ec2lite implements.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name),)+];
+
+            /// Reads `action`'s input from the parameters. Actions of the EC2 API that
+            /// ec2lite does not implement answer `UnsupportedOperation`, others
+            /// `InvalidAction`.
+            pub fn parse(action: &str, p: &Params) -> Result<Operation> {
+                match action {
+                    $(stringify!($name) => Ok(Operation::$name(<$input as FromParams>::from_params(p)?)),)+
+                    other if is_ec2_action(other) => Err(crate::ec2_err!(
+                        UnsupportedOperation,
+                        "The action {other} is not implemented by ec2lite yet."
+                    )),
+                    other => Err(crate::ec2_err!(InvalidAction, "The action {other} is not valid for this web service.")),
+                }
+            }
+
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Operation::$name(_) => stringify!($name),)+
+                }
+            }
+
+            /// Runs the handler of this operation.
+            pub async fn run(self, ctx: &Ctx<'_>) -> Result<Xml> {
+                match self {
+                    $(Operation::$name(input) => $handler(ctx, input).await,)+
+                }
+            }
+        }
+    };
+}
+
+operations! {
+    DescribeRegions(regions::DescribeRegionsInput) => regions::describe_regions;
+    DescribeAvailabilityZones(regions::DescribeAvailabilityZonesInput) => regions::describe_availability_zones;
+    CreateVolume(volumes::CreateVolumeInput) => volumes::create_volume;
+    DescribeVolumes(volumes::DescribeVolumesInput) => volumes::describe_volumes;
+    DeleteVolume(volumes::DeleteVolumeInput) => volumes::delete_volume;
+    CreateSnapshot(snapshots::CreateSnapshotInput) => snapshots::create_snapshot;
+    CreateKeyPair(key_pairs::CreateKeyPairInput) => key_pairs::create_key_pair;
+    ImportKeyPair(key_pairs::ImportKeyPairInput) => key_pairs::import_key_pair;
+    DescribeKeyPairs(key_pairs::DescribeKeyPairsInput) => key_pairs::describe_key_pairs;
+    DeleteKeyPair(key_pairs::DeleteKeyPairInput) => key_pairs::delete_key_pair;
+    ImportSnapshot(imports::ImportSnapshotInput) => imports::import_snapshot;
+    ImportImage(imports::ImportImageInput) => imports::import_image;
+    DescribeImportSnapshotTasks(imports::DescribeImportSnapshotTasksInput) => imports::describe_import_snapshot_tasks;
+    DescribeImportImageTasks(imports::DescribeImportImageTasksInput) => imports::describe_import_image_tasks;
+    CancelImportTask(imports::CancelImportTaskInput) => imports::cancel_import_task;
+    DescribeSnapshots(snapshots::DescribeSnapshotsInput) => snapshots::describe_snapshots;
+    DeleteSnapshot(snapshots::DeleteSnapshotInput) => snapshots::delete_snapshot;
+    CopySnapshot(snapshots::CopySnapshotInput) => snapshots::copy_snapshot;
+    ModifySnapshotAttribute(snapshot_attributes::ModifySnapshotAttributeInput) => snapshot_attributes::modify_snapshot_attribute;
+    DescribeSnapshotAttribute(snapshot_attributes::DescribeSnapshotAttributeInput) => snapshot_attributes::describe_snapshot_attribute;
+    ResetSnapshotAttribute(snapshot_attributes::ResetSnapshotAttributeInput) => snapshot_attributes::reset_snapshot_attribute;
+    RegisterImage(images::RegisterImageInput) => images::register_image;
+    DescribeImages(images::DescribeImagesInput) => images::describe_images;
+    DeregisterImage(images::DeregisterImageInput) => images::deregister_image;
+    ModifyImageAttribute(image_attributes::ModifyImageAttributeInput) => image_attributes::modify_image_attribute;
+    DescribeImageAttribute(image_attributes::DescribeImageAttributeInput) => image_attributes::describe_image_attribute;
+    ResetImageAttribute(image_attributes::ResetImageAttributeInput) => image_attributes::reset_image_attribute;
+    EnableImageDeprecation(image_lifecycle::EnableImageDeprecationInput) => image_lifecycle::enable_image_deprecation;
+    DisableImageDeprecation(image_lifecycle::DisableImageDeprecationInput) => image_lifecycle::disable_image_deprecation;
+    EnableImage(image_lifecycle::EnableImageInput) => image_lifecycle::enable_image;
+    DisableImage(image_lifecycle::DisableImageInput) => image_lifecycle::disable_image;
+    EnableImageDeregistrationProtection(image_lifecycle::EnableImageDeregistrationProtectionInput) => image_lifecycle::enable_image_deregistration_protection;
+    DisableImageDeregistrationProtection(image_lifecycle::DisableImageDeregistrationProtectionInput) => image_lifecycle::disable_image_deregistration_protection;
+    RunInstances(instances::RunInstancesInput) => instances::run_instances;
+    DescribeInstances(instances::DescribeInstancesInput) => instances::describe_instances;
+    StartInstances(instances::StartInstancesInput) => instances::start_instances;
+    StopInstances(instances::StopInstancesInput) => instances::stop_instances;
+    RebootInstances(instances::RebootInstancesInput) => instances::reboot_instances;
+    TerminateInstances(instances::TerminateInstancesInput) => instances::terminate_instances;
+    DescribeInstanceStatus(instances::DescribeInstanceStatusInput) => instances::describe_instance_status;
+    DescribeInstanceAttribute(instance_attributes::DescribeInstanceAttributeInput) => instance_attributes::describe_instance_attribute;
+    ModifyInstanceAttribute(instance_attributes::ModifyInstanceAttributeInput) => instance_attributes::modify_instance_attribute;
+    AttachVolume(volumes::AttachVolumeInput) => volumes::attach_volume;
+    DetachVolume(volumes::DetachVolumeInput) => volumes::detach_volume;
+    CreateImage(create_image::CreateImageInput) => create_image::create_image;
+    DescribeVpcs(network::DescribeVpcsInput) => network::describe_vpcs;
+    DescribeSubnets(network::DescribeSubnetsInput) => network::describe_subnets;
+    DescribeSecurityGroups(network::DescribeSecurityGroupsInput) => network::describe_security_groups;
+    CopyImage(copy_image::CopyImageInput) => copy_image::copy_image;
+    EnableImageBlockPublicAccess(block_public_access::EnableImageBlockPublicAccessInput) => block_public_access::enable_image_block_public_access;
+    DisableImageBlockPublicAccess(block_public_access::DisableImageBlockPublicAccessInput) => block_public_access::disable_image_block_public_access;
+    GetImageBlockPublicAccessState(block_public_access::GetImageBlockPublicAccessStateInput) => block_public_access::get_image_block_public_access_state;
+    EnableSnapshotBlockPublicAccess(block_public_access::EnableSnapshotBlockPublicAccessInput) => block_public_access::enable_snapshot_block_public_access;
+    DisableSnapshotBlockPublicAccess(block_public_access::DisableSnapshotBlockPublicAccessInput) => block_public_access::disable_snapshot_block_public_access;
+    GetSnapshotBlockPublicAccessState(block_public_access::GetSnapshotBlockPublicAccessStateInput) => block_public_access::get_snapshot_block_public_access_state;
+    CreateTags(tags::CreateTagsInput) => tags::create_tags;
+    DeleteTags(tags::DeleteTagsInput) => tags::delete_tags;
+    DescribeTags(tags::DescribeTagsInput) => tags::describe_tags;
 }
 
 /// Every operation of the EC2 API (botocore's `ec2/2016-11-15` model), one per line.
@@ -129,136 +215,23 @@ pub fn is_ec2_action(name: &str) -> bool {
     EC2_ACTIONS.lines().any(|line| line == name)
 }
 
-/// `Filter.N.Name` / `Filter.N.Value.M` (or `Filters.N...` for the import-task calls).
-pub fn parse_filters(p: &Params, prefix: &str) -> Result<Vec<Filter>> {
-    p.structs(prefix)?
-        .into_iter()
-        .map(|f| {
-            let name = f.str("Name").ok_or_else(|| {
-                ec2_err!("InvalidParameterValue", "The filter name in {}.Name must be specified", f.prefix())
-            })?;
-            Ok(Filter { name: name.to_string(), values: f.list("Value")? })
-        })
-        .collect()
-}
-
-/// `Tag.N.Key` / `Tag.N.Value` under `prefix`, validated.
-pub fn parse_tags(p: &Params, prefix: &str) -> Result<Vec<Tag>> {
-    let tags = p
-        .structs(prefix)?
-        .into_iter()
-        .map(|t| {
-            let key = t.raw("Key").unwrap_or_default().to_string();
-            let value = t.raw("Value").unwrap_or_default().to_string();
-            let tag = Tag { key, value };
-            tag_rules::validate(&tag)?;
-            Ok(tag)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    tag_rules::check_count(tags.len())?;
-    Ok(tags)
-}
-
-/// `TagSpecification.N.ResourceType` with its `Tag.M.*`.
-pub fn parse_tag_specs(p: &Params) -> Result<Vec<TagSpec>> {
-    p.structs("TagSpecification")?
-        .into_iter()
-        .map(|spec| {
-            let resource_type = spec.str("ResourceType").ok_or_else(|| {
-                ec2_err!("InvalidParameterValue", "A resource type must be specified in {}.", spec.prefix())
-            })?;
-            let tags = parse_tags(p, &format!("{}.Tag", spec.prefix()))?;
-            Ok(TagSpec { resource_type: resource_type.to_string(), tags })
-        })
-        .collect()
-}
-
-/// The page a Describe call asks for: `MaxResults` within `[min, max]` (larger values
-/// are clamped, as EC2 does), never together with explicit ids, and `NextToken`.
-pub fn parse_page(p: &Params, ids_given: bool, ids_element: &str, min: i64, max: i64) -> Result<Page> {
-    let limit = p.int("MaxResults")?;
-    if let Some(n) = limit {
-        if ids_given {
-            return Err(ec2_err!(
-                "InvalidParameterCombination",
-                "The parameter {ids_element} cannot be used with the parameter maxResults"
-            ));
-        }
-        if n < min {
-            return Err(ec2_err!(
-                "InvalidParameterValue",
-                "Value ( {n} ) for parameter maxResults is invalid. Expecting a value greater than {min}."
-            ));
-        }
-    }
-    let after = p.str("NextToken").map(decode_token).transpose()?;
-    Ok(Page { after, limit: limit.map(|n| n.min(max) as usize) })
-}
-
-const TOKEN_VERSION: &str = "1:";
-
-/// Opaque page tokens: the hex of the last key returned.
-pub fn encode_token(last_key: &str) -> String {
-    let mut token = String::with_capacity((TOKEN_VERSION.len() + last_key.len()) * 2);
-    for b in TOKEN_VERSION.bytes().chain(last_key.bytes()) {
-        token.push_str(&format!("{b:02x}"));
-    }
-    token
-}
-
-fn decode_token(token: &str) -> Result<String> {
-    let invalid = || ec2_err!("InvalidPaginationToken", "The pagination token '{token}' is invalid.");
-    if !token.len().is_multiple_of(2) || !token.is_ascii() {
-        return Err(invalid());
-    }
-    let bytes = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
-        .collect::<std::result::Result<Vec<u8>, _>>()
-        .map_err(|_| invalid())?;
-    String::from_utf8(bytes).ok().and_then(|s| s.strip_prefix(TOKEN_VERSION).map(str::to_string)).ok_or_else(invalid)
-}
-
-/// `<nextToken>` when another page follows.
-pub fn write_next_token(x: &mut Xml, next: Option<String>) {
-    if let Some(key) = next {
-        x.text("nextToken", &encode_token(&key));
-    }
-}
-
-/// Lists of distinct values keep their first occurrence.
-pub fn dedup(values: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    values.into_iter().filter(|v| seen.insert(v.clone())).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn tokens_round_trip_and_garbage_is_refused() {
-        let token = encode_token("ami-0123456789abcdef0");
-        assert_eq!(decode_token(&token).unwrap(), "ami-0123456789abcdef0");
-        assert_eq!(decode_token("zz").unwrap_err().code, "InvalidPaginationToken");
-        assert_eq!(decode_token("616d69").unwrap_err().code, "InvalidPaginationToken");
-    }
-
-    #[test]
-    fn max_results_rules() {
-        let p = Params::from_pairs([("MaxResults", "3")]);
-        assert_eq!(parse_page(&p, false, "imagesSet", 5, 1000).unwrap_err().code, "InvalidParameterValue");
-        let p = Params::from_pairs([("MaxResults", "5000")]);
-        assert_eq!(parse_page(&p, false, "imagesSet", 5, 1000).unwrap().limit, Some(1000));
-        let p = Params::from_pairs([("MaxResults", "10")]);
-        assert_eq!(parse_page(&p, true, "imagesSet", 5, 1000).unwrap_err().code, "InvalidParameterCombination");
-    }
-
-    #[test]
     fn every_implemented_action_is_a_real_ec2_action() {
-        for action in ["DescribeImages", "RegisterImage", "CreateTags", "DescribeAvailabilityZones", "RunInstances"] {
+        for action in Operation::NAMES {
             assert!(is_ec2_action(action), "{action}");
         }
         assert!(!is_ec2_action("FrobnicateImages"));
+    }
+
+    #[test]
+    fn unknown_and_unimplemented_actions_are_refused_by_name() {
+        let p = Params::default();
+        assert_eq!(Operation::parse("FrobnicateImages", &p).err().unwrap().code, "InvalidAction");
+        assert_eq!(Operation::parse("CreateFleet", &p).err().unwrap().code, "UnsupportedOperation");
+        assert_eq!(Operation::parse("DescribeRegions", &p).ok().unwrap().name(), "DescribeRegions");
     }
 }

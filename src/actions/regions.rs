@@ -1,31 +1,36 @@
 //! DescribeRegions and DescribeAvailabilityZones, over the static region table.
 
-use super::{parse_filters, Ctx};
+use super::Ctx;
 use crate::domain::filter::filter_in_memory;
 use crate::domain::regions::{self, Region, Zone, REGIONS};
 use crate::ec2_err;
 use crate::error::Result;
 use crate::wire::params::Params;
+use crate::wire::query::parse_filters;
 use crate::wire::xml::Xml;
 
 fn opt_in_status(ctx: &Ctx<'_>, region: &Region) -> &'static str {
-    match (region.opt_in, ctx.app.directory.region_enabled(ctx.account, region)) {
+    match (region.opt_in, ctx.app.directory.region_enabled(ctx.scope.account, region)) {
         (false, _) => "opt-in-not-required",
         (true, true) => "opted-in",
         (true, false) => "not-opted-in",
     }
 }
 
-pub fn describe_regions(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeRegionsInput = Params;
+
+pub async fn describe_regions(ctx: &Ctx<'_>, p: DescribeRegionsInput) -> Result<Xml> {
+    let p = &p;
     let names = p.list("RegionName")?;
     let filters = parse_filters(p, "Filter")?;
     let all = p.flag("AllRegions")?;
     let mut regions: Vec<&Region> = Vec::new();
     for name in &names {
-        regions.push(regions::find(name).ok_or_else(|| ec2_err!("InvalidParameterValue", "Invalid region: {name}"))?);
+        regions.push(regions::find(name).ok_or_else(|| ec2_err!(InvalidParameterValue, "Invalid region: {name}"))?);
     }
     if names.is_empty() {
-        regions = REGIONS.iter().filter(|r| all || ctx.app.directory.region_enabled(ctx.account, r)).collect();
+        regions = REGIONS.iter().filter(|r| all || ctx.app.directory.region_enabled(ctx.scope.account, r)).collect();
     }
     let regions = filter_in_memory(regions, &filters, &["endpoint", "opt-in-status", "region-name"], |r, name| {
         vec![match name {
@@ -64,8 +69,12 @@ const ZONE_FILTERS: &[&str] = &[
     "zone-type",
 ];
 
-pub fn describe_availability_zones(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
-    let region = regions::find(ctx.region).expect("the caller's region is known");
+/// Read by the handler until this action has a typed input.
+pub type DescribeAvailabilityZonesInput = Params;
+
+pub async fn describe_availability_zones(ctx: &Ctx<'_>, p: DescribeAvailabilityZonesInput) -> Result<Xml> {
+    let p = &p;
+    let region = regions::find(ctx.scope.region).expect("the caller's region is known");
     let names = p.list("ZoneName")?;
     let ids = p.list("ZoneId")?;
     let filters = parse_filters(p, "Filter")?;
@@ -74,7 +83,7 @@ pub fn describe_availability_zones(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     every_zone.extend(regions::extra_zones(region));
     for wanted in names.iter().chain(&ids) {
         if !every_zone.iter().any(|z| &z.name == wanted || &z.id == wanted) {
-            return Err(ec2_err!("InvalidParameterValue", "Invalid availability zone: [{wanted}]"));
+            return Err(ec2_err!(InvalidParameterValue, "Invalid availability zone: [{wanted}]"));
         }
     }
     let zones: Vec<Zone> = every_zone

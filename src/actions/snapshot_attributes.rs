@@ -1,33 +1,19 @@
 //! ModifySnapshotAttribute, DescribeSnapshotAttribute, ResetSnapshotAttribute: who may
 //! create volumes from a snapshot (`createVolumePermission`).
 
-use super::snapshots::{malformed_user, not_found, not_owner};
-use super::volumes::return_true;
 use super::Ctx;
-use crate::domain::ids::{self, IdKind};
-use crate::domain::snapshot::{CreateVolumePermission, Snapshot};
+use crate::domain::ids::{self};
+use crate::domain::snapshot::CreateVolumePermission;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
-use crate::store::{snapshots, Conn};
+use crate::store::snapshots;
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
-
-/// The caller's own snapshot, or the error EC2 gives.
-async fn owned_snapshot(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
-    ids::check(IdKind::Snapshot, snapshot_id)?;
-    let snapshot = snapshots::find_visible(conn, ctx.account, ctx.region, snapshot_id)
-        .await?
-        .ok_or_else(|| not_found(snapshot_id))?;
-    if snapshot.owner_id != ctx.account {
-        return Err(not_owner());
-    }
-    Ok(snapshot)
-}
 
 fn check_attribute(attribute: &str) -> Result<()> {
     match attribute {
         "createVolumePermission" | "productCodes" => Ok(()),
-        other => Err(ec2_err!("InvalidParameterValue", "Value ({other}) for parameter attribute is invalid.")),
+        other => Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter attribute is invalid.")),
     }
 }
 
@@ -50,9 +36,9 @@ fn grants(p: &Params, op: &str) -> Result<Vec<CreateVolumePermission>> {
     }
     for grant in &grants {
         match grant {
-            CreateVolumePermission::User(v) if !ids::is_account_id(v) => return Err(malformed_user(v)),
+            CreateVolumePermission::User(v) if !ids::is_account_id(v) => return Err(Ec2Error::malformed_user(v)),
             CreateVolumePermission::Group(v) if v != "all" => {
-                return Err(ec2_err!("InvalidParameterValue", "Value ({v}) for parameter group is invalid."))
+                return Err(ec2_err!(InvalidParameterValue, "Value ({v}) for parameter group is invalid."))
             }
             _ => {}
         }
@@ -60,20 +46,24 @@ fn grants(p: &Params, op: &str) -> Result<Vec<CreateVolumePermission>> {
     Ok(grants)
 }
 
-pub async fn modify_snapshot_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type ModifySnapshotAttributeInput = Params;
+
+pub async fn modify_snapshot_attribute(ctx: &Ctx<'_>, p: ModifySnapshotAttributeInput) -> Result<Xml> {
+    let p = &p;
     let snapshot_id = p.required("SnapshotId")?;
     if let Some(attribute) = p.str("Attribute") {
         check_attribute(attribute)?;
         if attribute == "productCodes" {
             return Err(ec2_err!(
-                "InvalidParameterValue",
+                InvalidParameterValue,
                 "The productCodes attribute of a snapshot cannot be modified."
             ));
         }
     }
     if let Some(op) = p.str("OperationType") {
         if op != "add" && op != "remove" {
-            return Err(ec2_err!("InvalidParameterValue", "Value ({op}) for parameter operationType is invalid."));
+            return Err(ec2_err!(InvalidParameterValue, "Value ({op}) for parameter operationType is invalid."));
         }
     }
     let added = grants(p, "add")?;
@@ -83,18 +73,20 @@ pub async fn modify_snapshot_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml>
     }
     if !added.is_empty() && !removed.is_empty() {
         return Err(ec2_err!(
-            "InvalidParameterCombination",
+            InvalidParameterCombination,
             "A single request can either add or remove create volume permissions, not both."
         ));
     }
     let mut tx = ctx.app.store.write().await?;
-    let snapshot = owned_snapshot(ctx, &mut tx, snapshot_id).await?;
+    let snapshot = crate::access::own_snapshot(ctx.scope, &mut tx, snapshot_id).await?;
     if added.iter().any(|g| matches!(g, CreateVolumePermission::Group(_))) {
         if snapshot.encrypted {
-            return Err(ec2_err!("InvalidParameterValue", "Encrypted snapshots cannot be made public."));
+            return Err(ec2_err!(InvalidParameterValue, "Encrypted snapshots cannot be made public."));
         }
-        if super::block_public_access::snapshot_state(&mut tx, ctx.account, ctx.region).await? != "unblocked" {
-            return Err(super::block_public_access::snapshot_sharing_blocked());
+        if crate::store::settings::snapshot_block_public_access(&mut tx, ctx.scope.account, ctx.scope.region).await?
+            != "unblocked"
+        {
+            return Err(Ec2Error::snapshot_sharing_blocked());
         }
     }
     ctx.check_dry_run()?;
@@ -105,15 +97,19 @@ pub async fn modify_snapshot_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml>
         snapshots::remove_permission(&mut tx, snapshot_id, grant.grantee()).await?;
     }
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
-pub async fn describe_snapshot_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeSnapshotAttributeInput = Params;
+
+pub async fn describe_snapshot_attribute(ctx: &Ctx<'_>, p: DescribeSnapshotAttributeInput) -> Result<Xml> {
+    let p = &p;
     let snapshot_id = p.required("SnapshotId")?;
     let attribute = p.required("Attribute")?;
     check_attribute(attribute)?;
     let mut conn = ctx.app.store.read().await?;
-    owned_snapshot(ctx, &mut conn, snapshot_id).await?;
+    crate::access::own_snapshot(ctx.scope, &mut conn, snapshot_id).await?;
     ctx.check_dry_run()?;
     let mut x = Xml::new();
     x.text("snapshotId", snapshot_id);
@@ -137,19 +133,23 @@ pub fn write_permissions(x: &mut Xml, permissions: &[CreateVolumePermission]) {
     });
 }
 
-pub async fn reset_snapshot_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type ResetSnapshotAttributeInput = Params;
+
+pub async fn reset_snapshot_attribute(ctx: &Ctx<'_>, p: ResetSnapshotAttributeInput) -> Result<Xml> {
+    let p = &p;
     let snapshot_id = p.required("SnapshotId")?;
     let attribute = p.required("Attribute")?;
     check_attribute(attribute)?;
     if attribute != "createVolumePermission" {
-        return Err(ec2_err!("InvalidParameterValue", "The productCodes attribute of a snapshot cannot be reset."));
+        return Err(ec2_err!(InvalidParameterValue, "The productCodes attribute of a snapshot cannot be reset."));
     }
     let mut tx = ctx.app.store.write().await?;
-    owned_snapshot(ctx, &mut tx, snapshot_id).await?;
+    crate::access::own_snapshot(ctx.scope, &mut tx, snapshot_id).await?;
     ctx.check_dry_run()?;
     snapshots::reset_permissions(&mut tx, snapshot_id).await?;
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
 #[cfg(test)]

@@ -1,64 +1,27 @@
 //! CreateSnapshot, DescribeSnapshots, DeleteSnapshot, CopySnapshot.
 
-use super::volumes::{default_kms_key, return_true};
-use super::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token, Ctx};
+use super::{new_snapshot, store_new_snapshot, Ctx};
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::validate_description;
 use crate::domain::regions;
 use crate::domain::snapshot::{state, Snapshot};
-use crate::domain::tags::{self as tag_rules, Tag};
+use crate::domain::tags::{self as tag_rules};
+use crate::domain::volume::default_kms_key;
 use crate::domain::volume::state as volume_state;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::snapshots::{Owner, SnapshotQuery};
-use crate::store::{blocks, images, snapshots, tags, volumes, Conn};
+use crate::store::{images, snapshots, volumes};
 use crate::wire::params::Params;
+use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
 use crate::wire::xml::Xml;
 
-pub fn not_found(snapshot_id: &str) -> Ec2Error {
-    ec2_err!("InvalidSnapshot.NotFound", "The snapshot '{snapshot_id}' does not exist.")
-}
+/// Read by the handler until this action has a typed input.
+pub type CreateSnapshotInput = Params;
 
-pub fn not_owner() -> Ec2Error {
-    ec2_err!("UnauthorizedOperation", "You are not authorized to perform this operation.")
-}
-
-/// A new pending snapshot owned by the caller, due to complete after the configured time.
-pub fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, description: String) -> Snapshot {
-    Snapshot {
-        snapshot_id: ids::new_id(IdKind::Snapshot),
-        owner_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
-        volume_id: volume_id.to_string(),
-        volume_size,
-        description,
-        state: state::PENDING.to_string(),
-        start_time: ctx.now,
-        ready_at: Some(ctx.now + ctx.app.timings.snapshot_pending_ms),
-        ..Default::default()
-    }
-}
-
-/// Stores a new snapshot of the caller (in its final state at once when no pending time
-/// is configured) with its tags and the blocks of `content_from` (the volume or snapshot
-/// it is taken from), and schedules its completion. Returns whether it is still pending.
-pub async fn store_new_snapshot(
-    ctx: &Ctx<'_>,
-    conn: &mut Conn,
-    snapshot: &Snapshot,
-    tags: &[Tag],
-    content_from: &str,
-) -> Result<bool> {
-    let stored = snapshot.settled(ctx.now);
-    snapshots::insert(conn, &stored, ctx.now).await?;
-    blocks::copy(conn, content_from, &snapshot.snapshot_id).await?;
-    tags::upsert(conn, ctx.account, ctx.region, &snapshot.snapshot_id, "snapshot", tags, ctx.now).await?;
-    ctx.app.store.schedule_transition(stored.ready_at);
-    Ok(stored.state == state::PENDING)
-}
-
-pub async fn create_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+pub async fn create_snapshot(ctx: &Ctx<'_>, p: CreateSnapshotInput) -> Result<Xml> {
+    let p = &p;
     let volume_id = p.required("VolumeId")?;
     ids::check(IdKind::Volume, volume_id)?;
     let description = p.raw("Description").unwrap_or_default();
@@ -66,11 +29,11 @@ pub async fn create_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let tag_specs = parse_tag_specs(p)?;
     let tags = tag_rules::for_type(&tag_specs, &["snapshot"], "snapshot")?;
     let mut tx = ctx.app.store.write().await?;
-    let volume = volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id)
+    let volume = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id)
         .await?
-        .ok_or_else(|| ec2_err!("InvalidVolume.NotFound", "The volume '{volume_id}' does not exist."))?;
+        .ok_or_else(|| ec2_err!(InvalidVolume_NotFound, "The volume '{volume_id}' does not exist."))?;
     if !matches!(volume.state.as_str(), volume_state::AVAILABLE | volume_state::IN_USE) {
-        return Err(ec2_err!("IncorrectState", "The volume '{volume_id}' is in state '{}'.", volume.state));
+        return Err(ec2_err!(IncorrectState, "The volume '{volume_id}' is in state '{}'.", volume.state));
     }
     ctx.check_dry_run()?;
     let mut snapshot = new_snapshot(ctx, volume_id, volume.size, description.to_string());
@@ -87,18 +50,18 @@ pub async fn create_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
 /// `self`, an account id, or an owner alias.
 fn parse_owner(ctx: &Ctx<'_>, value: &str) -> Result<Owner> {
     match value {
-        "self" => Ok(Owner::Account(ctx.account.to_string())),
+        "self" => Ok(Owner::Account(ctx.scope.account.to_string())),
         "amazon" | "aws-marketplace" | "aws-backup-vault" => Ok(Owner::Alias(value.to_string())),
         v if ids::is_account_id(v) => Ok(Owner::Account(v.to_string())),
-        v => Err(malformed_user(v)),
+        v => Err(Ec2Error::malformed_user(v)),
     }
 }
 
-pub fn malformed_user(value: &str) -> Ec2Error {
-    ec2_err!("InvalidUserID.Malformed", "Invalid user id: \"{value}\"")
-}
+/// Read by the handler until this action has a typed input.
+pub type DescribeSnapshotsInput = Params;
 
-pub async fn describe_snapshots(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+pub async fn describe_snapshots(ctx: &Ctx<'_>, p: DescribeSnapshotsInput) -> Result<Xml> {
+    let p = &p;
     let snapshot_ids = dedup(p.list("SnapshotId")?);
     ids::check_all(IdKind::Snapshot, &snapshot_ids)?;
     let owners = p.list("Owner")?.iter().map(|o| parse_owner(ctx, o)).collect::<Result<Vec<_>>>()?;
@@ -106,10 +69,10 @@ pub async fn describe_snapshots(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         .list("RestorableBy")?
         .into_iter()
         .map(|r| match r.as_str() {
-            "self" => Ok(ctx.account.to_string()),
+            "self" => Ok(ctx.scope.account.to_string()),
             "all" => Ok(r),
             v if ids::is_account_id(v) => Ok(r),
-            v => Err(malformed_user(v)),
+            v => Err(Ec2Error::malformed_user(v)),
         })
         .collect::<Result<Vec<_>>>()?;
     let filters = parse_filters(p, "Filter")?;
@@ -118,8 +81,8 @@ pub async fn describe_snapshots(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     ctx.check_dry_run()?;
     let scoped = !owners.is_empty() || !restorable_by.is_empty() || !filters.is_empty();
     let query = SnapshotQuery {
-        account: ctx.account,
-        region: ctx.region,
+        account: ctx.scope.account,
+        region: ctx.scope.region,
         snapshot_ids,
         owners,
         restorable_by,
@@ -129,8 +92,9 @@ pub async fn describe_snapshots(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let mut conn = ctx.app.store.read().await?;
     let (found, next) = snapshots::describe(&mut conn, &query).await?;
     for missing in query.snapshot_ids.iter().filter(|id| !found.iter().any(|s| &s.snapshot_id == *id)) {
-        if !scoped || snapshots::find_visible(&mut conn, ctx.account, ctx.region, missing).await?.is_none() {
-            return Err(not_found(missing));
+        if !scoped || snapshots::find_visible(&mut conn, ctx.scope.account, ctx.scope.region, missing).await?.is_none()
+        {
+            return Err(Ec2Error::snapshot_not_found(missing));
         }
     }
     let mut x = Xml::new();
@@ -139,36 +103,44 @@ pub async fn describe_snapshots(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     Ok(x)
 }
 
-pub async fn delete_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DeleteSnapshotInput = Params;
+
+pub async fn delete_snapshot(ctx: &Ctx<'_>, p: DeleteSnapshotInput) -> Result<Xml> {
+    let p = &p;
     let snapshot_id = p.required("SnapshotId")?;
     ids::check(IdKind::Snapshot, snapshot_id)?;
     let mut tx = ctx.app.store.write().await?;
-    let snapshot = snapshots::find_visible(&mut tx, ctx.account, ctx.region, snapshot_id)
+    let snapshot = snapshots::find_visible(&mut tx, ctx.scope.account, ctx.scope.region, snapshot_id)
         .await?
-        .ok_or_else(|| not_found(snapshot_id))?;
-    if snapshot.owner_id != ctx.account {
-        return Err(not_owner());
+        .ok_or_else(|| Ec2Error::snapshot_not_found(snapshot_id))?;
+    if snapshot.owner_id != ctx.scope.account {
+        return Err(Ec2Error::not_owner());
     }
     if let Some(image_id) = images::images_using_snapshot(&mut tx, snapshot_id).await?.first() {
-        return Err(ec2_err!("InvalidSnapshot.InUse", "The snapshot {snapshot_id} is currently in use by {image_id}"));
+        return Err(ec2_err!(InvalidSnapshot_InUse, "The snapshot {snapshot_id} is currently in use by {image_id}"));
     }
     ctx.check_dry_run()?;
     snapshots::delete(&mut tx, snapshot_id).await?;
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
-pub async fn copy_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type CopySnapshotInput = Params;
+
+pub async fn copy_snapshot(ctx: &Ctx<'_>, p: CopySnapshotInput) -> Result<Xml> {
+    let p = &p;
     let source_region_name = p.required("SourceRegion")?;
     let source_region = regions::find(&source_region_name.to_ascii_lowercase())
-        .ok_or_else(|| ec2_err!("InvalidRegion", "The source region '{source_region_name}' does not exist."))?;
+        .ok_or_else(|| ec2_err!(InvalidRegion, "The source region '{source_region_name}' does not exist."))?;
     let source_id = p.required("SourceSnapshotId")?;
     ids::check(IdKind::Snapshot, source_id)?;
     let encrypted_param = p.bool("Encrypted")?;
     let kms_key_id = p.str("KmsKeyId");
     if kms_key_id.is_some() && encrypted_param != Some(true) {
         return Err(ec2_err!(
-            "InvalidParameterDependency",
+            InvalidParameterDependency,
             "The parameter KmsKeyId requires the parameter Encrypted to be set."
         ));
     }
@@ -181,14 +153,14 @@ pub async fn copy_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
 
     ctx.app.catalog.ensure(&ctx.app.store, source_region.name, ctx.now).await?;
     let mut tx = ctx.app.store.write().await?;
-    let source = snapshots::find_visible(&mut tx, ctx.account, source_region.name, source_id)
+    let source = snapshots::find_visible(&mut tx, ctx.scope.account, source_region.name, source_id)
         .await?
-        .ok_or_else(|| not_found(source_id))?;
+        .ok_or_else(|| Ec2Error::snapshot_not_found(source_id))?;
     if source.state != state::COMPLETED {
-        return Err(ec2_err!("IncorrectState", "Snapshot {source_id} is in invalid state - {}", source.state));
+        return Err(ec2_err!(IncorrectState, "Snapshot {source_id} is in invalid state - {}", source.state));
     }
     if source.encrypted && encrypted_param == Some(false) {
-        return Err(ec2_err!("InvalidParameterCombination", "A copy of an encrypted snapshot must be encrypted."));
+        return Err(ec2_err!(InvalidParameterCombination, "A copy of an encrypted snapshot must be encrypted."));
     }
     ctx.check_dry_run()?;
     let description = description.unwrap_or_else(|| format!("[Copied {source_id} from {}]", source_region.name));
@@ -196,7 +168,12 @@ pub async fn copy_snapshot(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let mut copy = new_snapshot(ctx, "vol-ffffffff", source.volume_size, description);
     copy.encrypted = source.encrypted || encrypted_param == Some(true);
     copy.kms_key_id = if copy.encrypted {
-        Some(kms_key_id.map(str::to_string).or(source.kms_key_id).unwrap_or_else(|| default_kms_key(ctx)))
+        Some(
+            kms_key_id
+                .map(str::to_string)
+                .or(source.kms_key_id)
+                .unwrap_or_else(|| default_kms_key(ctx.scope.account, ctx.scope.region)),
+        )
     } else {
         None
     };

@@ -1,32 +1,37 @@
 //! CreateVolume, DescribeVolumes, DeleteVolume.
 
-use super::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token, Ctx};
+use super::Ctx;
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::check_enum;
 use crate::domain::regions;
 use crate::domain::snapshot::state as snapshot_state;
 use crate::domain::tags as tag_rules;
-use crate::domain::volume::{self, state, Volume, VOLUME_TYPES};
+use crate::domain::volume::{self, default_kms_key, state, Volume, VOLUME_TYPES};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::{snapshots, tags, volumes};
 use crate::wire::params::Params;
+use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
 use crate::wire::xml::Xml;
 
-pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
-    let region = regions::find(ctx.region).expect("known region");
+/// Read by the handler until this action has a typed input.
+pub type CreateVolumeInput = Params;
+
+pub async fn create_volume(ctx: &Ctx<'_>, p: CreateVolumeInput) -> Result<Xml> {
+    let p = &p;
+    let region = regions::find(ctx.scope.region).expect("known region");
     let zone = match (p.str("AvailabilityZone"), p.str("AvailabilityZoneId")) {
         (Some(_), Some(_)) => {
             return Err(ec2_err!(
-                "InvalidParameterCombination",
+                InvalidParameterCombination,
                 "Only one of AvailabilityZone or AvailabilityZoneId can be specified"
             ))
         }
         (Some(name), None) => regions::zone_by_name(region, name)
-            .ok_or_else(|| ec2_err!("InvalidZone.NotFound", "The zone '{name}' does not exist."))?,
+            .ok_or_else(|| ec2_err!(InvalidZone_NotFound, "The zone '{name}' does not exist."))?,
         (None, Some(id)) => regions::zone_by_id(region, id)
-            .ok_or_else(|| ec2_err!("InvalidZone.NotFound", "The zone ID '{id}' does not exist."))?,
+            .ok_or_else(|| ec2_err!(InvalidZone_NotFound, "The zone ID '{id}' does not exist."))?,
         (None, None) => return Err(Ec2Error::missing_parameter("AvailabilityZone")),
     };
     let volume_type = p.str("VolumeType").unwrap_or("gp2");
@@ -37,13 +42,13 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let kms_key_id = p.str("KmsKeyId");
     if kms_key_id.is_some() && !encrypted_param {
         return Err(ec2_err!(
-            "InvalidParameterDependency",
+            InvalidParameterDependency,
             "The parameter KmsKeyId requires the parameter Encrypted to be set."
         ));
     }
     let multi_attach = p.flag("MultiAttachEnabled")?;
     if multi_attach && !matches!(volume_type, "io1" | "io2") {
-        return Err(ec2_err!("InvalidParameterCombination", "Multi-Attach is supported only for io1 and io2 volumes."));
+        return Err(ec2_err!(InvalidParameterCombination, "Multi-Attach is supported only for io1 and io2 volumes."));
     }
     let tag_specs = parse_tag_specs(p)?;
     let tags = tag_rules::for_type(&tag_specs, &["volume"], "volume")?;
@@ -51,10 +56,12 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
 
     let mut tx = ctx.app.store.write().await?;
     if let Some(token) = client_token {
-        if let Some(existing) = volumes::find_by_client_token(&mut tx, ctx.account, ctx.region, token).await? {
+        if let Some(existing) =
+            volumes::find_by_client_token(&mut tx, ctx.scope.account, ctx.scope.region, token).await?
+        {
             if existing.availability_zone != zone.name || size.is_some_and(|s| s != existing.size) {
                 return Err(ec2_err!(
-                    "IdempotentParameterMismatch",
+                    IdempotentParameterMismatch,
                     "Client token '{token}' was already used with different parameters."
                 ));
             }
@@ -65,11 +72,11 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let snapshot = match snapshot_id {
         Some(id) => {
             ids::check(IdKind::Snapshot, id)?;
-            let snapshot = snapshots::find_visible(&mut tx, ctx.account, ctx.region, id)
+            let snapshot = snapshots::find_visible(&mut tx, ctx.scope.account, ctx.scope.region, id)
                 .await?
-                .ok_or_else(|| ec2_err!("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist."))?;
+                .ok_or_else(|| ec2_err!(InvalidSnapshot_NotFound, "The snapshot '{id}' does not exist."))?;
             if snapshot.state != snapshot_state::COMPLETED {
-                return Err(ec2_err!("IncorrectState", "Snapshot is in invalid state - {}", snapshot.state));
+                return Err(ec2_err!(IncorrectState, "Snapshot is in invalid state - {}", snapshot.state));
             }
             Some(snapshot)
         }
@@ -78,7 +85,7 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     let size = match (size, &snapshot) {
         (Some(size), Some(s)) if size < s.volume_size => {
             return Err(ec2_err!(
-                "InvalidParameterValue",
+                InvalidParameterValue,
                 "Volume of size {size}GiB is smaller than snapshot '{}', expect size >= {}GiB",
                 s.snapshot_id,
                 s.volume_size
@@ -95,15 +102,15 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
         kms_key_id
             .map(str::to_string)
             .or_else(|| snapshot.as_ref().and_then(|s| s.kms_key_id.clone()))
-            .unwrap_or_else(|| default_kms_key(ctx))
+            .unwrap_or_else(|| default_kms_key(ctx.scope.account, ctx.scope.region))
     });
     ctx.check_dry_run()?;
 
     let ready_at = ctx.now + ctx.app.timings.volume_creating_ms;
     let volume = Volume {
         volume_id: ids::new_id(IdKind::Volume),
-        owner_id: ctx.account.to_string(),
-        region: ctx.region.to_string(),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
         availability_zone: zone.name,
         availability_zone_id: zone.id,
         size,
@@ -122,15 +129,10 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     };
     let stored = volume.settled(ctx.now);
     volumes::insert(&mut tx, &stored, client_token).await?;
-    tags::upsert(&mut tx, ctx.account, ctx.region, &volume.volume_id, "volume", &tags, ctx.now).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &volume.volume_id, "volume", &tags, ctx.now).await?;
     tx.commit().await?;
     ctx.app.store.schedule_transition(stored.ready_at);
     Ok(volume_xml(&volume))
-}
-
-/// The account's default EBS key in the region (`alias/aws/ebs`).
-pub fn default_kms_key(ctx: &Ctx<'_>) -> String {
-    format!("arn:aws:kms:{}:{}:alias/aws/ebs", ctx.region, ctx.account)
 }
 
 fn volume_xml(v: &Volume) -> Xml {
@@ -139,20 +141,32 @@ fn volume_xml(v: &Volume) -> Xml {
     x
 }
 
-pub async fn describe_volumes(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DescribeVolumesInput = Params;
+
+pub async fn describe_volumes(ctx: &Ctx<'_>, p: DescribeVolumesInput) -> Result<Xml> {
+    let p = &p;
     let volume_ids = dedup(p.list("VolumeId")?);
     ids::check_all(IdKind::Volume, &volume_ids)?;
     let filters = parse_filters(p, "Filter")?;
     let page = parse_page(p, !volume_ids.is_empty(), "volumeSet", 5, 500)?;
     volumes::FILTERS.validate(&filters)?;
     ctx.check_dry_run()?;
-    let query = volumes::VolumeQuery { account: ctx.account, region: ctx.region, volume_ids, filters: &filters, page };
+    let query = volumes::VolumeQuery {
+        account: ctx.scope.account,
+        region: ctx.scope.region,
+        volume_ids,
+        filters: &filters,
+        page,
+    };
     let mut conn = ctx.app.store.read().await?;
     let (found, next) = volumes::describe(&mut conn, &query).await?;
     // A requested id that is missing is unknown, unless a filter merely excluded it.
     for missing in query.volume_ids.iter().filter(|id| !found.iter().any(|v| &v.volume_id == *id)) {
-        if filters.is_empty() || volumes::find_owned(&mut conn, ctx.account, ctx.region, missing).await?.is_none() {
-            return Err(not_found(missing));
+        if filters.is_empty()
+            || volumes::find_owned(&mut conn, ctx.scope.account, ctx.scope.region, missing).await?.is_none()
+        {
+            return Err(Ec2Error::volume_not_found(missing));
         }
     }
     let mut x = Xml::new();
@@ -161,23 +175,24 @@ pub async fn describe_volumes(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     Ok(x)
 }
 
-fn not_found(volume_id: &str) -> Ec2Error {
-    ec2_err!("InvalidVolume.NotFound", "The volume '{volume_id}' does not exist.")
-}
+/// Read by the handler until this action has a typed input.
+pub type DeleteVolumeInput = Params;
 
-pub async fn delete_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+pub async fn delete_volume(ctx: &Ctx<'_>, p: DeleteVolumeInput) -> Result<Xml> {
+    let p = &p;
     let volume_id = p.required("VolumeId")?;
     ids::check(IdKind::Volume, volume_id)?;
     let mut tx = ctx.app.store.write().await?;
-    let volume =
-        volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await?.ok_or_else(|| not_found(volume_id))?;
+    let volume = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id)
+        .await?
+        .ok_or_else(|| Ec2Error::volume_not_found(volume_id))?;
     if let Some(attachment) = &volume.attachment {
-        return Err(ec2_err!("VolumeInUse", "Volume {volume_id} is currently attached to {}", attachment.instance_id));
+        return Err(ec2_err!(VolumeInUse, "Volume {volume_id} is currently attached to {}", attachment.instance_id));
     }
     ctx.check_dry_run()?;
     volumes::delete(&mut tx, volume_id).await?;
     tx.commit().await?;
-    Ok(return_true())
+    Ok(Xml::return_true())
 }
 
 /// `/dev/sdf`, `/dev/xvdb`, `xvdh`: the device names EBS accepts.
@@ -190,40 +205,45 @@ fn check_device(device: &str) -> Result<()> {
         Ok(())
     } else {
         Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Value ({device}) for parameter device is invalid. {device} is not a valid EBS device name."
         ))
     }
 }
 
-pub async fn attach_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type AttachVolumeInput = Params;
+
+pub async fn attach_volume(ctx: &Ctx<'_>, p: AttachVolumeInput) -> Result<Xml> {
+    let p = &p;
     let volume_id = p.required("VolumeId")?;
     let instance_id = p.required("InstanceId")?;
     let device = p.required("Device")?;
     ids::check(IdKind::Volume, volume_id)?;
     check_device(device)?;
     let mut tx = ctx.app.store.write().await?;
-    let volume =
-        volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await?.ok_or_else(|| not_found(volume_id))?;
-    let instance = super::instances::owned_instance(ctx, &mut tx, instance_id).await?;
+    let volume = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id)
+        .await?
+        .ok_or_else(|| Ec2Error::volume_not_found(volume_id))?;
+    let instance = crate::access::own_instance(ctx.scope, &mut tx, instance_id).await?;
     if let Some(a) = &volume.attachment {
-        return Err(ec2_err!("VolumeInUse", "{volume_id} is already attached to an instance ({})", a.instance_id));
+        return Err(ec2_err!(VolumeInUse, "{volume_id} is already attached to an instance ({})", a.instance_id));
     }
     if volume.state != state::AVAILABLE {
-        return Err(ec2_err!("IncorrectState", "Volume '{volume_id}' is in the '{}' state.", volume.state));
+        return Err(ec2_err!(IncorrectState, "Volume '{volume_id}' is in the '{}' state.", volume.state));
     }
     if !matches!(instance.state.as_str(), "running" | "stopped" | "pending" | "stopping") {
-        return Err(ec2_err!("IncorrectInstanceState", "Instance '{instance_id}' is not 'running' or 'stopped'."));
+        return Err(ec2_err!(IncorrectInstanceState, "Instance '{instance_id}' is not 'running' or 'stopped'."));
     }
     if volume.availability_zone != instance.availability_zone {
         return Err(ec2_err!(
-            "InvalidVolume.ZoneMismatch",
+            InvalidVolume_ZoneMismatch,
             "The volume '{volume_id}' is not in the same availability zone as instance '{instance_id}'"
         ));
     }
     if instance.volumes.iter().any(|(d, ..)| d == device) || instance.root_device_name.as_deref() == Some(device) {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Invalid value '{device}' for unixDevice. Attachment point {device} is already in use"
         ));
     }
@@ -233,28 +253,33 @@ pub async fn attach_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
     Ok(attachment_xml(volume_id, instance_id, device, "attaching", ctx.now, false))
 }
 
-pub async fn detach_volume(ctx: &Ctx<'_>, p: &Params) -> Result<Xml> {
+/// Read by the handler until this action has a typed input.
+pub type DetachVolumeInput = Params;
+
+pub async fn detach_volume(ctx: &Ctx<'_>, p: DetachVolumeInput) -> Result<Xml> {
+    let p = &p;
     let volume_id = p.required("VolumeId")?;
     ids::check(IdKind::Volume, volume_id)?;
     p.flag("Force")?;
     let mut tx = ctx.app.store.write().await?;
-    let volume =
-        volumes::find_owned(&mut tx, ctx.account, ctx.region, volume_id).await?.ok_or_else(|| not_found(volume_id))?;
+    let volume = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id)
+        .await?
+        .ok_or_else(|| Ec2Error::volume_not_found(volume_id))?;
     let Some(attachment) = volume.attachment else {
-        return Err(ec2_err!("IncorrectState", "Volume '{volume_id}' is in the '{}' state.", volume.state));
+        return Err(ec2_err!(IncorrectState, "Volume '{volume_id}' is in the '{}' state.", volume.state));
     };
     let wrong_instance = p.str("InstanceId").is_some_and(|i| i != attachment.instance_id);
     let wrong_device = p.str("Device").is_some_and(|d| d != attachment.device);
     if wrong_instance || wrong_device {
         return Err(ec2_err!(
-            "InvalidAttachment.NotFound",
+            InvalidAttachment_NotFound,
             "The volume '{volume_id}' is not attached to the given instance and device."
         ));
     }
-    let instance = super::instances::owned_instance(ctx, &mut tx, &attachment.instance_id).await?;
+    let instance = crate::access::own_instance(ctx.scope, &mut tx, &attachment.instance_id).await?;
     if instance.root_device_name.as_deref() == Some(attachment.device.as_str()) && instance.state != "stopped" {
         return Err(ec2_err!(
-            "IncorrectState",
+            IncorrectState,
             "Unable to detach root volume '{volume_id}' from instance '{}'",
             attachment.instance_id
         ));
@@ -288,12 +313,6 @@ fn attachment_xml(
         .text("status", status)
         .text("attachTime", &iso(attach_time))
         .bool("deleteOnTermination", delete_on_termination);
-    x
-}
-
-pub fn return_true() -> Xml {
-    let mut x = Xml::new();
-    x.bool("return", true);
     x
 }
 

@@ -131,7 +131,7 @@ pub fn filter_in_memory<T>(
 ) -> crate::error::Result<Vec<T>> {
     for f in filters {
         if !known.contains(&f.name.as_str()) {
-            return Err(crate::ec2_err!("InvalidParameterValue", "The filter '{}' is invalid", f.name));
+            return Err(crate::ec2_err!(InvalidParameterValue, "The filter '{}' is invalid", f.name));
         }
     }
     Ok(items

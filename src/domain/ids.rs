@@ -3,8 +3,7 @@
 
 use rand::Rng;
 
-use crate::ec2_err;
-use crate::error::{Ec2Error, Result};
+use crate::error::{Code, Ec2Error, Result};
 
 /// The kinds of ids ec2lite hands out or accepts, with the codes EC2 uses for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,19 +38,19 @@ impl IdKind {
         }
     }
 
-    pub fn malformed_code(self) -> &'static str {
+    pub fn malformed_code(self) -> Code {
         match self {
-            IdKind::Image => "InvalidAMIID.Malformed",
-            IdKind::Snapshot => "InvalidSnapshotID.Malformed",
-            IdKind::Volume => "InvalidVolumeID.Malformed",
-            IdKind::Instance => "InvalidInstanceID.Malformed",
-            IdKind::Kernel => "InvalidKernelId.Malformed",
-            IdKind::Ramdisk => "InvalidRamDiskId.Malformed",
-            IdKind::Reservation => "InvalidReservationID.Malformed",
-            IdKind::Subnet => "InvalidSubnetID.Malformed",
-            IdKind::SecurityGroup => "InvalidGroupId.Malformed",
-            IdKind::Vpc => "InvalidVpcID.Malformed",
-            IdKind::KeyPair => "InvalidKeyPair.Malformed",
+            IdKind::Image => Code::InvalidAMIID_Malformed,
+            IdKind::Snapshot => Code::InvalidSnapshotID_Malformed,
+            IdKind::Volume => Code::InvalidVolumeID_Malformed,
+            IdKind::Instance => Code::InvalidInstanceID_Malformed,
+            IdKind::Kernel => Code::InvalidKernelId_Malformed,
+            IdKind::Ramdisk => Code::InvalidRamDiskId_Malformed,
+            IdKind::Reservation => Code::InvalidReservationID_Malformed,
+            IdKind::Subnet => Code::InvalidSubnetID_Malformed,
+            IdKind::SecurityGroup => Code::InvalidGroupId_Malformed,
+            IdKind::Vpc => Code::InvalidVpcID_Malformed,
+            IdKind::KeyPair => Code::InvalidKeyPair_Malformed,
         }
     }
 
@@ -139,7 +138,7 @@ pub fn check(kind: IdKind, id: &str) -> Result<()> {
 }
 
 pub fn malformed(kind: IdKind, id: &str) -> Ec2Error {
-    ec2_err!(kind.malformed_code(), "Invalid id: \"{id}\" (expecting \"{}-...\")", kind.prefix())
+    Ec2Error::new(kind.malformed_code(), format!("Invalid id: \"{id}\" (expecting \"{}-...\")", kind.prefix()))
 }
 
 pub fn check_all(kind: IdKind, ids: &[String]) -> Result<()> {

@@ -164,7 +164,7 @@ impl LaunchPermission {
             Ok(())
         } else {
             Err(ec2_err!(
-                "InvalidAMIAttributeItemValue",
+                InvalidAMIAttributeItemValue,
                 "Invalid attribute item value \"{value}\" for {item_type} item type."
             ))
         }
@@ -202,7 +202,7 @@ pub fn validate_name(name: &str) -> Result<()> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "()[] ./-'@_".contains(c);
     if !(3..=128).contains(&len) || !name.chars().all(allowed) {
         return Err(ec2_err!(
-            "InvalidAMIName.Malformed",
+            InvalidAMIName_Malformed,
             "AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '[', ']', ' ', '.', '/', '-', ''', '@' and '_'"
         ));
     }
@@ -212,7 +212,7 @@ pub fn validate_name(name: &str) -> Result<()> {
 pub fn validate_description(description: &str) -> Result<()> {
     if description.chars().count() > 255 {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Value for parameter description is invalid: the description must be at most 255 characters long"
         ));
     }
@@ -225,10 +225,28 @@ pub fn check_enum(name: &str, value: &str, allowed: &[&str]) -> Result<()> {
         Ok(())
     } else {
         Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "Value ({value}) for parameter {name} is invalid. Valid values: {}",
             allowed.join(", ")
         ))
+    }
+}
+
+/// Why deregistering `image` is refused at `now`, if it is.
+pub fn deregistration_refusal(image: &Image, now: i64) -> Option<String> {
+    if image.deregistration_protection.starts_with("enabled") {
+        return Some(format!(
+            "Image {} has deregistration protection enabled. Disable it before deregistering the image.",
+            image.image_id
+        ));
+    }
+    match image.protected_until {
+        Some(until) if until > now => Some(format!(
+            "Image {} is protected from deregistration until {} (cooldown after protection was disabled).",
+            image.image_id,
+            crate::domain::clock::iso(until)
+        )),
+        _ => None,
     }
 }
 

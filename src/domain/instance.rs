@@ -167,7 +167,7 @@ pub fn instance_type(name: &str) -> Result<&'static InstanceType> {
     INSTANCE_TYPES
         .iter()
         .find(|t| t.name == name)
-        .ok_or_else(|| ec2_err!("InvalidParameterValue", "Invalid value '{name}' for InstanceType."))
+        .ok_or_else(|| ec2_err!(InvalidParameterValue, "Invalid value '{name}' for InstanceType."))
 }
 
 /// Whether an image of this architecture and virtualization may run on `itype`,
@@ -176,14 +176,14 @@ pub fn check_compatible(itype: &InstanceType, architecture: &str, virtualization
     let same_family = itype.architecture == architecture || (architecture == "i386" && itype.architecture == "x86_64");
     if !same_family {
         return Err(ec2_err!(
-            "InvalidParameterValue",
+            InvalidParameterValue,
             "The architecture '{}' of the specified instance type does not match the architecture '{architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.",
             itype.architecture
         ));
     }
     if virtualization_type == "paravirtual" && !itype.paravirtual {
         return Err(ec2_err!(
-            "InvalidParameterCombination",
+            InvalidParameterCombination,
             "Virtualization type 'hvm' is required for instances of type '{}'.",
             itype.name
         ));

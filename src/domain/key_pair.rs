@@ -39,7 +39,7 @@ pub struct Generated {
 /// Key names: 1 to 255 ASCII characters.
 pub fn validate_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 255 || !name.is_ascii() {
-        return Err(ec2_err!("InvalidParameterValue", "Key pair names are 1 to 255 ASCII characters: '{name}'"));
+        return Err(ec2_err!(InvalidParameterValue, "Key pair names are 1 to 255 ASCII characters: '{name}'"));
     }
     Ok(())
 }
@@ -92,7 +92,7 @@ fn sha256_fingerprint(public: &PublicKey) -> Result<String> {
 }
 
 fn invalid_format() -> crate::error::Ec2Error {
-    ec2_err!("InvalidKey.Format", "Key is not in valid OpenSSH public key format")
+    ec2_err!(InvalidKey_Format, "Key is not in valid OpenSSH public key format")
 }
 
 /// ImportKeyPair: an RSA or ED25519 public key in OpenSSH format, the SSH2 format of

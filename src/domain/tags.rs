@@ -21,16 +21,16 @@ pub struct TagSpec {
 
 pub fn validate(tag: &Tag) -> Result<()> {
     if tag.key.is_empty() {
-        return Err(ec2_err!("InvalidParameterValue", "Tag key cannot be empty"));
+        return Err(ec2_err!(InvalidParameterValue, "Tag key cannot be empty"));
     }
     if tag.key.chars().count() > 128 {
-        return Err(ec2_err!("InvalidParameterValue", "Tag key exceeds the maximum length of 128 characters"));
+        return Err(ec2_err!(InvalidParameterValue, "Tag key exceeds the maximum length of 128 characters"));
     }
     if tag.value.chars().count() > 256 {
-        return Err(ec2_err!("InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters"));
+        return Err(ec2_err!(InvalidParameterValue, "Tag value exceeds the maximum length of 256 characters"));
     }
     if tag.key.to_ascii_lowercase().starts_with("aws:") {
-        return Err(ec2_err!("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use"));
+        return Err(ec2_err!(InvalidParameterValue, "Tag keys starting with 'aws:' are reserved for internal use"));
     }
     Ok(())
 }
@@ -41,7 +41,7 @@ pub fn for_type(specs: &[TagSpec], allowed: &[&str], resource_type: &str) -> Res
     for spec in specs {
         if !allowed.contains(&spec.resource_type.as_str()) {
             return Err(ec2_err!(
-                "InvalidParameterValue",
+                InvalidParameterValue,
                 "'{}' is not a valid taggable resource type for this operation.",
                 spec.resource_type
             ));
@@ -56,7 +56,7 @@ pub fn for_type(specs: &[TagSpec], allowed: &[&str], resource_type: &str) -> Res
 pub fn check_count(count: usize) -> Result<()> {
     if count > MAX_TAGS_PER_RESOURCE {
         return Err(ec2_err!(
-            "TagLimitExceeded",
+            TagLimitExceeded,
             "The maximum number of tags per resource ({MAX_TAGS_PER_RESOURCE}) has been exceeded"
         ));
     }

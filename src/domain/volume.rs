@@ -70,10 +70,10 @@ pub fn size_range(volume_type: &str) -> (i64, i64) {
 pub fn check_size(volume_type: &str, size: i64) -> Result<()> {
     let (min, max) = size_range(volume_type);
     if size < min {
-        return Err(ec2_err!("InvalidParameterValue", "Volume of {size}GiB is too small; minimum is {min}GiB."));
+        return Err(ec2_err!(InvalidParameterValue, "Volume of {size}GiB is too small; minimum is {min}GiB."));
     }
     if size > max {
-        return Err(ec2_err!("InvalidParameterValue", "Volume of {size}GiB is too large; maximum is {max}GiB."));
+        return Err(ec2_err!(InvalidParameterValue, "Volume of {size}GiB is too large; maximum is {max}GiB."));
     }
     Ok(())
 }
@@ -88,13 +88,10 @@ pub fn performance(
     match volume_type {
         "io1" | "io2" => {
             let iops = iops.ok_or_else(|| {
-                ec2_err!(
-                    "InvalidParameterCombination",
-                    "The parameter iops must be specified for {volume_type} volumes."
-                )
+                ec2_err!(InvalidParameterCombination, "The parameter iops must be specified for {volume_type} volumes.")
             })?;
             if !(100..=256_000).contains(&iops) {
-                return Err(ec2_err!("InvalidParameterValue", "Value ({iops}) for parameter iops is invalid."));
+                return Err(ec2_err!(InvalidParameterValue, "Value ({iops}) for parameter iops is invalid."));
             }
             Ok((Some(iops), None))
         }
@@ -102,23 +99,27 @@ pub fn performance(
             let iops = iops.unwrap_or(3_000);
             let throughput = throughput.unwrap_or(125);
             if !(3_000..=80_000).contains(&iops) {
-                return Err(ec2_err!("InvalidParameterValue", "Value ({iops}) for parameter iops is invalid."));
+                return Err(ec2_err!(InvalidParameterValue, "Value ({iops}) for parameter iops is invalid."));
             }
             if !(125..=2_000).contains(&throughput) {
                 return Err(ec2_err!(
-                    "InvalidParameterValue",
+                    InvalidParameterValue,
                     "Value ({throughput}) for parameter throughput is invalid."
                 ));
             }
             Ok((Some(iops), Some(throughput)))
         }
-        _ if iops.is_some() => Err(ec2_err!(
-            "InvalidParameterCombination",
-            "The parameter iops is not supported for {volume_type} volumes."
-        )),
+        _ if iops.is_some() => {
+            Err(ec2_err!(InvalidParameterCombination, "The parameter iops is not supported for {volume_type} volumes."))
+        }
         "gp2" => Ok((Some((size * 3).clamp(100, 16_000)), None)),
         _ => Ok((None, None)),
     }
+}
+
+/// The account's default EBS encryption key in a region (`aws/ebs`).
+pub fn default_kms_key(account: &str, region: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:alias/aws/ebs")
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ impl FilterSpec {
         let total: usize = filters.iter().map(|f| f.values.len()).sum();
         if total > MAX_FILTER_VALUES {
             return Err(ec2_err!(
-                "FilterLimitExceeded",
+                FilterLimitExceeded,
                 "The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES}"
             ));
         }
@@ -44,11 +44,11 @@ impl FilterSpec {
                 || filter.name == "tag-key"
                 || self.target(&filter.name).is_some();
             if !known {
-                return Err(ec2_err!("InvalidParameterValue", "The filter '{}' is invalid", filter.name));
+                return Err(ec2_err!(InvalidParameterValue, "The filter '{}' is invalid", filter.name));
             }
             if filter.values.is_empty() {
                 return Err(ec2_err!(
-                    "InvalidParameterValue",
+                    InvalidParameterValue,
                     "The filter '{}' must have at least one value",
                     filter.name
                 ));

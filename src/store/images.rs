@@ -418,7 +418,7 @@ pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
             .fetch_optional(&mut *conn)
             .await?;
             return Err(ec2_err!(
-                "InvalidAMIName.Duplicate",
+                InvalidAMIName_Duplicate,
                 "AMI name {} is already in use by AMI {}",
                 image.name,
                 holder.unwrap_or_default()
@@ -556,4 +556,15 @@ pub async fn snapshot_facts(conn: &mut Conn, snapshot_id: &str) -> Result<Option
         .bind(snapshot_id)
         .fetch_optional(&mut *conn)
         .await?)
+}
+
+/// Whether `image_id` exists in `region` (any owner) and is not deregistered: an image
+/// the caller cannot see but that exists is refused with AuthFailure at launch.
+pub async fn exists_for_anyone(conn: &mut Conn, region: &str, image_id: &str) -> Result<bool> {
+    let row = sqlx::query("select 1 from image where image_id = ? and region = ? and state != 'deregistered'")
+        .bind(image_id)
+        .bind(region)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
 }

@@ -39,3 +39,16 @@ pub async fn replace_memberships(conn: &mut Conn, rows: &[(String, String)]) -> 
     }
     Ok(())
 }
+
+pub const IMAGE_BLOCK_PUBLIC_ACCESS: &str = "image-block-public-access";
+pub const SNAPSHOT_BLOCK_PUBLIC_ACCESS: &str = "snapshot-block-public-access";
+
+/// Block public access for AMIs in the account and region (`unblocked` unless set).
+pub async fn image_block_public_access(conn: &mut Conn, account: &str, region: &str) -> Result<String> {
+    Ok(get(conn, account, region, IMAGE_BLOCK_PUBLIC_ACCESS).await?.unwrap_or_else(|| "unblocked".into()))
+}
+
+/// Block public access for snapshots in the account and region (`unblocked` unless set).
+pub async fn snapshot_block_public_access(conn: &mut Conn, account: &str, region: &str) -> Result<String> {
+    Ok(get(conn, account, region, SNAPSHOT_BLOCK_PUBLIC_ACCESS).await?.unwrap_or_else(|| "unblocked".into()))
+}

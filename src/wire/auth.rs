@@ -65,11 +65,11 @@ pub fn resolve_caller(
         return Ok(Caller { account: DEFAULT_ACCOUNT.to_string(), region: default_region, service: "ec2".to_string() });
     };
     let scope = parse_scope(credential).ok_or_else(|| {
-        ec2_err!("IncompleteSignature", "Authorization header requires a valid Credential scope: '{credential}'.")
+        ec2_err!(IncompleteSignature, "Authorization header requires a valid Credential scope: '{credential}'.")
     })?;
     let region_name = scope.region.to_ascii_lowercase();
     let region = regions::find(&region_name).ok_or_else(|| {
-        ec2_err!("AuthFailure", "Credential should be scoped to a valid region, not '{}'.", scope.region)
+        ec2_err!(AuthFailure, "Credential should be scoped to a valid region, not '{}'.", scope.region)
     })?;
     Ok(Caller {
         account: directory

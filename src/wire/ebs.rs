@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 
+use crate::access::Scope;
 use crate::actions::ebs::{self, CompleteInput, ListInput, PutBlockInput, StartSnapshotInput};
 use crate::actions::Ctx;
 use crate::app::App;
@@ -101,7 +102,7 @@ async fn accept(
     let region = crate::domain::regions::find(caller.region).expect("resolved regions are known");
     if !app.directory.region_enabled(&caller.account, region) {
         return Err(EbsError::from(crate::ec2_err!(
-            "AuthFailure",
+            AuthFailure,
             "The security token included in the request is invalid."
         )));
     }
@@ -110,7 +111,12 @@ async fn accept(
 }
 
 fn ctx<'a>(app: &'a App, request: &'a Accepted) -> Ctx<'a> {
-    Ctx { app, account: &request.caller.account, region: request.caller.region, now: clock::now_ms(), dry_run: false }
+    Ctx {
+        app,
+        scope: Scope { account: &request.caller.account, region: request.caller.region },
+        now: clock::now_ms(),
+        dry_run: false,
+    }
 }
 
 fn with_request_id(mut response: Response) -> Response {

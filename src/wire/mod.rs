@@ -4,5 +4,7 @@
 pub mod auth;
 pub mod ebs;
 pub mod params;
+pub mod query;
+pub mod shapes;
 pub mod signature;
 pub mod xml;

@@ -81,7 +81,7 @@ impl Params {
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
             Some(v) => Err(ec2_err!(
-                "InvalidParameterValue",
+                InvalidParameterValue,
                 "Value ({v}) for parameter {key} is invalid. Expected: 'true' or 'false'."
             )),
         }
@@ -95,7 +95,7 @@ impl Params {
         match self.str(key) {
             None => Ok(None),
             Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-                ec2_err!("InvalidParameterValue", "Value ({v}) for parameter {key} is invalid. Expected an integer.")
+                ec2_err!(InvalidParameterValue, "Value ({v}) for parameter {key} is invalid. Expected an integer.")
             }),
         }
     }
@@ -109,12 +109,12 @@ impl Params {
             let index_text = rest.split('.').next().unwrap_or_default();
             let index = index_text
                 .parse::<u32>()
-                .map_err(|_| ec2_err!("InvalidParameter", "The parameter {key} is not recognized"))?;
+                .map_err(|_| ec2_err!(InvalidParameter, "The parameter {key} is not recognized"))?;
             indices.insert(index);
         }
         if indices.len() > MAX_LIST_LEN {
             return Err(ec2_err!(
-                "InvalidParameterValue",
+                InvalidParameterValue,
                 "The list {prefix} has {} entries; at most {MAX_LIST_LEN} are allowed",
                 indices.len()
             ));

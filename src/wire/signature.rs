@@ -17,7 +17,7 @@ use crate::error::{Ec2Error, Result};
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
 fn auth_failure() -> Ec2Error {
-    ec2_err!("AuthFailure", "AWS was not able to validate the provided access credentials")
+    ec2_err!(AuthFailure, "AWS was not able to validate the provided access credentials")
 }
 
 struct Authorization<'a> {
@@ -70,27 +70,28 @@ pub fn verify(
 ) -> Result<()> {
     let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
         return Err(ec2_err!(
-            "AuthFailure",
+            AuthFailure,
             "AWS was not able to validate the provided access credentials: the request is not signed."
         ));
     };
     let auth = parse_authorization(value)
-        .ok_or_else(|| ec2_err!("IncompleteSignature", "The request signature does not conform to AWS standards."))?;
+        .ok_or_else(|| ec2_err!(IncompleteSignature, "The request signature does not conform to AWS standards."))?;
     let (_, secret) = directory.key(auth.access_key).ok_or_else(auth_failure)?;
     let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).and_then(parse_amz_date);
     let Some(time) = amz_date else {
-        return Err(ec2_err!("IncompleteSignature", "The request must contain a valid X-Amz-Date header."));
+        return Err(ec2_err!(IncompleteSignature, "The request must contain a valid X-Amz-Date header."));
     };
     let now = SystemTime::now();
     let skew = now.duration_since(time).or_else(|e| Ok::<_, ()>(e.duration())).unwrap_or_default();
     if skew > MAX_SKEW {
-        return Err(ec2_err!("RequestExpired", "Request has expired."));
+        return Err(ec2_err!(RequestExpired, "Request has expired."));
     }
     let mut signed: Vec<(&str, &str)> = Vec::with_capacity(auth.signed_headers.len());
     for name in &auth.signed_headers {
-        let value = headers.get(*name).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-            ec2_err!("IncompleteSignature", "The signed header '{name}' is missing from the request.")
-        })?;
+        let value = headers
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ec2_err!(IncompleteSignature, "The signed header '{name}' is missing from the request."))?;
         signed.push((name, value));
     }
     let identity = Credentials::new(auth.access_key, secret, None, None, "ec2lite-accounts").into();
@@ -113,7 +114,7 @@ pub fn verify(
     let (_, expected) = sign(request, &params).map_err(|_| auth_failure())?.into_parts();
     if expected != auth.signature {
         return Err(ec2_err!(
-            "SignatureDoesNotMatch",
+            SignatureDoesNotMatch,
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
         ));
     }

@@ -20,6 +20,13 @@ impl Xml {
         Xml { buf: String::with_capacity(512) }
     }
 
+    /// `<return>true</return>`, the whole answer of many actions.
+    pub fn return_true() -> Xml {
+        let mut x = Xml::new();
+        x.bool("return", true);
+        x
+    }
+
     pub fn into_string(self) -> String {
         self.buf
     }

@@ -1,0 +1,127 @@
+//! Who may touch what: every lookup of a resource on behalf of a caller, and the one
+//! table of the answers EC2 gives when the caller may not.
+//!
+//! | the resource is ...                          | owner-only action          | launch            |
+//! |----------------------------------------------|----------------------------|-------------------|
+//! | malformed id                                 | `*.Malformed`              | `*.Malformed`     |
+//! | not in the region, or never visible          | `*.NotFound`               | `*.NotFound`      |
+//! | another account's image, visible (shared)    | `AuthFailure`              | allowed           |
+//! | another account's image, not shared          | `*.NotFound`               | `AuthFailure`     |
+//! | another account's snapshot, visible          | `UnauthorizedOperation`    | n/a               |
+//! | another account's volume, instance, key pair | `*.NotFound`               | n/a               |
+//!
+//! Lookups run on the connection (or transaction) the action goes on with, so what was
+//! checked is what is changed.
+
+use crate::domain::ids::{self, IdKind};
+use crate::domain::image::{state as image_state, BlockDeviceMapping, EbsBlockDevice, Image};
+use crate::domain::instance::Instance;
+use crate::domain::snapshot::Snapshot;
+use crate::domain::volume::Volume;
+use crate::error::{Ec2Error, Result};
+use crate::store::{images, instances, snapshots, volumes, Conn};
+
+/// The account and region a request acts in.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub account: &'a str,
+    pub region: &'static str,
+}
+
+/// An image the caller may see (its own, shared with it, or public), deregistered ones
+/// included.
+pub async fn visible_image(scope: Scope<'_>, conn: &mut Conn, image_id: &str) -> Result<Image> {
+    ids::check(IdKind::Image, image_id)?;
+    images::find_visible(conn, scope.account, scope.region, image_id)
+        .await?
+        .ok_or_else(|| Ec2Error::image_not_found(&[image_id]))
+}
+
+/// The caller's own image.
+pub async fn own_image(scope: Scope<'_>, conn: &mut Conn, image_id: &str) -> Result<Image> {
+    let image = visible_image(scope, conn, image_id).await?;
+    if image.owner_id != scope.account {
+        return Err(Ec2Error::image_not_owned(image_id));
+    }
+    Ok(image)
+}
+
+/// An image the caller may launch: visible to it and available. With
+/// `accept_unknown`, an id the store has never seen launches a stand-in image.
+pub async fn launchable_image(
+    scope: Scope<'_>,
+    conn: &mut Conn,
+    image_id: &str,
+    accept_unknown: bool,
+) -> Result<Image> {
+    ids::check(IdKind::Image, image_id)?;
+    match images::find_visible(conn, scope.account, scope.region, image_id).await? {
+        Some(image) if image.state == image_state::AVAILABLE => Ok(image),
+        Some(image) if image.state == image_state::DEREGISTERED => Err(Ec2Error::image_not_found(&[image_id])),
+        Some(image) => Err(Ec2Error::image_unavailable(image_id, &image.state)),
+        None if images::exists_for_anyone(conn, scope.region, image_id).await? => {
+            Err(Ec2Error::images_not_launchable(&[image_id]))
+        }
+        None if accept_unknown => Ok(stand_in_image(scope, image_id)),
+        None => Err(Ec2Error::image_not_found(&[image_id])),
+    }
+}
+
+/// What `--accept-unknown-images` launches for an id it has never seen.
+fn stand_in_image(scope: Scope<'_>, image_id: &str) -> Image {
+    Image {
+        image_id: image_id.to_string(),
+        owner_id: scope.account.to_string(),
+        architecture: "x86_64".into(),
+        virtualization_type: "hvm".into(),
+        root_device_type: "ebs".into(),
+        root_device_name: Some("/dev/xvda".into()),
+        platform_details: "Linux/UNIX".into(),
+        usage_operation: "RunInstances".into(),
+        block_device_mappings: vec![BlockDeviceMapping {
+            device_name: "/dev/xvda".into(),
+            ebs: Some(EbsBlockDevice {
+                volume_size: Some(8),
+                volume_type: Some("gp2".into()),
+                delete_on_termination: Some(true),
+                encrypted: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A snapshot the caller may see (its own, shared with it, or public).
+pub async fn visible_snapshot(scope: Scope<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
+    ids::check(IdKind::Snapshot, snapshot_id)?;
+    snapshots::find_visible(conn, scope.account, scope.region, snapshot_id)
+        .await?
+        .ok_or_else(|| Ec2Error::snapshot_not_found(snapshot_id))
+}
+
+/// The caller's own snapshot.
+pub async fn own_snapshot(scope: Scope<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
+    let snapshot = visible_snapshot(scope, conn, snapshot_id).await?;
+    if snapshot.owner_id != scope.account {
+        return Err(Ec2Error::not_owner());
+    }
+    Ok(snapshot)
+}
+
+/// The caller's own volume (other accounts' volumes are never visible).
+pub async fn own_volume(scope: Scope<'_>, conn: &mut Conn, volume_id: &str) -> Result<Volume> {
+    ids::check(IdKind::Volume, volume_id)?;
+    volumes::find_owned(conn, scope.account, scope.region, volume_id)
+        .await?
+        .ok_or_else(|| Ec2Error::volume_not_found(volume_id))
+}
+
+/// The caller's own instance in its current state.
+pub async fn own_instance(scope: Scope<'_>, conn: &mut Conn, instance_id: &str) -> Result<Instance> {
+    ids::check(IdKind::Instance, instance_id)?;
+    instances::find_owned(conn, scope.account, scope.region, instance_id)
+        .await?
+        .ok_or_else(|| Ec2Error::instance_not_found(&[instance_id]))
+}
