@@ -21,7 +21,7 @@ pub struct App {
     /// Snapshot block contents.
     pub blobs: Arc<BlobStore>,
     /// VM Import: where disk images come from and the queue of tasks to run.
-    pub imports: crate::import::ImportSettings,
+    pub imports: ImportSettings,
 }
 
 impl App {
@@ -94,4 +94,23 @@ impl Catalog {
     pub fn forget_seeded_regions(&self) {
         self.seeded.lock().expect("lock").clear();
     }
+}
+
+/// Where and how tasks read their disk images.
+pub struct ImportSettings {
+    /// Scratch space for downloads and conversions.
+    pub work_dir: std::path::PathBuf,
+    pub s3: Option<S3Source>,
+    /// Time each step of a task takes at least (to watch a task go through its states).
+    pub step_ms: u64,
+    /// Built on the first download: loading TLS roots would cost every start-up.
+    pub http: std::sync::OnceLock<reqwest::Client>,
+    pub queue: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+pub struct S3Source {
+    pub endpoint: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
 }

@@ -241,6 +241,11 @@ impl Ec2Error {
         )
     }
 
+    /// A ClientToken already used by a different request.
+    pub fn client_token_reused(token: &str) -> Self {
+        ec2_err!(IdempotentParameterMismatch, "Client token '{token}' was already used with different parameters.")
+    }
+
     /// KmsKeyId given without Encrypted=true: the same answer for volumes, snapshots,
     /// copies and imports.
     pub fn kms_key_without_encryption() -> Self {

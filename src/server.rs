@@ -2,9 +2,8 @@
 //! endpoints for health, reset and test control.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -18,13 +17,8 @@ use crate::app::App;
 use crate::domain::clock;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
-use crate::wire::auth::{resolve_caller, Caller};
-use crate::wire::params::Params;
-use crate::wire::signature;
+use crate::wire::intake::{self, Accepted, Front, Refusal};
 use crate::wire::xml;
-
-/// Largest request body accepted; EC2 requests are small form bodies.
-const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -99,40 +93,28 @@ async fn fail(State(app): State<Arc<App>>, Path(resource_id): Path<String>, Quer
 }
 
 async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let err = ec2_err!(RequestEntityTooLarge, "The request body exceeds {MAX_BODY_BYTES} bytes.");
+    let request = match intake::accept(&app, Front::Query, &method, &uri, &headers, body).await {
+        Ok(request) => request,
+        Err(refusal) => {
+            let err = match refusal {
+                Refusal::TooLarge { limit } => {
+                    ec2_err!(RequestEntityTooLarge, "The request body exceeds {limit} bytes.")
+                }
+                Refusal::Denied(err) => err,
+            };
+            tracing::info!(outcome = %err.code, "request refused");
             return error_response(&err, &request_id);
         }
     };
-    if app.verify_signatures {
-        let target = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-        if let Err(err) = signature::verify(&app.directory, method.as_str(), target, &headers, &bytes, false) {
-            tracing::info!(outcome = %err.code, "request refused: signature");
-            return error_response(&err, &request_id);
-        }
-    }
-    let params = Params::parse(uri.query().unwrap_or_default().as_bytes(), &bytes);
-    let action = params.str("Action").unwrap_or_default().to_string();
-    let caller = resolve_caller(
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
-        params.str("X-Amz-Credential"),
-        app.default_region,
-        &app.directory,
-    );
-    let outcome = match &caller {
-        Ok(caller) => handle(&app, caller, &action, &params).await,
-        Err(err) => Err(err.clone()),
-    };
-    let (account, region) = caller.as_ref().map(|c| (c.account.as_str(), c.region)).unwrap_or(("-", "-"));
-    let latency_us = started.elapsed().as_micros() as u64;
+    let action = request.params.str("Action").unwrap_or_default();
+    let outcome = handle(&app, &request, action).await;
+    let (account, region) = (request.caller.account.as_str(), request.caller.region);
+    let latency_us = request.started.elapsed().as_micros() as u64;
     match outcome {
         Ok(body) => {
             tracing::info!(action, account, region, outcome = "ok", latency_us, "request");
-            success_response(&action, &request_id, body.as_str())
+            success_response(action, &request_id, body.as_str())
         }
         Err(err) => {
             tracing::info!(action, account, region, outcome = %err.code, latency_us, "request");
@@ -141,21 +123,15 @@ async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, header
     }
 }
 
-async fn handle(app: &App, caller: &Caller, action: &str, params: &Params) -> Result<xml::Xml> {
+async fn handle(app: &App, request: &Accepted, action: &str) -> Result<xml::Xml> {
     if action.is_empty() {
         return Err(ec2_err!(MissingAction, "The request must contain the parameter Action"));
     }
-    let region = crate::domain::regions::find(caller.region).expect("resolved regions are known");
-    if !app.directory.region_enabled(&caller.account, region) {
-        // EC2 does not know the credentials in a region the account has not enabled.
-        return Err(ec2_err!(AuthFailure, "AWS was not able to validate the provided access credentials"));
-    }
-    let operation = Operation::parse(action, params)?;
-    let dry_run = params.flag("DryRun")?;
-    let now = clock::now_ms();
-    app.store.settle(now, app.timings.terminated_retention_ms).await?;
-    app.catalog.ensure(&app.store, caller.region, now).await?;
-    let ctx = Ctx { app, scope: Scope { account: &caller.account, region: caller.region }, now, dry_run };
+    let operation = Operation::parse(action, &request.params)?;
+    let dry_run = request.params.flag("DryRun")?;
+    let caller = &request.caller;
+    let ctx =
+        Ctx { app, scope: Scope { account: &caller.account, region: caller.region }, now: clock::now_ms(), dry_run };
     operation.run(&ctx).await
 }
 

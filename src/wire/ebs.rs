@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::{to_bytes, Body};
 use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -18,14 +17,10 @@ use crate::access::Scope;
 use crate::actions::ebs::{self, CompleteInput, ListInput, PutBlockInput, StartSnapshotInput};
 use crate::actions::Ctx;
 use crate::app::App;
-use crate::domain::block::BLOCK_SIZE;
 use crate::domain::clock;
 use crate::error::EbsError;
-use crate::wire::auth::{resolve_caller, Caller};
-use crate::wire::signature;
-
-/// A block plus room for a JSON body; anything larger is refused before it is read.
-const MAX_BODY_BYTES: usize = BLOCK_SIZE + 64 * 1024;
+use crate::wire::auth::Caller;
+use crate::wire::intake::{self, Front, Refusal};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -60,54 +55,27 @@ impl FromRequest<Arc<App>> for Accepted {
     type Rejection = Response;
 
     async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, Response> {
-        let started = Instant::now();
         let (parts, body) = request.into_parts();
-        let accepted = accept(app, &parts.method, &parts.uri, &parts.headers, body).await;
-        accepted
-            .map(|(caller, body)| Accepted {
-                caller,
+        match intake::accept(app, Front::Ebs, &parts.method, &parts.uri, &parts.headers, body).await {
+            Ok(accepted) => Ok(Accepted {
+                caller: accepted.caller,
                 query: Query::<HashMap<String, String>>::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default(),
                 headers: parts.headers,
-                body,
-                started,
-            })
-            .map_err(|err| {
+                body: accepted.body,
+                started: accepted.started,
+            }),
+            Err(refusal) => {
+                let err = match refusal {
+                    Refusal::TooLarge { limit } => {
+                        EbsError::validation("INVALID_BLOCK", format!("The request body exceeds {limit} bytes."))
+                    }
+                    Refusal::Denied(err) => EbsError::from(err),
+                };
                 tracing::info!(path = parts.uri.path(), outcome = err.kind, "EBS request refused");
-                error_response(&err)
-            })
+                Err(error_response(&err))
+            }
+        }
     }
-}
-
-async fn accept(
-    app: &App,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(Caller, bytes::Bytes), EbsError> {
-    let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        EbsError::validation("INVALID_BLOCK", format!("The request body exceeds {MAX_BODY_BYTES} bytes."))
-    })?;
-    if app.verify_signatures {
-        let target = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-        // Only block uploads (PUT) sign their checksum headers instead of the body.
-        signature::verify(&app.directory, method.as_str(), target, headers, &body, method == Method::PUT)?;
-    }
-    let caller = resolve_caller(
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
-        None,
-        app.default_region,
-        &app.directory,
-    )?;
-    let region = crate::domain::regions::find(caller.region).expect("resolved regions are known");
-    if !app.directory.region_enabled(&caller.account, region) {
-        return Err(EbsError::from(crate::ec2_err!(
-            AuthFailure,
-            "The security token included in the request is invalid."
-        )));
-    }
-    app.store.settle(clock::now_ms(), app.timings.terminated_retention_ms).await?;
-    Ok((caller, body))
 }
 
 fn ctx<'a>(app: &'a App, request: &'a Accepted) -> Ctx<'a> {

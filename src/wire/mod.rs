@@ -2,6 +2,7 @@
 //! and who is calling.
 
 pub mod auth;
+pub mod intake;
 pub mod ebs;
 pub mod params;
 pub mod query;

@@ -25,6 +25,7 @@ use crate::domain::import_task::{state, ImportTask, TaskDetail, TaskDisk, TaskKi
 use crate::domain::snapshot::{self as snapshot_rules, Snapshot};
 use crate::error::Ec2Error;
 use crate::store::{blocks, images, import_tasks, snapshots};
+use crate::workers::Stop;
 
 /// Blocks hashed and stored per batch (and per transaction).
 const BATCH_BLOCKS: usize = 64;
@@ -40,63 +41,57 @@ const MAX_DISK_BYTES: u64 = 16 << 40;
 
 const GIB: u64 = 1 << 30;
 
-/// Where and how tasks read their disk images.
-pub struct ImportSettings {
-    /// Scratch space for downloads and conversions.
-    pub work_dir: PathBuf,
-    pub s3: Option<S3Source>,
-    /// Time each step of a task takes at least (to watch a task go through its states).
-    pub step_ms: u64,
-    /// Built on the first download: loading TLS roots would cost every start-up.
-    pub http: std::sync::OnceLock<reqwest::Client>,
-    pub queue: mpsc::UnboundedSender<String>,
-}
-
-pub struct S3Source {
-    pub endpoint: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub region: String,
-}
-
 /// Why a task stopped short: EC2's message for the user, or a fault of ours.
-enum Stop {
+enum Halt {
     Failed(String),
     Cancelled,
     Internal(Ec2Error),
 }
 
-impl From<Ec2Error> for Stop {
+impl From<Ec2Error> for Halt {
     fn from(err: Ec2Error) -> Self {
-        Stop::Internal(err)
+        Halt::Internal(err)
     }
 }
 
-impl From<sqlx::Error> for Stop {
+impl From<sqlx::Error> for Halt {
     fn from(err: sqlx::Error) -> Self {
-        Stop::Internal(err.into())
+        Halt::Internal(err.into())
     }
 }
 
-impl From<std::io::Error> for Stop {
+impl From<std::io::Error> for Halt {
     fn from(err: std::io::Error) -> Self {
         tracing::error!(error = %err, "import scratch space");
-        Stop::Internal(Ec2Error::internal())
+        Halt::Internal(Ec2Error::internal())
     }
 }
 
 /// Runs the task ids sent on the queue, a few at a time (downloads and conversions
-/// are heavy); the others wait in `pending`.
-pub async fn run_queue(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<String>) {
+/// are heavy); the others wait in `pending`. At shutdown running tasks are dropped
+/// (their qemu-img killed): open tasks start over at the next start.
+pub async fn run_queue(app: Arc<App>, mut queue: mpsc::UnboundedReceiver<String>, mut stop: Stop) {
     let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_TASKS));
-    while let Some(task_id) = queue.recv().await {
-        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let task_id = tokio::select! {
+            task_id = queue.recv() => task_id,
+            () = stop.requested() => None,
+        };
+        let Some(task_id) = task_id else { break };
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = stop.requested() => break,
+        };
+        let Ok(slot) = slot else { break };
         let app = app.clone();
-        tokio::spawn(async move {
+        running.spawn(async move {
             run_task(app, task_id).await;
             drop(slot);
         });
+        while running.try_join_next().is_some() {}
     }
+    running.shutdown().await;
 }
 
 /// Queues the tasks a previous run left open.
@@ -116,14 +111,14 @@ async fn run_task(app: Arc<App>, task_id: String) {
     // A cancellation stops the work wherever it is (a dropped qemu-img is killed).
     let outcome = tokio::select! {
         outcome = process(&app, &task, &mut detail, &scratch) => outcome,
-        () = cancelled(&app, &task_id) => Err(Stop::Cancelled),
+        () = cancelled(&app, &task_id) => Err(Halt::Cancelled),
     };
     let _ = tokio::fs::remove_dir_all(&scratch).await;
     let result = match outcome {
         Ok(()) => Ok(()),
-        Err(Stop::Cancelled) => end(&app, &task, &detail, task.status_message.as_deref()).await,
-        Err(Stop::Failed(message)) => end(&app, &task, &detail, Some(&message)).await,
-        Err(Stop::Internal(err)) => {
+        Err(Halt::Cancelled) => end(&app, &task, &detail, task.status_message.as_deref()).await,
+        Err(Halt::Failed(message)) => end(&app, &task, &detail, Some(&message)).await,
+        Err(Halt::Internal(err)) => {
             tracing::error!(task = %task_id, error = %err, "import task failed");
             end(&app, &task, &detail, Some("ServerError: An internal error has occurred.")).await
         }
@@ -165,7 +160,7 @@ async fn end(app: &App, task: &ImportTask, detail: &TaskDetail, message: Option<
 }
 
 /// Reports the task's next step; stops if it was cancelled meanwhile.
-async fn step(app: &App, task: &ImportTask, index: usize) -> Result<(), Stop> {
+async fn step(app: &App, task: &ImportTask, index: usize) -> Result<(), Halt> {
     let steps = task.kind.steps();
     let (message, progress) = steps[index.min(steps.len() - 1)];
     if app.imports.step_ms > 0 {
@@ -177,13 +172,13 @@ async fn step(app: &App, task: &ImportTask, index: usize) -> Result<(), Stop> {
     if active {
         Ok(())
     } else {
-        Err(Stop::Cancelled)
+        Err(Halt::Cancelled)
     }
 }
 
-async fn process(app: &App, task: &ImportTask, detail: &mut TaskDetail, scratch: &Path) -> Result<(), Stop> {
+async fn process(app: &App, task: &ImportTask, detail: &mut TaskDetail, scratch: &Path) -> Result<(), Halt> {
     if task.state != state::ACTIVE {
-        return Err(Stop::Cancelled);
+        return Err(Halt::Cancelled);
     }
     tokio::fs::create_dir_all(scratch).await?;
     // Blocks staged by an earlier, interrupted run of this task.
@@ -213,12 +208,12 @@ async fn process(app: &App, task: &ImportTask, detail: &mut TaskDetail, scratch:
 }
 
 /// A disk given as an existing snapshot (ImportImage `DiskContainer.N.SnapshotId`).
-async fn copy_snapshot_disk(app: &App, task: &ImportTask, snapshot_id: &str, staging: &str) -> Result<u64, Stop> {
+async fn copy_snapshot_disk(app: &App, task: &ImportTask, snapshot_id: &str, staging: &str) -> Result<u64, Halt> {
     let mut tx = app.store.write().await?;
     let snapshot = snapshots::find_visible(&mut tx, &task.account_id, &task.region, snapshot_id).await?;
     let Some(snapshot) = snapshot.filter(|s| s.settled(clock::now_ms()).state == snapshot_rules::state::COMPLETED)
     else {
-        return Err(Stop::Failed(format!(
+        return Err(Halt::Failed(format!(
             "ClientError: The snapshot {snapshot_id} does not exist or is not completed."
         )));
     };
@@ -229,25 +224,25 @@ async fn copy_snapshot_disk(app: &App, task: &ImportTask, snapshot_id: &str, sta
 
 /// Downloads one disk image and makes it a raw disk file; fills in the disk's size and
 /// detected format.
-async fn fetch_and_convert(app: &App, disk: &mut TaskDisk, scratch: &Path, index: usize) -> Result<PathBuf, Stop> {
+async fn fetch_and_convert(app: &App, disk: &mut TaskDisk, scratch: &Path, index: usize) -> Result<PathBuf, Halt> {
     // OVA archives (ImportImage) are not unpacked by ec2lite.
     if disk.format.as_deref() == Some("OVA") {
-        return Err(Stop::Failed(failure::UNSUPPORTED_FORMAT.to_string()));
+        return Err(Halt::Failed(failure::UNSUPPORTED_FORMAT.to_string()));
     }
     let source = scratch.join(format!("disk{index}.source"));
     let size = download(app, disk, &source).await?;
     disk.disk_image_size = size as f64;
     if size == 0 {
-        return Err(Stop::Failed(failure::EMPTY_DISK.to_string()));
+        return Err(Halt::Failed(failure::EMPTY_DISK.to_string()));
     }
     let format = match detect(&source, size).await? {
         Detected::Disk(format) => format,
-        Detected::UnsupportedVmdk => return Err(Stop::Failed(failure::UNSUPPORTED_VMDK.to_string())),
-        Detected::Unsupported(_) => return Err(Stop::Failed(failure::UNSUPPORTED_FORMAT.to_string())),
+        Detected::UnsupportedVmdk => return Err(Halt::Failed(failure::UNSUPPORTED_VMDK.to_string())),
+        Detected::Unsupported(_) => return Err(Halt::Failed(failure::UNSUPPORTED_FORMAT.to_string())),
     };
     // A format named in the request must be the one the file has.
     if disk.format.as_deref().and_then(DiskFormat::parse).is_some_and(|asked| asked != format) {
-        return Err(Stop::Failed(failure::UNSUPPORTED_FORMAT.to_string()));
+        return Err(Halt::Failed(failure::UNSUPPORTED_FORMAT.to_string()));
     }
     disk.format = Some(format.name().to_string());
     if format == DiskFormat::Raw {
@@ -259,32 +254,32 @@ async fn fetch_and_convert(app: &App, disk: &mut TaskDisk, scratch: &Path, index
     Ok(raw)
 }
 
-async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Stop> {
+async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Halt> {
     let request = match (&disk.url, disk.s3_location()) {
         (_, Some((bucket, key))) => s3_request(app, bucket, key)?,
         (Some(url), None) => http(app)?.get(url),
-        (None, None) => return Err(Stop::Failed(failure::inaccessible("400 Bad Request"))),
+        (None, None) => return Err(Halt::Failed(failure::inaccessible("400 Bad Request"))),
     };
     let mut response = request.send().await.map_err(|err| {
         tracing::info!(error = %err, "import download failed");
-        Stop::Failed(failure::inaccessible("connection failed"))
+        Halt::Failed(failure::inaccessible("connection failed"))
     })?;
     let status = response.status();
     if !status.is_success() {
         let reason = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
-        return Err(Stop::Failed(failure::inaccessible(reason.trim())));
+        return Err(Halt::Failed(failure::inaccessible(reason.trim())));
     }
     let mut file = tokio::fs::File::create(dest).await?;
     let mut size = 0u64;
     loop {
         let chunk = response.chunk().await.map_err(|err| {
             tracing::info!(error = %err, "import download interrupted");
-            Stop::Failed(failure::inaccessible("connection interrupted"))
+            Halt::Failed(failure::inaccessible("connection interrupted"))
         })?;
         let Some(chunk) = chunk else { break };
         size += chunk.len() as u64;
         if size > MAX_DISK_BYTES {
-            return Err(Stop::Failed(failure::TOO_LARGE.to_string()));
+            return Err(Halt::Failed(failure::TOO_LARGE.to_string()));
         }
         file.write_all(&chunk).await?;
     }
@@ -292,7 +287,7 @@ async fn download(app: &App, disk: &TaskDisk, dest: &Path) -> Result<u64, Stop> 
     Ok(size)
 }
 
-fn http(app: &App) -> Result<&reqwest::Client, Stop> {
+fn http(app: &App) -> Result<&reqwest::Client, Halt> {
     if let Some(client) = app.imports.http.get() {
         return Ok(client);
     }
@@ -303,18 +298,18 @@ fn http(app: &App) -> Result<&reqwest::Client, Stop> {
         .build()
         .map_err(|err| {
             tracing::error!(error = %err, "HTTP client for imports");
-            Stop::Internal(Ec2Error::internal())
+            Halt::Internal(Ec2Error::internal())
         })?;
     Ok(app.imports.http.get_or_init(|| client))
 }
 
 /// A SigV4-signed GET of `bucket/key` (path style) from the configured endpoint.
-fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuilder, Stop> {
+fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuilder, Halt> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest};
     use aws_sigv4::sign::v4;
 
     let Some(s3) = &app.imports.s3 else {
-        return Err(Stop::Failed(failure::inaccessible("no S3 endpoint is configured (--s3-endpoint)")));
+        return Err(Halt::Failed(failure::inaccessible("no S3 endpoint is configured (--s3-endpoint)")));
     };
     let url = format!("{}/{}/{}", s3.endpoint.trim_end_matches('/'), s3_encode(bucket), s3_encode(key));
     let identity =
@@ -327,12 +322,12 @@ fn s3_request(app: &App, bucket: &str, key: &str) -> Result<reqwest::RequestBuil
         .time(SystemTime::now())
         .settings(s3_settings())
         .build()
-        .map_err(|_| Stop::Internal(Ec2Error::internal()))?
+        .map_err(|_| Halt::Internal(Ec2Error::internal()))?
         .into();
     let headers = [("x-amz-content-sha256", "UNSIGNED-PAYLOAD")];
     let signable = SignableRequest::new("GET", &url, headers.into_iter(), SignableBody::UnsignedPayload)
-        .map_err(|_| Stop::Failed(failure::inaccessible("400 Bad Request")))?;
-    let (instructions, _) = sign(signable, &params).map_err(|_| Stop::Internal(Ec2Error::internal()))?.into_parts();
+        .map_err(|_| Halt::Failed(failure::inaccessible("400 Bad Request")))?;
+    let (instructions, _) = sign(signable, &params).map_err(|_| Halt::Internal(Ec2Error::internal()))?.into_parts();
     let mut request = http(app)?.get(&url).header("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
     for (name, value) in instructions.headers() {
         request = request.header(name, value);
@@ -361,7 +356,7 @@ fn s3_encode(text: &str) -> String {
     out
 }
 
-async fn detect(path: &Path, size: u64) -> Result<Detected, Stop> {
+async fn detect(path: &Path, size: u64) -> Result<Detected, Halt> {
     let path = path.to_path_buf();
     let detected = tokio::task::spawn_blocking(move || -> std::io::Result<Detected> {
         use std::io::{Read, Seek, SeekFrom};
@@ -374,11 +369,11 @@ async fn detect(path: &Path, size: u64) -> Result<Detected, Stop> {
         Ok(disk_image::detect(&head, &tail))
     })
     .await
-    .map_err(|_| Stop::Internal(Ec2Error::internal()))??;
+    .map_err(|_| Halt::Internal(Ec2Error::internal()))??;
     Ok(detected)
 }
 
-async fn convert(format: DiskFormat, source: &Path, raw: &Path) -> Result<(), Stop> {
+async fn convert(format: DiskFormat, source: &Path, raw: &Path) -> Result<(), Halt> {
     // Named through qemu's JSON syntax with `"backing": null`: a disk that names a parent
     // file (VMDK parentFileNameHint, differencing VHD) must not make the server read it.
     let source = serde_json::json!({
@@ -395,16 +390,16 @@ async fn convert(format: DiskFormat, source: &Path, raw: &Path) -> Result<(), St
         .await
         .map_err(|err| {
             tracing::error!(error = %err, "qemu-img (from qemu-utils) is needed to import VMDK, VHD and VHDX disks");
-            Stop::Internal(Ec2Error::internal())
+            Halt::Internal(Ec2Error::internal())
         })?;
     if output.status.success() {
         Ok(())
     } else {
-        Err(Stop::Failed(failure::corrupt(format, &String::from_utf8_lossy(&output.stderr))))
+        Err(Halt::Failed(failure::corrupt(format, &String::from_utf8_lossy(&output.stderr))))
     }
 }
 
-async fn check_boot_sector(raw: &Path) -> Result<(), Stop> {
+async fn check_boot_sector(raw: &Path) -> Result<(), Halt> {
     let mut first = vec![0u8; 512];
     let mut file = tokio::fs::File::open(raw).await?;
     use tokio::io::AsyncReadExt;
@@ -412,16 +407,16 @@ async fn check_boot_sector(raw: &Path) -> Result<(), Stop> {
     if read == 512 && disk_image::has_boot_sector(&first) {
         Ok(())
     } else {
-        Err(Stop::Failed(failure::UNKNOWN_OS.to_string()))
+        Err(Halt::Failed(failure::UNKNOWN_OS.to_string()))
     }
 }
 
 /// Cuts a raw disk into blocks, stores the ones with data and stages their rows under
 /// `staging`. Returns the disk's size in bytes.
-async fn store_blocks(app: &App, raw: &Path, staging: &str) -> Result<u64, Stop> {
+async fn store_blocks(app: &App, raw: &Path, staging: &str) -> Result<u64, Halt> {
     let size = tokio::fs::metadata(raw).await?.len();
     if size > MAX_DISK_BYTES {
-        return Err(Stop::Failed(failure::TOO_LARGE.to_string()));
+        return Err(Halt::Failed(failure::TOO_LARGE.to_string()));
     }
     let file = Arc::new(std::fs::File::open(raw)?);
     let total = size.div_ceil(BLOCK_SIZE as u64);
@@ -461,7 +456,7 @@ async fn store_blocks(app: &App, raw: &Path, staging: &str) -> Result<u64, Stop>
             Ok(found)
         })
         .await
-        .map_err(|_| Stop::Internal(Ec2Error::internal()))??;
+        .map_err(|_| Halt::Internal(Ec2Error::internal()))??;
         let mut tx = app.store.write().await?;
         for (index, digest) in &batch {
             blocks::put(&mut tx, staging, *index, digest).await?;
@@ -497,12 +492,12 @@ async fn complete(
     detail: &mut TaskDetail,
     staging: &[String],
     sizes: &[u64],
-) -> Result<(), Stop> {
+) -> Result<(), Halt> {
     let now = clock::now_ms();
     let mut tx = app.store.write().await?;
     let current = import_tasks::find(&mut tx, &task.task_id).await?;
     if current.is_none_or(|t| t.state != state::ACTIVE) {
-        return Err(Stop::Cancelled);
+        return Err(Halt::Cancelled);
     }
     for (index, disk) in detail.disks.iter_mut().enumerate() {
         let snapshot = Snapshot {

@@ -1,0 +1,136 @@
+//! Start-up and shutdown: the store opened and migrated, the shared state built from
+//! the configuration, the workers started under one supervisor, the HTTP front served
+//! until the shutdown signal, then everything stopped in order.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::app::{self, App, ImportSettings, S3Source};
+use crate::config::{Config, Timings};
+use crate::store::blobs::BlobStore;
+use crate::store::{Location, Store};
+use crate::workers::{self, Supervisor};
+use crate::{domain, server};
+
+type StartError = Box<dyn std::error::Error>;
+
+/// Opens the store named by `config`, creating the data directory if needed.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let location = config.location();
+    if let (Location::Url(_), None, false) = (&location, &config.database_url, config.in_memory) {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    Ok(Store::open(&location).await?)
+}
+
+/// Serves the EC2 API on `listener` until `shutdown` resolves. Shutdown stops taking
+/// connections and finishes the requests in flight, then stops the workers, then
+/// closes the store (which checkpoints the WAL).
+pub async fn serve(
+    config: &Config,
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let (import_queue, import_jobs) = tokio::sync::mpsc::unbounded_channel();
+    let app = Arc::new(build_app(config, store.clone(), import_queue).await?);
+    // Blocks left by a crash between writing a block and recording it go now.
+    app.sweep_blocks().await?;
+    let mut supervisor = Supervisor::default();
+    let (sweeper_app, sweep_secs) = (app.clone(), config.block_sweep_secs);
+    supervisor.spawn(move |stop| workers::sweep_blocks(sweeper_app, sweep_secs, stop));
+    let import_app = app.clone();
+    supervisor.spawn(move |stop| workers::import::run_queue(import_app, import_jobs, stop));
+    workers::import::resume_open_tasks(&app).await?;
+    axum::serve(listener, server::router(app)).with_graceful_shutdown(shutdown).await?;
+    supervisor.shutdown().await;
+    store.close().await;
+    tracing::info!("ec2lite stopped");
+    Ok(())
+}
+
+/// The HTTP front of a store opened from `config`, without workers, to drive in-process
+/// (tests send requests straight to it, with no socket). Import tasks are not run.
+pub async fn in_process(config: &Config) -> Result<axum::Router, StartError> {
+    let store = open_store(config).await?;
+    let (import_queue, _) = tokio::sync::mpsc::unbounded_channel();
+    let app = build_app(config, store, import_queue).await?;
+    Ok(server::router(Arc::new(app)))
+}
+
+/// The state every request shares, from the configuration.
+async fn build_app(
+    config: &Config,
+    store: Store,
+    import_queue: tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<App, StartError> {
+    let region = domain::regions::find(&config.default_region.to_ascii_lowercase())
+        .ok_or_else(|| format!("unknown default region '{}'", config.default_region))?;
+    let directory = match &config.accounts {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("accounts {}: {e}", path.display()))?;
+            domain::accounts::Directory::parse(&text).map_err(|e| format!("accounts {}: {e}", path.display()))?
+        }
+        None => domain::accounts::Directory::default(),
+    };
+    store.replace_memberships(&directory.memberships()).await?;
+    let blobs = if config.in_memory {
+        BlobStore::in_memory()
+    } else {
+        BlobStore::on_disk(&config.data_dir)
+            .map_err(|e| format!("block storage in {}: {e}", config.data_dir.display()))?
+    };
+    Ok(App {
+        store,
+        timings: Timings::from(config),
+        default_region: region.name,
+        catalog: load_catalog(config)?,
+        directory,
+        verify_signatures: config.verify_signatures,
+        blobs: Arc::new(blobs),
+        imports: import_settings(config, import_queue)?,
+    })
+}
+
+fn import_settings(
+    config: &Config,
+    queue: tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<ImportSettings, StartError> {
+    let work_dir = if config.in_memory {
+        std::env::temp_dir().join(format!("ec2lite-imports-{}", std::process::id()))
+    } else {
+        config.data_dir.join("imports")
+    };
+    let s3 = config.s3_endpoint.as_ref().map(|endpoint| S3Source {
+        endpoint: endpoint.clone(),
+        access_key_id: config.s3_access_key_id.clone(),
+        secret_access_key: config.s3_secret_access_key.clone(),
+        region: config.s3_region.clone(),
+    });
+    Ok(ImportSettings { work_dir, s3, step_ms: config.import_step_ms, http: Default::default(), queue })
+}
+
+/// The built-in catalog (unless `--no-catalog`) plus every `--catalog` file.
+pub fn load_catalog(config: &Config) -> Result<app::Catalog, StartError> {
+    let mut texts = Vec::new();
+    if !config.no_catalog {
+        texts.push(domain::catalog::DEFAULT_CATALOG.to_string());
+    }
+    for path in &config.catalog_files {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("catalog {}: {e}", path.display()))?;
+        texts.push(text);
+    }
+    let mut entries = Vec::new();
+    for (text, source) in
+        texts.iter().zip(std::iter::once("built-in").chain(config.catalog_files.iter().map(|_| "file")))
+    {
+        let file = domain::catalog::parse(text).map_err(|e| format!("{source} catalog: {e}"))?;
+        for entry in &file.images {
+            domain::image::validate_name(&entry.name).map_err(|e| format!("catalog image {}: {e}", entry.name))?;
+        }
+        entries.extend(file.images);
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    Ok(app::Catalog::new(entries, domain::catalog::fingerprint(&refs)))
+}
