@@ -15,6 +15,7 @@ pub mod key_pairs;
 pub mod lifecycle;
 pub mod settings;
 pub mod snapshots;
+pub mod states;
 pub mod tags;
 pub mod volumes;
 
