@@ -72,7 +72,8 @@ async fn action_table_refuses_missing_unknown_and_unimplemented_actions() {
 #[tokio::test]
 async fn get_and_post_reach_the_same_operation() {
     let r = router(&[]).await;
-    let by_get = send(&r, Request::get("/?Action=DescribeRegions&Version=2016-11-15").body(Body::empty()).unwrap()).await;
+    let by_get =
+        send(&r, Request::get("/?Action=DescribeRegions&Version=2016-11-15").body(Body::empty()).unwrap()).await;
     let by_post = post(&r, "test", "Action=DescribeRegions&Version=2016-11-15").await;
     assert_eq!(by_get.status, StatusCode::OK, "{}", by_get.body);
     assert!(by_get.body.contains("<DescribeRegionsResponse"), "{}", by_get.body);

@@ -1,13 +1,29 @@
 //! Block public access for AMIs and for snapshots: one setting per account and region.
 
-use super::Ctx;
+use super::{Ctx, FromParams};
 use crate::domain::image::check_enum;
 use crate::error::Result;
-use crate::store::settings;
+use crate::store::settings::{
+    self, IMAGE_BLOCK_PUBLIC_ACCESS as IMAGE_KEY, SNAPSHOT_BLOCK_PUBLIC_ACCESS as SNAPSHOT_KEY,
+};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
-use crate::store::settings::{IMAGE_BLOCK_PUBLIC_ACCESS as IMAGE_KEY, SNAPSHOT_BLOCK_PUBLIC_ACCESS as SNAPSHOT_KEY};
+/// The input of the calls that take no parameters of their own.
+pub struct NoInput;
+
+impl FromParams for NoInput {
+    fn from_params(_: &Params) -> Result<Self> {
+        Ok(NoInput)
+    }
+}
+
+/// The state an Enable call turns block public access to: `parameter`, one of `allowed`.
+fn read_state(p: &Params, parameter: &str, allowed: &[&str]) -> Result<String> {
+    let state = p.required(parameter)?;
+    check_enum(parameter, state, allowed)?;
+    Ok(state.to_string())
+}
 
 async fn set(ctx: &Ctx<'_>, key: &str, value: &str, element: &str) -> Result<Xml> {
     ctx.check_dry_run()?;
@@ -19,72 +35,105 @@ async fn set(ctx: &Ctx<'_>, key: &str, value: &str, element: &str) -> Result<Xml
     Ok(x)
 }
 
-/// Read by the handler until this action has a typed input.
-pub type EnableImageBlockPublicAccessInput = Params;
-
-pub async fn enable_image_block_public_access(ctx: &Ctx<'_>, p: EnableImageBlockPublicAccessInput) -> Result<Xml> {
-    let p = &p;
-    let state = p.required("ImageBlockPublicAccessState")?;
-    check_enum("ImageBlockPublicAccessState", state, &["block-new-sharing"])?;
-    set(ctx, IMAGE_KEY, state, "imageBlockPublicAccessState").await
+/// The answer of the Get calls: the state, set by the account itself.
+fn state_answer(element: &str, state: &str) -> Xml {
+    let mut x = Xml::new();
+    x.text(element, state).text("managedBy", "account");
+    x
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DisableImageBlockPublicAccessInput = Params;
+pub struct EnableImageBlockPublicAccessInput {
+    pub state: String,
+}
 
-pub async fn disable_image_block_public_access(ctx: &Ctx<'_>, _p: DisableImageBlockPublicAccessInput) -> Result<Xml> {
+impl FromParams for EnableImageBlockPublicAccessInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        read_state(p, "ImageBlockPublicAccessState", &["block-new-sharing"]).map(|state| Self { state })
+    }
+}
+
+pub async fn enable_image_block_public_access(ctx: &Ctx<'_>, input: EnableImageBlockPublicAccessInput) -> Result<Xml> {
+    set(ctx, IMAGE_KEY, &input.state, "imageBlockPublicAccessState").await
+}
+
+pub type DisableImageBlockPublicAccessInput = NoInput;
+
+pub async fn disable_image_block_public_access(ctx: &Ctx<'_>, _: DisableImageBlockPublicAccessInput) -> Result<Xml> {
     set(ctx, IMAGE_KEY, "unblocked", "imageBlockPublicAccessState").await
 }
 
-/// Read by the handler until this action has a typed input.
-pub type GetImageBlockPublicAccessStateInput = Params;
+pub type GetImageBlockPublicAccessStateInput = NoInput;
 
-pub async fn get_image_block_public_access_state(
-    ctx: &Ctx<'_>,
-    _p: GetImageBlockPublicAccessStateInput,
-) -> Result<Xml> {
+pub async fn get_image_block_public_access_state(ctx: &Ctx<'_>, _: GetImageBlockPublicAccessStateInput) -> Result<Xml> {
     ctx.check_dry_run()?;
     let mut conn = ctx.app.store.read().await?;
     let state = settings::image_block_public_access(&mut conn, ctx.scope.account, ctx.scope.region).await?;
-    let mut x = Xml::new();
-    x.text("imageBlockPublicAccessState", &state).text("managedBy", "account");
-    Ok(x)
+    Ok(state_answer("imageBlockPublicAccessState", &state))
 }
 
-/// Read by the handler until this action has a typed input.
-pub type EnableSnapshotBlockPublicAccessInput = Params;
+pub struct EnableSnapshotBlockPublicAccessInput {
+    pub state: String,
+}
+
+impl FromParams for EnableSnapshotBlockPublicAccessInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        read_state(p, "State", &["block-all-sharing", "block-new-sharing"]).map(|state| Self { state })
+    }
+}
 
 pub async fn enable_snapshot_block_public_access(
     ctx: &Ctx<'_>,
-    p: EnableSnapshotBlockPublicAccessInput,
+    input: EnableSnapshotBlockPublicAccessInput,
 ) -> Result<Xml> {
-    let p = &p;
-    let state = p.required("State")?;
-    check_enum("State", state, &["block-all-sharing", "block-new-sharing"])?;
-    set(ctx, SNAPSHOT_KEY, state, "state").await
+    set(ctx, SNAPSHOT_KEY, &input.state, "state").await
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DisableSnapshotBlockPublicAccessInput = Params;
+pub type DisableSnapshotBlockPublicAccessInput = NoInput;
 
 pub async fn disable_snapshot_block_public_access(
     ctx: &Ctx<'_>,
-    _p: DisableSnapshotBlockPublicAccessInput,
+    _: DisableSnapshotBlockPublicAccessInput,
 ) -> Result<Xml> {
     set(ctx, SNAPSHOT_KEY, "unblocked", "state").await
 }
 
-/// Read by the handler until this action has a typed input.
-pub type GetSnapshotBlockPublicAccessStateInput = Params;
+pub type GetSnapshotBlockPublicAccessStateInput = NoInput;
 
 pub async fn get_snapshot_block_public_access_state(
     ctx: &Ctx<'_>,
-    _p: GetSnapshotBlockPublicAccessStateInput,
+    _: GetSnapshotBlockPublicAccessStateInput,
 ) -> Result<Xml> {
     ctx.check_dry_run()?;
     let mut conn = ctx.app.store.read().await?;
     let state = settings::snapshot_block_public_access(&mut conn, ctx.scope.account, ctx.scope.region).await?;
-    let mut x = Xml::new();
-    x.text("state", &state).text("managedBy", "account");
-    Ok(x)
+    Ok(state_answer("state", &state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enable_states() {
+        let p = Params::from_pairs([("ImageBlockPublicAccessState", "block-new-sharing")]);
+        assert_eq!(EnableImageBlockPublicAccessInput::from_params(&p).unwrap().state, "block-new-sharing");
+        let p = Params::from_pairs([("ImageBlockPublicAccessState", "block-all-sharing")]);
+        assert_eq!(EnableImageBlockPublicAccessInput::from_params(&p).err().unwrap().code, "InvalidParameterValue");
+        let p = Params::from_pairs([("State", "block-all-sharing")]);
+        assert_eq!(EnableSnapshotBlockPublicAccessInput::from_params(&p).unwrap().state, "block-all-sharing");
+        let p = Params::from_pairs([("State", "unblocked")]);
+        assert_eq!(EnableSnapshotBlockPublicAccessInput::from_params(&p).err().unwrap().code, "InvalidParameterValue");
+        assert_eq!(
+            EnableSnapshotBlockPublicAccessInput::from_params(&Params::default()).err().unwrap().code,
+            "MissingParameter"
+        );
+    }
+
+    #[test]
+    fn golden_state_answer() {
+        assert_eq!(
+            state_answer("state", "block-all-sharing").as_str(),
+            "<state>block-all-sharing</state><managedBy>account</managedBy>"
+        );
+    }
 }

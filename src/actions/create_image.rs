@@ -1,45 +1,90 @@
 //! CreateImage: an EBS-backed image of a running or stopped instance, with one new
 //! snapshot per attached volume; the image is `pending` until its snapshots complete.
 
-use super::Ctx;
-use super::{new_snapshot, store_new_snapshot};
+use super::{new_snapshot, store_new_snapshot, Ctx, FromParams};
 use crate::access::own_instance;
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{state, validate_description, validate_name, BlockDeviceMapping, EbsBlockDevice, Image};
-use crate::domain::instance::state as instance_state;
-use crate::domain::tags as tag_rules;
+use crate::domain::instance::{state as instance_state, Instance};
+use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::Result;
-use crate::store::{images, tags, volumes};
+use crate::store::{images, tags, volumes, Conn};
 use crate::wire::params::Params;
-use crate::wire::query::parse_block_device_mappings;
-use crate::wire::query::parse_tag_specs;
+use crate::wire::query::{parse_block_device_mappings, parse_tag_specs};
 use crate::wire::xml::Xml;
 
-/// Read by the handler until this action has a typed input.
-pub type CreateImageInput = Params;
+pub struct CreateImageInput {
+    pub instance_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub image_tags: Vec<Tag>,
+    pub snapshot_tags: Vec<Tag>,
+    /// Changes to the instance's devices: `NoDevice` leaves one out, others are added.
+    pub block_device_mappings: Vec<BlockDeviceMapping>,
+}
 
-pub async fn create_image(ctx: &Ctx<'_>, p: CreateImageInput) -> Result<Xml> {
-    let p = &p;
-    let instance_id = p.required("InstanceId")?;
-    let name = p.required("Name")?;
-    validate_name(name)?;
-    let description = p.str("Description");
-    if let Some(d) = description {
-        validate_description(d)?;
+impl FromParams for CreateImageInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let instance_id = p.required("InstanceId")?;
+        let name = p.required("Name")?;
+        validate_name(name)?;
+        let description = p.str("Description");
+        if let Some(d) = description {
+            validate_description(d)?;
+        }
+        // Without NoReboot EC2 reboots a running instance for consistent snapshots; the
+        // reboot leaves it `running`, so only the flag's form is checked here.
+        p.flag("NoReboot")?;
+        let tag_specs = parse_tag_specs(p)?;
+        let allowed = ["image", "snapshot"];
+        let image_tags = tag_rules::for_type(&tag_specs, &allowed, "image")?;
+        let snapshot_tags = tag_rules::for_type(&tag_specs, &allowed, "snapshot")?;
+        let block_device_mappings = parse_block_device_mappings(p)?;
+        ids::check(IdKind::Instance, instance_id)?;
+        Ok(CreateImageInput {
+            instance_id: instance_id.to_string(),
+            name: name.to_string(),
+            description: description.map(str::to_string),
+            image_tags,
+            snapshot_tags,
+            block_device_mappings,
+        })
     }
-    // Without NoReboot EC2 reboots a running instance for consistent snapshots; the
-    // reboot leaves it `running`, so only the flag's form is checked here.
-    p.flag("NoReboot")?;
-    let tag_specs = parse_tag_specs(p)?;
-    let allowed = ["image", "snapshot"];
-    let image_tags = tag_rules::for_type(&tag_specs, &allowed, "image")?;
-    let snapshot_tags = tag_rules::for_type(&tag_specs, &allowed, "snapshot")?;
-    let overrides = parse_block_device_mappings(p)?;
+}
 
+pub async fn create_image(ctx: &Ctx<'_>, input: CreateImageInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
-    let instance = own_instance(ctx.scope, &mut tx, instance_id).await?;
+    let instance = imageable_instance(ctx, &mut tx, &input.instance_id).await?;
+    ctx.check_dry_run()?;
+
+    let image_id = ids::new_id(IdKind::Image);
+    let snapshot_ready_at = ctx.now + ctx.app.timings.snapshot_pending_ms;
+    let (mut mappings, snapshots_pending) = snapshot_volumes(ctx, &mut tx, &input, &instance, &image_id).await?;
+    // Mappings the request adds: instance-store volumes and new empty EBS volumes.
+    mappings.extend(
+        input
+            .block_device_mappings
+            .iter()
+            .filter(|o| !o.no_device && !instance.volumes.iter().any(|(d, ..)| *d == o.device_name))
+            .cloned(),
+    );
+    let image = instance_image(ctx, &input, &instance, &image_id, mappings);
+    // The image becomes available only once its snapshots have completed.
+    let stored = if snapshots_pending { image.clone() } else { image.settled(ctx.now) };
+    images::insert(&mut tx, &stored, ctx.now).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &image_id, "image", &input.image_tags, ctx.now).await?;
+    tx.commit().await?;
+    ctx.app.store.schedule_transition(stored.ready_at.map(|t| t.max(snapshot_ready_at)));
+    let mut x = Xml::new();
+    x.text("imageId", &image_id);
+    Ok(x)
+}
+
+/// The caller's instance, running or stopped, with an EBS root device.
+async fn imageable_instance(ctx: &Ctx<'_>, conn: &mut Conn, instance_id: &str) -> Result<Instance> {
+    let instance = own_instance(ctx.scope, conn, instance_id).await?;
     if !matches!(instance.state.as_str(), instance_state::RUNNING | instance_state::STOPPING | instance_state::STOPPED)
     {
         return Err(ec2_err!(
@@ -53,25 +98,33 @@ pub async fn create_image(ctx: &Ctx<'_>, p: CreateImageInput) -> Result<Xml> {
             "Invalid value '{instance_id}' for instanceId. CreateImage supports only instances with an EBS root device."
         ));
     }
-    ctx.check_dry_run()?;
+    Ok(instance)
+}
 
-    let image_id = ids::new_id(IdKind::Image);
-    let snapshot_ready_at = ctx.now + ctx.app.timings.snapshot_pending_ms;
+/// One new snapshot per attached volume the request does not leave out; returns the
+/// image's mappings of them and whether any snapshot is still pending.
+async fn snapshot_volumes(
+    ctx: &Ctx<'_>,
+    conn: &mut Conn,
+    input: &CreateImageInput,
+    instance: &Instance,
+    image_id: &str,
+) -> Result<(Vec<BlockDeviceMapping>, bool)> {
     let mut mappings = Vec::new();
-    let mut snapshots_pending = false;
+    let mut pending = false;
     for (device, volume_id, _, delete_on_termination) in &instance.volumes {
-        let over = overrides.iter().find(|o| &o.device_name == device);
+        let over = input.block_device_mappings.iter().find(|o| &o.device_name == device);
         if over.is_some_and(|o| o.no_device) {
             continue;
         }
-        let Some(volume) = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id).await? else {
+        let Some(volume) = volumes::find_owned(conn, ctx.scope.account, ctx.scope.region, volume_id).await? else {
             continue;
         };
-        let description = format!("Created by CreateImage({instance_id}) for {image_id}");
+        let description = format!("Created by CreateImage({}) for {image_id}", input.instance_id);
         let mut snapshot = new_snapshot(ctx, &volume.volume_id, volume.size, description);
         snapshot.encrypted = volume.encrypted;
         snapshot.kms_key_id = volume.kms_key_id.clone();
-        snapshots_pending |= store_new_snapshot(ctx, &mut tx, &snapshot, &snapshot_tags, &volume.volume_id).await?;
+        pending |= store_new_snapshot(ctx, conn, &snapshot, &input.snapshot_tags, &volume.volume_id).await?;
         // gp2 and the magnetic types report IOPS but take none as a parameter.
         let provisioned = matches!(volume.volume_type.as_str(), "gp3" | "io1" | "io2");
         let keep =
@@ -91,22 +144,26 @@ pub async fn create_image(ctx: &Ctx<'_>, p: CreateImageInput) -> Result<Xml> {
             ..Default::default()
         });
     }
-    // Mappings the request adds: instance-store volumes and new empty EBS volumes.
-    let added: Vec<BlockDeviceMapping> = overrides
-        .into_iter()
-        .filter(|o| !o.no_device && !instance.volumes.iter().any(|(d, ..)| *d == o.device_name))
-        .collect();
-    mappings.extend(added);
-    let ready_at = ctx.now + ctx.app.timings.image_pending_ms;
-    let image = Image {
-        image_id: image_id.clone(),
+    Ok((mappings, pending))
+}
+
+/// The new pending image of `instance`, which it takes its platform and boot from.
+fn instance_image(
+    ctx: &Ctx<'_>,
+    input: &CreateImageInput,
+    instance: &Instance,
+    image_id: &str,
+    mappings: Vec<BlockDeviceMapping>,
+) -> Image {
+    Image {
+        image_id: image_id.to_string(),
         owner_id: ctx.scope.account.to_string(),
         region: ctx.scope.region.to_string(),
-        name: name.to_string(),
-        description: description.map(str::to_string),
-        image_location: format!("{}/{name}", ctx.scope.account),
+        name: input.name.clone(),
+        description: input.description.clone(),
+        image_location: format!("{}/{}", ctx.scope.account, input.name),
         state: state::PENDING.to_string(),
-        ready_at: Some(ready_at),
+        ready_at: Some(ctx.now + ctx.app.timings.image_pending_ms),
         architecture: instance.architecture.clone(),
         image_type: "machine".into(),
         platform: instance.platform.clone(),
@@ -119,19 +176,47 @@ pub async fn create_image(ctx: &Ctx<'_>, p: CreateImageInput) -> Result<Xml> {
         kernel_id: instance.kernel_id.clone(),
         ena_support: instance.ena_support,
         boot_mode: instance.boot_mode.clone(),
-        source_instance_id: Some(instance_id.to_string()),
+        source_instance_id: Some(instance.instance_id.clone()),
         deregistration_protection: "disabled".into(),
         creation_date: iso(ctx.now),
         block_device_mappings: mappings,
         ..Default::default()
-    };
-    // The image becomes available only once its snapshots have completed.
-    let stored = if snapshots_pending { image.clone() } else { image.settled(ctx.now) };
-    images::insert(&mut tx, &stored, ctx.now).await?;
-    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &image_id, "image", &image_tags, ctx.now).await?;
-    tx.commit().await?;
-    ctx.app.store.schedule_transition(stored.ready_at.map(|t| t.max(snapshot_ready_at)));
-    let mut x = Xml::new();
-    x.text("imageId", &image_id);
-    Ok(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(extra: &[(&str, &str)]) -> Result<CreateImageInput> {
+        let base = [("InstanceId", "i-0123456789abcdef0"), ("Name", "from-instance")];
+        CreateImageInput::from_params(&Params::from_pairs(base.into_iter().chain(extra.iter().copied())))
+    }
+
+    #[test]
+    fn accepted_request() {
+        let input = create(&[
+            ("NoReboot", "true"),
+            ("BlockDeviceMapping.1.DeviceName", "/dev/sdf"),
+            ("BlockDeviceMapping.1.NoDevice", ""),
+            ("TagSpecification.1.ResourceType", "image"),
+            ("TagSpecification.1.Tag.1.Key", "k"),
+        ])
+        .unwrap();
+        assert_eq!(input.instance_id, "i-0123456789abcdef0");
+        assert!(input.block_device_mappings[0].no_device);
+        assert_eq!(input.image_tags, [Tag { key: "k".into(), value: String::new() }]);
+        assert!(input.snapshot_tags.is_empty());
+    }
+
+    #[test]
+    fn refusals() {
+        let code = |extra: &[(&str, &str)]| create(extra).err().unwrap().code;
+        assert_eq!(code(&[("Name", "x")]), "InvalidAMIName.Malformed");
+        assert_eq!(code(&[("NoReboot", "sometimes")]), "InvalidParameterValue");
+        assert_eq!(code(&[("InstanceId", "ami-12345678")]), "InvalidInstanceID.Malformed");
+        assert_eq!(code(&[("TagSpecification.1.ResourceType", "instance")]), "InvalidParameterValue");
+        let p = Params::from_pairs([("Name", "from-instance")]);
+        assert_eq!(CreateImageInput::from_params(&p).err().unwrap().code, "MissingParameter");
+    }
 }

@@ -1,110 +1,149 @@
 //! DescribeInstanceAttribute and ModifyInstanceAttribute, for the attributes tools read.
+//! The answer's shape is `wire::shapes::instance::write_instance_attribute`.
 
+use super::{Ctx, FromParams};
 use crate::access::own_instance;
-
-use super::Ctx;
-use crate::domain::clock::iso;
-use crate::domain::instance::{instance_type, state};
+use crate::domain::ids::{self, IdKind};
+use crate::domain::image::check_enum;
+use crate::domain::instance::{check_compatible, instance_type, state, Instance, InstanceType};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::instances::{self as store, InstanceColumn};
 use crate::wire::params::Params;
+use crate::wire::shapes::instance::{write_instance_attribute, INSTANCE_ATTRIBUTES};
 use crate::wire::xml::Xml;
 
-const ATTRIBUTES: &[&str] = &[
-    "instanceType",
-    "kernel",
-    "ramdisk",
-    "userData",
-    "disableApiTermination",
-    "instanceInitiatedShutdownBehavior",
-    "rootDeviceName",
-    "blockDeviceMapping",
-    "productCodes",
-    "sourceDestCheck",
-    "groupSet",
-    "ebsOptimized",
-    "sriovNetSupport",
-    "enaSupport",
-    "enclaveOptions",
-    "disableApiStop",
-];
+fn unknown_attribute(attribute: &str) -> Ec2Error {
+    ec2_err!(InvalidParameterValue, "Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")
+}
 
-/// Read by the handler until this action has a typed input.
-pub type DescribeInstanceAttributeInput = Params;
+// DescribeInstanceAttribute ----------------------------------------------------------------
 
-pub async fn describe_instance_attribute(ctx: &Ctx<'_>, p: DescribeInstanceAttributeInput) -> Result<Xml> {
-    let p = &p;
-    let instance_id = p.required("InstanceId")?;
-    let attribute = p.required("Attribute")?;
-    if !ATTRIBUTES.contains(&attribute) {
-        return Err(ec2_err!(
-            InvalidParameterValue,
-            "Value ({attribute}) for parameter attribute is invalid. Unknown attribute."
-        ));
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeInstanceAttributeInput {
+    pub instance_id: String,
+    /// One of `INSTANCE_ATTRIBUTES`.
+    pub attribute: String,
+}
+
+impl FromParams for DescribeInstanceAttributeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let instance_id = p.required("InstanceId")?;
+        let attribute = p.required("Attribute")?;
+        if !INSTANCE_ATTRIBUTES.contains(&attribute) {
+            return Err(unknown_attribute(attribute));
+        }
+        ids::check(IdKind::Instance, instance_id)?;
+        Ok(DescribeInstanceAttributeInput { instance_id: instance_id.to_string(), attribute: attribute.to_string() })
     }
+}
+
+pub async fn describe_instance_attribute(ctx: &Ctx<'_>, input: DescribeInstanceAttributeInput) -> Result<Xml> {
     let mut conn = ctx.app.store.read().await?;
-    let i = own_instance(ctx.scope, &mut conn, instance_id).await?;
+    let instance = own_instance(ctx.scope, &mut conn, &input.instance_id).await?;
     ctx.check_dry_run()?;
     let mut x = Xml::new();
-    x.text("instanceId", &i.instance_id);
-    let value = |x: &mut Xml, v: &str| {
-        x.open(attribute).text("value", v).close(attribute);
-    };
-    match attribute {
-        "instanceType" => value(&mut x, &i.instance_type),
-        "kernel" => {
-            x.attribute_value("kernel", i.kernel_id.as_deref());
-        }
-        "ramdisk" => {
-            x.empty("ramdisk");
-        }
-        "userData" => {
-            x.attribute_value("userData", i.user_data.as_deref());
-        }
-        "disableApiTermination" => value(&mut x, if i.disable_api_termination { "true" } else { "false" }),
-        "instanceInitiatedShutdownBehavior" => value(&mut x, &i.shutdown_behavior),
-        "rootDeviceName" => {
-            x.attribute_value("rootDeviceName", i.root_device_name.as_deref());
-        }
-        "blockDeviceMapping" => {
-            x.list("blockDeviceMapping", &i.volumes, |x, (device, volume_id, attach_time, dot)| {
-                x.text("deviceName", device)
-                    .open("ebs")
-                    .text("volumeId", volume_id)
-                    .text("status", "attached")
-                    .text("attachTime", &iso(*attach_time))
-                    .bool("deleteOnTermination", *dot)
-                    .close("ebs");
-            });
-        }
-        "productCodes" => {
-            x.empty("productCodes");
-        }
-        "groupSet" => {
-            x.list("groupSet", &i.security_group_ids, |x, id| {
-                x.text("groupId", id);
-            });
-        }
-        "enaSupport" => value(&mut x, if i.ena_support == Some(true) { "true" } else { "false" }),
-        "sourceDestCheck" => value(&mut x, "true"),
-        "enclaveOptions" => {
-            x.open("enclaveOptions").bool("enabled", false).close("enclaveOptions");
-        }
-        "sriovNetSupport" => {
-            x.empty("sriovNetSupport");
-        }
-        _ => value(&mut x, "false"),
-    }
+    write_instance_attribute(&mut x, &instance, &input.attribute);
     Ok(x)
 }
 
-/// The one attribute a ModifyInstanceAttribute call changes, in either request form:
-/// `Attribute=x&Value=y` or `X.Value=y`.
-fn parse_change(p: &Params) -> Result<(String, String)> {
+// ModifyInstanceAttribute ------------------------------------------------------------------
+
+/// The one attribute a ModifyInstanceAttribute call changes, with its checked value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttributeChange {
+    /// Only while stopped, to a type that runs the instance's image.
+    InstanceType(&'static InstanceType),
+    /// Only while stopped.
+    UserData(String),
+    DisableApiTermination(bool),
+    ShutdownBehavior(String),
+    /// `sourceDestCheck`, `ebsOptimized`, `enaSupport`, `disableApiStop`: accepted and
+    /// kept as EC2's defaults, as there is no network or hardware to change.
+    KeptAsDefault,
+}
+
+impl AttributeChange {
+    /// The change `Attribute=attribute&Value=value` (or `Attribute.Value=value`) asks for.
+    fn parse(attribute: &str, value: &str) -> Result<Self> {
+        let boolean = || match value {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter {attribute} is invalid.")),
+        };
+        Ok(match attribute {
+            "instanceType" => AttributeChange::InstanceType(instance_type(value)?),
+            "userData" => AttributeChange::UserData(value.to_string()),
+            "disableApiTermination" => AttributeChange::DisableApiTermination(boolean()?),
+            "instanceInitiatedShutdownBehavior" => {
+                check_enum("InstanceInitiatedShutdownBehavior", value, &["stop", "terminate"])?;
+                AttributeChange::ShutdownBehavior(value.to_string())
+            }
+            "sourceDestCheck" | "ebsOptimized" | "enaSupport" | "disableApiStop" => {
+                boolean()?;
+                AttributeChange::KeptAsDefault
+            }
+            other => return Err(unknown_attribute(other)),
+        })
+    }
+
+    /// Whether `instance` may take this change now, answered with EC2's errors.
+    fn check_allowed(&self, instance: &Instance) -> Result<()> {
+        let must_be_stopped = || {
+            if instance.state == state::STOPPED {
+                Ok(())
+            } else {
+                Err(ec2_err!(
+                    IncorrectInstanceState,
+                    "The instance '{}' is not in the 'stopped' state.",
+                    instance.instance_id
+                ))
+            }
+        };
+        match self {
+            AttributeChange::InstanceType(itype) => {
+                must_be_stopped()?;
+                check_compatible(itype, &instance.architecture, &instance.virtualization_type)
+            }
+            AttributeChange::UserData(_) => must_be_stopped(),
+            _ => Ok(()),
+        }
+    }
+
+    /// The column this change writes, with its stored value; `None` when nothing is kept.
+    fn stored(&self) -> Option<(InstanceColumn, String)> {
+        match self {
+            AttributeChange::InstanceType(itype) => Some((InstanceColumn::InstanceType, itype.name.to_string())),
+            AttributeChange::UserData(data) => Some((InstanceColumn::UserData, data.clone())),
+            AttributeChange::DisableApiTermination(on) => Some((InstanceColumn::DisableApiTermination, on.to_string())),
+            AttributeChange::ShutdownBehavior(behavior) => Some((InstanceColumn::ShutdownBehavior, behavior.clone())),
+            AttributeChange::KeptAsDefault => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModifyInstanceAttributeInput {
+    pub instance_id: String,
+    pub change: AttributeChange,
+}
+
+impl FromParams for ModifyInstanceAttributeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let instance_id = p.required("InstanceId")?;
+        let (attribute, value) = requested_change(p)?;
+        ids::check(IdKind::Instance, instance_id)?;
+        let change = AttributeChange::parse(attribute, value)?;
+        Ok(ModifyInstanceAttributeInput { instance_id: instance_id.to_string(), change })
+    }
+}
+
+/// The attribute and value of the change, in either request form: `Attribute=x&Value=y`
+/// or `X.Value=y`.
+fn requested_change(p: &Params) -> Result<(&str, &str)> {
     if let Some(attribute) = p.str("Attribute") {
         let value = p.raw("Value").ok_or_else(|| Ec2Error::missing_parameter("Value"))?;
-        return Ok((attribute.to_string(), value.to_string()));
+        return Ok((attribute, value));
     }
     for (member, attribute) in [
         ("InstanceType", "instanceType"),
@@ -117,64 +156,102 @@ fn parse_change(p: &Params) -> Result<(String, String)> {
         ("DisableApiStop", "disableApiStop"),
     ] {
         if let Some(value) = p.nested(member).raw("Value") {
-            return Ok((attribute.to_string(), value.to_string()));
+            return Ok((attribute, value));
         }
     }
     Err(Ec2Error::missing_parameter("Attribute"))
 }
 
-/// Read by the handler until this action has a typed input.
-pub type ModifyInstanceAttributeInput = Params;
-
-pub async fn modify_instance_attribute(ctx: &Ctx<'_>, p: ModifyInstanceAttributeInput) -> Result<Xml> {
-    let p = &p;
-    let instance_id = p.required("InstanceId")?;
-    let (attribute, value) = parse_change(p)?;
+pub async fn modify_instance_attribute(ctx: &Ctx<'_>, input: ModifyInstanceAttributeInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
-    let i = own_instance(ctx.scope, &mut tx, instance_id).await?;
-    let must_be_stopped = || {
-        if i.state == state::STOPPED {
-            Ok(())
-        } else {
-            Err(ec2_err!(IncorrectInstanceState, "The instance '{instance_id}' is not in the 'stopped' state."))
-        }
-    };
-    let boolean = |v: &str| match v {
-        "true" | "false" => Ok(v.to_string()),
-        other => Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter {attribute} is invalid.")),
-    };
-    let change = match attribute.as_str() {
-        "instanceType" => {
-            must_be_stopped()?;
-            let itype = instance_type(&value)?;
-            crate::domain::instance::check_compatible(itype, &i.architecture, &i.virtualization_type)?;
-            Some((InstanceColumn::InstanceType, value.clone()))
-        }
-        "userData" => {
-            must_be_stopped()?;
-            Some((InstanceColumn::UserData, value.clone()))
-        }
-        "disableApiTermination" => Some((InstanceColumn::DisableApiTermination, boolean(&value)?)),
-        "instanceInitiatedShutdownBehavior" => {
-            crate::domain::image::check_enum("InstanceInitiatedShutdownBehavior", &value, &["stop", "terminate"])?;
-            Some((InstanceColumn::ShutdownBehavior, value.clone()))
-        }
-        // Accepted and kept as EC2's defaults: there is no network or hardware to change.
-        "sourceDestCheck" | "ebsOptimized" | "enaSupport" | "disableApiStop" => {
-            boolean(&value)?;
-            None
-        }
-        other => {
-            return Err(ec2_err!(
-                InvalidParameterValue,
-                "Value ({other}) for parameter attribute is invalid. Unknown attribute."
-            ))
-        }
-    };
+    let instance = own_instance(ctx.scope, &mut tx, &input.instance_id).await?;
+    input.change.check_allowed(&instance)?;
     ctx.check_dry_run()?;
-    if let Some((column, value)) = change {
-        store::set_attribute(&mut tx, instance_id, column, &value).await?;
+    if let Some((column, value)) = input.change.stored() {
+        store::set_attribute(&mut tx, &input.instance_id, column, &value).await?;
     }
     tx.commit().await?;
     Ok(Xml::return_true())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn describe(pairs: &[(&str, &str)]) -> Result<DescribeInstanceAttributeInput> {
+        DescribeInstanceAttributeInput::from_params(&Params::from_pairs(pairs.iter().copied()))
+    }
+
+    fn modify(pairs: &[(&str, &str)]) -> Result<ModifyInstanceAttributeInput> {
+        let mut all = vec![("InstanceId", "i-0123456789abcdef0")];
+        all.extend_from_slice(pairs);
+        ModifyInstanceAttributeInput::from_params(&Params::from_pairs(all))
+    }
+
+    #[test]
+    fn describe_reads_a_known_attribute_of_a_well_formed_instance() {
+        let input = describe(&[("InstanceId", "i-0123456789abcdef0"), ("Attribute", "userData")]).unwrap();
+        assert_eq!((input.instance_id.as_str(), input.attribute.as_str()), ("i-0123456789abcdef0", "userData"));
+        let unknown = describe(&[("InstanceId", "i-0123456789abcdef0"), ("Attribute", "colour")]).unwrap_err();
+        assert_eq!(unknown.message, "Value (colour) for parameter attribute is invalid. Unknown attribute.");
+        assert_eq!(describe(&[("InstanceId", "i-0123456789abcdef0")]).unwrap_err().code, "MissingParameter");
+        let malformed = describe(&[("InstanceId", "i-xyz"), ("Attribute", "kernel")]).unwrap_err();
+        assert_eq!(malformed.code, "InvalidInstanceID.Malformed");
+    }
+
+    #[test]
+    fn modify_reads_both_request_forms() {
+        let change = |pairs: &[(&str, &str)]| modify(pairs).unwrap().change;
+        assert_eq!(
+            change(&[("InstanceType.Value", "t3.small")]),
+            AttributeChange::InstanceType(instance_type("t3.small").unwrap())
+        );
+        assert_eq!(
+            change(&[("Attribute", "disableApiTermination"), ("Value", "true")]),
+            AttributeChange::DisableApiTermination(true)
+        );
+        assert_eq!(change(&[("UserData.Value", "")]), AttributeChange::UserData(String::new()));
+        assert_eq!(
+            change(&[("InstanceInitiatedShutdownBehavior.Value", "terminate")]),
+            AttributeChange::ShutdownBehavior("terminate".into())
+        );
+        assert_eq!(change(&[("SourceDestCheck.Value", "false")]), AttributeChange::KeptAsDefault);
+    }
+
+    #[test]
+    fn modify_refusals() {
+        let code = |pairs: &[(&str, &str)]| modify(pairs).unwrap_err().code;
+        assert_eq!(code(&[]), "MissingParameter");
+        assert_eq!(code(&[("Attribute", "userData")]), "MissingParameter");
+        assert_eq!(code(&[("Attribute", "colour"), ("Value", "red")]), "InvalidParameterValue");
+        assert_eq!(code(&[("InstanceType.Value", "z9.huge")]), "InvalidParameterValue");
+        assert_eq!(code(&[("EnaSupport.Value", "True")]), "InvalidParameterValue");
+        assert_eq!(code(&[("InstanceInitiatedShutdownBehavior.Value", "hibernate")]), "InvalidParameterValue");
+        let malformed = ModifyInstanceAttributeInput::from_params(&Params::from_pairs([
+            ("InstanceId", "i-xyz"),
+            ("InstanceType.Value", "z9.huge"),
+        ]));
+        assert_eq!(malformed.unwrap_err().code, "InvalidInstanceID.Malformed");
+    }
+
+    #[test]
+    fn type_and_user_data_change_only_while_stopped() {
+        let running = Instance {
+            instance_id: "i-0123456789abcdef0".into(),
+            state: state::RUNNING.into(),
+            architecture: "x86_64".into(),
+            virtualization_type: "hvm".into(),
+            ..Default::default()
+        };
+        let to_small = AttributeChange::InstanceType(instance_type("t3.small").unwrap());
+        let err = to_small.check_allowed(&running).unwrap_err();
+        assert_eq!(err.message, "The instance 'i-0123456789abcdef0' is not in the 'stopped' state.");
+        assert!(AttributeChange::DisableApiTermination(true).check_allowed(&running).is_ok());
+
+        let stopped = Instance { state: state::STOPPED.into(), ..running };
+        assert!(to_small.check_allowed(&stopped).is_ok());
+        let to_arm = AttributeChange::InstanceType(instance_type("t4g.micro").unwrap());
+        assert_eq!(to_arm.check_allowed(&stopped).unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(AttributeChange::DisableApiTermination(false).stored().map(|(_, v)| v).as_deref(), Some("false"));
+    }
 }

@@ -1,35 +1,251 @@
-//! RunInstances, DescribeInstances, Start/Stop/Reboot/TerminateInstances,
-//! DescribeInstanceStatus, and the `Instance` XML shape.
+//! RunInstances, DescribeInstances, Start/Stop/Reboot/TerminateInstances and
+//! DescribeInstanceStatus. Their XML shapes are in `wire::shapes::instance`.
 
 use rand::Rng;
 
-use crate::wire::query::parse_block_device_mappings;
-
-use super::Ctx;
+use super::{Ctx, FromParams};
+use crate::access::launchable_image;
 use crate::domain::clock::iso;
-use crate::domain::filter::filter_in_memory;
+use crate::domain::filter::{filter_in_memory, Filter};
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{BlockDeviceMapping, EbsBlockDevice, Image};
-use crate::domain::instance::{self, check_compatible, instance_type, state, state_code, Instance};
+use crate::domain::image::{check_enum, BlockDeviceMapping, EbsBlockDevice, Image};
+use crate::domain::instance::{self, check_compatible, instance_type, state, state_code, Instance, InstanceType};
 use crate::domain::network::{default_security_group_id, default_subnets, Subnet};
-use crate::domain::regions;
+use crate::domain::regions::{self, Zone};
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::{self, state as volume_state, Volume};
 use crate::ec2_err;
-use crate::error::{Ec2Error, Result};
+use crate::error::{Code, Ec2Error, Result};
+use crate::store::filters::Page;
 use crate::store::instances::{self as store, InstanceQuery};
-use crate::store::{snapshots, tags, volumes, Conn};
+use crate::store::{key_pairs, snapshots, tags, volumes, Conn};
 use crate::wire::params::Params;
-use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
+use crate::wire::query::{
+    dedup, parse_block_device_mappings, parse_filters, parse_page, parse_tag_specs, write_next_token,
+};
+use crate::wire::shapes::instance::{
+    status_check, write_instance_status, write_reservation, write_state_changes, StateChange,
+};
 use crate::wire::xml::Xml;
 
 /// Most instances one RunInstances call may launch.
 const MAX_LAUNCH: i64 = 100;
 
+/// The resource types a RunInstances `TagSpecification` may name.
+const LAUNCH_TAGGABLE: &[&str] = &["instance", "volume", "network-interface"];
+
+// RunInstances ---------------------------------------------------------------------------
+
+/// Where a launch asks to go: a subnet or a zone of the default VPC, and security groups
+/// by id or by name. Resolved against the caller's default network by `placement`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlacementRequest {
+    pub subnet_id: Option<String>,
+    pub zone: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub security_group_names: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunInstancesInput {
+    pub image_id: String,
+    /// How many instances to launch: MaxCount, capped at `MAX_LAUNCH`.
+    pub count: i64,
+    pub instance_type: &'static InstanceType,
+    pub placement: PlacementRequest,
+    pub shutdown_behavior: String,
+    pub disable_api_termination: bool,
+    pub instance_tags: Vec<Tag>,
+    pub volume_tags: Vec<Tag>,
+    /// `BlockDeviceMapping.N`, applied over the image's own mappings.
+    pub block_device_mappings: Vec<BlockDeviceMapping>,
+    pub key_name: Option<String>,
+    pub user_data: Option<String>,
+    pub client_token: Option<String>,
+}
+
+impl FromParams for RunInstancesInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let image_id = p.required("ImageId")?.to_string();
+        let count = parse_count(p)?;
+        let instance_type = instance_type(p.str("InstanceType").unwrap_or("m1.small"))?;
+        let placement = parse_placement(p)?;
+        let shutdown_behavior = p.str("InstanceInitiatedShutdownBehavior").unwrap_or("stop").to_string();
+        check_enum("InstanceInitiatedShutdownBehavior", &shutdown_behavior, &["stop", "terminate"])?;
+        let disable_api_termination = p.flag("DisableApiTermination")?;
+        let tag_specs = parse_tag_specs(p)?;
+        let instance_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "instance")?;
+        let volume_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "volume")?;
+        let block_device_mappings = parse_block_device_mappings(p)?;
+        ids::check(IdKind::Image, &image_id)?;
+        Ok(RunInstancesInput {
+            image_id,
+            count,
+            instance_type,
+            placement,
+            shutdown_behavior,
+            disable_api_termination,
+            instance_tags,
+            volume_tags,
+            block_device_mappings,
+            key_name: p.str("KeyName").map(str::to_string),
+            user_data: p.str("UserData").map(str::to_string),
+            client_token: p.str("ClientToken").map(str::to_string),
+        })
+    }
+}
+
+/// `MinCount` and `MaxCount`: how many instances to launch.
+fn parse_count(p: &Params) -> Result<i64> {
+    let min = p.int("MinCount")?.ok_or_else(|| Ec2Error::missing_parameter("MinCount"))?;
+    let max = p.int("MaxCount")?.ok_or_else(|| Ec2Error::missing_parameter("MaxCount"))?;
+    if min < 1 || max < min {
+        return Err(ec2_err!(
+            InvalidParameterValue,
+            "Invalid value for MinCount ({min}) and MaxCount ({max}): MinCount must be at least 1 and no more than MaxCount."
+        ));
+    }
+    if min > MAX_LAUNCH {
+        return Err(ec2_err!(
+            InstanceLimitExceeded,
+            "You have requested more instances ({min}) than your current instance limit of {MAX_LAUNCH} allows for the specified instance type."
+        ));
+    }
+    Ok(max.min(MAX_LAUNCH))
+}
+
+/// The subnet, zone and security groups, from the top-level members or the first
+/// network interface's.
+fn parse_placement(p: &Params) -> Result<PlacementRequest> {
+    let subnet_id = p.str("SubnetId").or(p.str("NetworkInterface.1.SubnetId"));
+    if let Some(id) = subnet_id {
+        ids::check(IdKind::Subnet, id)?;
+    }
+    let mut security_group_ids = p.list("SecurityGroupId")?;
+    security_group_ids.extend(p.list("NetworkInterface.1.SecurityGroupId")?);
+    ids::check_all(IdKind::SecurityGroup, &security_group_ids)?;
+    Ok(PlacementRequest {
+        subnet_id: subnet_id.map(str::to_string),
+        zone: p.str("Placement.AvailabilityZone").map(str::to_string),
+        security_group_ids,
+        security_group_names: p.list("SecurityGroup")?,
+    })
+}
+
+pub async fn run_instances(ctx: &Ctx<'_>, input: RunInstancesInput) -> Result<Xml> {
+    let place = placement(ctx, &input.placement)?;
+    let mut tx = ctx.app.store.write().await?;
+    if let Some(earlier) = earlier_launch(ctx, &mut tx, &input).await? {
+        ctx.check_dry_run()?;
+        return Ok(reservation_xml(ctx, &earlier));
+    }
+    let image = launch_check(ctx, &mut tx, &input).await?;
+    let mappings = merge_mappings(&image, &input.block_device_mappings)?;
+    let snapshots = source_snapshots(ctx, &mut tx, &mappings).await?;
+    check_key_pair(ctx, &mut tx, input.key_name.as_deref()).await?;
+    ctx.check_dry_run()?;
+    let plan = LaunchPlan { input: &input, image: &image, place, mappings, snapshots };
+    let launched = store_launch(ctx, &mut tx, &plan).await?;
+    tx.commit().await?;
+    Ok(reservation_xml(ctx, &launched))
+}
+
+fn reservation_xml(ctx: &Ctx<'_>, instances: &[Instance]) -> Xml {
+    let mut x = Xml::new();
+    write_reservation(&mut x, ctx.scope.account, ctx.scope.region, instances);
+    x
+}
+
+/// Where the instances go, in the caller's default VPC.
+struct Placement {
+    subnet: Subnet,
+    security_groups: Vec<String>,
+}
+
+fn placement(ctx: &Ctx<'_>, request: &PlacementRequest) -> Result<Placement> {
+    let subnet = subnet_for(ctx, request)?;
+    let security_groups = security_groups_for(ctx, request, &subnet)?;
+    Ok(Placement { subnet, security_groups })
+}
+
+/// The default subnet asked for by id or by zone; the first zone's when neither is.
+fn subnet_for(ctx: &Ctx<'_>, request: &PlacementRequest) -> Result<Subnet> {
+    let region = regions::find(ctx.scope.region).expect("known region");
+    let subnets = default_subnets(ctx.scope.account, region);
+    let zone = request.zone.as_deref();
+    match (request.subnet_id.as_deref(), zone) {
+        (Some(id), _) => {
+            let subnet = subnets
+                .into_iter()
+                .find(|s| s.subnet_id == id)
+                .ok_or_else(|| ec2_err!(InvalidSubnetID_NotFound, "The subnet ID '{id}' does not exist"))?;
+            if let Some(zone) = zone.filter(|z| *z != subnet.zone.name) {
+                return Err(ec2_err!(
+                    InvalidParameterCombination,
+                    "The specified subnet {id} is not in the availability zone {zone}"
+                ));
+            }
+            Ok(subnet)
+        }
+        (None, Some(zone)) => subnets
+            .into_iter()
+            .find(|s| s.zone.name == zone)
+            .ok_or_else(|| ec2_err!(InvalidParameterValue, "Invalid availability zone: [{zone}]")),
+        (None, None) => Ok(subnets.into_iter().next().expect("every region has zones")),
+    }
+}
+
+/// The default VPC has one security group, `default`: every group asked for must be it.
+fn security_groups_for(ctx: &Ctx<'_>, request: &PlacementRequest, subnet: &Subnet) -> Result<Vec<String>> {
+    let default_group = default_security_group_id(ctx.scope.account, ctx.scope.region);
+    let mut groups = request.security_group_ids.clone();
+    if let Some(id) = groups.iter().find(|id| **id != default_group) {
+        return Err(ec2_err!(InvalidGroup_NotFound, "The security group '{id}' does not exist"));
+    }
+    for name in &request.security_group_names {
+        if name != "default" {
+            return Err(ec2_err!(
+                InvalidGroup_NotFound,
+                "The security group '{name}' does not exist in default VPC '{}'",
+                subnet.vpc_id
+            ));
+        }
+        groups.push(default_group.clone());
+    }
+    if groups.is_empty() {
+        groups.push(default_group);
+    }
+    Ok(dedup(groups))
+}
+
+/// The instances an earlier launch with the same client token made, if any. The token
+/// reused for a different launch (image, type or count) is refused.
+async fn earlier_launch(ctx: &Ctx<'_>, conn: &mut Conn, input: &RunInstancesInput) -> Result<Option<Vec<Instance>>> {
+    let Some(token) = input.client_token.as_deref() else { return Ok(None) };
+    let earlier = store::find_by_client_token(conn, ctx.scope.account, ctx.scope.region, token).await?;
+    let Some(first) = earlier.first() else { return Ok(None) };
+    let same = first.image_id == input.image_id
+        && first.instance_type == input.instance_type.name
+        && earlier.len() as i64 == input.count;
+    if !same {
+        return Err(Ec2Error::client_token_reused(token));
+    }
+    Ok(Some(earlier))
+}
+
+/// The image to launch: one the caller may launch, whose architecture and
+/// virtualization the instance type runs.
+async fn launch_check(ctx: &Ctx<'_>, conn: &mut Conn, input: &RunInstancesInput) -> Result<Image> {
+    let accept_unknown = ctx.app.timings.accept_unknown_images;
+    let image = launchable_image(ctx.scope, conn, &input.image_id, accept_unknown).await?;
+    check_compatible(input.instance_type, &image.architecture, &image.virtualization_type)?;
+    Ok(image)
+}
+
 /// The request's `BlockDeviceMapping.N` applied over the image's mappings.
-fn merge_mappings(image: &Image, overrides: Vec<BlockDeviceMapping>) -> Result<Vec<BlockDeviceMapping>> {
+fn merge_mappings(image: &Image, overrides: &[BlockDeviceMapping]) -> Result<Vec<BlockDeviceMapping>> {
     let mut mappings = image.block_device_mappings.clone();
-    for o in overrides {
+    for o in overrides.iter().cloned() {
         let existing = mappings.iter().position(|m| m.device_name == o.device_name);
         if o.no_device {
             if let Some(i) = existing {
@@ -77,220 +293,113 @@ fn merge_mappings(image: &Image, overrides: Vec<BlockDeviceMapping>) -> Result<V
     Ok(mappings)
 }
 
-struct Placement {
-    subnet: Subnet,
-    security_groups: Vec<String>,
+/// A snapshot a mapping restores: what its volume inherits.
+struct SourceSnapshot {
+    snapshot_id: String,
+    volume_size: i64,
+    encrypted: bool,
 }
 
-fn placement(ctx: &Ctx<'_>, p: &Params) -> Result<Placement> {
-    let region = regions::find(ctx.scope.region).expect("known region");
-    let subnets = default_subnets(ctx.scope.account, region);
-    let subnet_id = p.str("SubnetId").or(p.str("NetworkInterface.1.SubnetId"));
-    let zone = p.str("Placement.AvailabilityZone");
-    let subnet = match (subnet_id, zone) {
-        (Some(id), _) => {
-            ids::check(IdKind::Subnet, id)?;
-            let subnet = subnets
-                .into_iter()
-                .find(|s| s.subnet_id == id)
-                .ok_or_else(|| ec2_err!(InvalidSubnetID_NotFound, "The subnet ID '{id}' does not exist"))?;
-            if zone.is_some_and(|z| z != subnet.zone.name) {
-                return Err(ec2_err!(
-                    InvalidParameterCombination,
-                    "The specified subnet {id} is not in the availability zone {}",
-                    zone.unwrap_or_default()
-                ));
-            }
-            subnet
-        }
-        (None, Some(zone)) => subnets
-            .into_iter()
-            .find(|s| s.zone.name == zone)
-            .ok_or_else(|| ec2_err!(InvalidParameterValue, "Invalid availability zone: [{zone}]"))?,
-        (None, None) => subnets.into_iter().next().expect("every region has zones"),
-    };
-    let default_group = default_security_group_id(ctx.scope.account, ctx.scope.region);
-    let mut groups = p.list("SecurityGroupId")?;
-    groups.extend(p.list("NetworkInterface.1.SecurityGroupId")?);
-    for id in &groups {
-        ids::check(IdKind::SecurityGroup, id)?;
-        if *id != default_group {
-            return Err(ec2_err!(InvalidGroup_NotFound, "The security group '{id}' does not exist"));
+/// The visible snapshots the mappings restore.
+async fn source_snapshots(
+    ctx: &Ctx<'_>,
+    conn: &mut Conn,
+    mappings: &[BlockDeviceMapping],
+) -> Result<Vec<SourceSnapshot>> {
+    let mut found = Vec::new();
+    for id in mappings.iter().filter_map(|m| m.ebs.as_ref()?.snapshot_id.as_deref()) {
+        if let Some(s) = snapshots::find_visible(conn, ctx.scope.account, ctx.scope.region, id).await? {
+            found.push(SourceSnapshot {
+                snapshot_id: id.to_string(),
+                volume_size: s.volume_size,
+                encrypted: s.encrypted,
+            });
         }
     }
-    for name in p.list("SecurityGroup")? {
-        if name != "default" {
-            return Err(ec2_err!(
-                InvalidGroup_NotFound,
-                "The security group '{name}' does not exist in default VPC '{}'",
-                subnet.vpc_id
-            ));
-        }
-        groups.push(default_group.clone());
-    }
-    if groups.is_empty() {
-        groups.push(default_group);
-    }
-    Ok(Placement { subnet, security_groups: dedup(groups) })
+    Ok(found)
 }
 
-/// Read by the handler until this action has a typed input.
-pub type RunInstancesInput = Params;
+async fn check_key_pair(ctx: &Ctx<'_>, conn: &mut Conn, key_name: Option<&str>) -> Result<()> {
+    let Some(key_name) = key_name else { return Ok(()) };
+    match key_pairs::find(conn, ctx.scope.account, ctx.scope.region, Some(key_name), None).await? {
+        Some(_) => Ok(()),
+        None => Err(Ec2Error::key_pair_not_found(key_name)),
+    }
+}
 
-pub async fn run_instances(ctx: &Ctx<'_>, p: RunInstancesInput) -> Result<Xml> {
-    let p = &p;
-    let image_id = p.required("ImageId")?;
-    let min = p.int("MinCount")?.ok_or_else(|| Ec2Error::missing_parameter("MinCount"))?;
-    let max = p.int("MaxCount")?.ok_or_else(|| Ec2Error::missing_parameter("MaxCount"))?;
-    if min < 1 || max < min {
-        return Err(ec2_err!(
-            InvalidParameterValue,
-            "Invalid value for MinCount ({min}) and MaxCount ({max}): MinCount must be at least 1 and no more than MaxCount."
-        ));
-    }
-    if min > MAX_LAUNCH {
-        return Err(ec2_err!(
-            InstanceLimitExceeded,
-            "You have requested more instances ({min}) than your current instance limit of {MAX_LAUNCH} allows for the specified instance type."
-        ));
-    }
-    let count = max.min(MAX_LAUNCH);
-    let itype = instance_type(p.str("InstanceType").unwrap_or("m1.small"))?;
-    let place = placement(ctx, p)?;
-    let shutdown_behavior = p.str("InstanceInitiatedShutdownBehavior").unwrap_or("stop");
-    crate::domain::image::check_enum("InstanceInitiatedShutdownBehavior", shutdown_behavior, &["stop", "terminate"])?;
-    let disable_api_termination = p.flag("DisableApiTermination")?;
-    let tag_specs = parse_tag_specs(p)?;
-    let allowed = ["instance", "volume", "network-interface"];
-    let instance_tags = tag_rules::for_type(&tag_specs, &allowed, "instance")?;
-    let volume_tags = tag_rules::for_type(&tag_specs, &allowed, "volume")?;
-    let overrides = parse_block_device_mappings(p)?;
-    let client_token = p.str("ClientToken");
+/// A checked launch: what every instance of its reservation shares.
+struct LaunchPlan<'a> {
+    input: &'a RunInstancesInput,
+    image: &'a Image,
+    place: Placement,
+    mappings: Vec<BlockDeviceMapping>,
+    snapshots: Vec<SourceSnapshot>,
+}
 
-    let mut tx = ctx.app.store.write().await?;
-    if let Some(token) = client_token {
-        let earlier = store::find_by_client_token(&mut tx, ctx.scope.account, ctx.scope.region, token).await?;
-        if let Some(first) = earlier.first() {
-            let same = first.image_id == image_id && first.instance_type == itype.name && earlier.len() as i64 == count;
-            if !same {
-                return Err(ec2_err!(
-                    IdempotentParameterMismatch,
-                    "Client token '{token}' was already used with different parameters."
-                ));
-            }
-            ctx.check_dry_run()?;
-            let mut x = Xml::new();
-            write_reservation(&mut x, ctx, &earlier);
-            return Ok(x);
-        }
-    }
-    let image =
-        crate::access::launchable_image(ctx.scope, &mut tx, image_id, ctx.app.timings.accept_unknown_images).await?;
-    check_compatible(itype, &image.architecture, &image.virtualization_type)?;
-    let mappings = merge_mappings(&image, overrides)?;
-    let sizes = snapshot_sizes(ctx, &mut tx, &mappings).await?;
-    if let Some(key_name) = p.str("KeyName") {
-        if crate::store::key_pairs::find(&mut tx, ctx.scope.account, ctx.scope.region, Some(key_name), None)
-            .await?
-            .is_none()
-        {
-            return Err(Ec2Error::key_pair_not_found(key_name));
-        }
-    }
-    ctx.check_dry_run()?;
-
+/// Stores the reservation's instances with their tags and volumes, schedules their start,
+/// and marks the image launched. Returns the instances as RunInstances shows them.
+async fn store_launch(ctx: &Ctx<'_>, conn: &mut Conn, plan: &LaunchPlan<'_>) -> Result<Vec<Instance>> {
     let reservation_id = ids::new_id(IdKind::Reservation);
-    let ready_at = ctx.now + ctx.app.timings.instance_pending_ms;
-    let mut launched = Vec::with_capacity(count as usize);
-    for index in 0..count {
-        let private_ip = instance::private_ip(place.subnet.zone_index, rand::rng().random_range(0..4088));
-        let public_ip = random_public_ip();
-        let mut instance = Instance {
-            instance_id: ids::new_id(IdKind::Instance),
-            owner_id: ctx.scope.account.to_string(),
-            region: ctx.scope.region.to_string(),
-            reservation_id: reservation_id.clone(),
-            image_id: image_id.to_string(),
-            instance_type: itype.name.to_string(),
-            availability_zone: place.subnet.zone.name.clone(),
-            subnet_id: place.subnet.subnet_id.clone(),
-            vpc_id: place.subnet.vpc_id.clone(),
-            private_ip,
-            public_ip: Some(public_ip),
-            key_name: p.str("KeyName").map(str::to_string),
-            user_data: p.str("UserData").map(str::to_string),
-            state: state::PENDING.to_string(),
-            state_transition_reason: String::new(),
-            state_reason_code: None,
-            state_reason_message: None,
-            ready_at: Some(ready_at),
-            launch_time: ctx.now,
-            ami_launch_index: index,
-            architecture: image.architecture.clone(),
-            virtualization_type: image.virtualization_type.clone(),
-            root_device_type: image.root_device_type.clone(),
-            root_device_name: image.root_device_name.clone(),
-            platform: image.platform.clone(),
-            platform_details: image.platform_details.clone(),
-            usage_operation: image.usage_operation.clone(),
-            boot_mode: image.boot_mode.clone(),
-            ena_support: image.ena_support,
-            kernel_id: image.kernel_id.clone(),
-            client_token: client_token.map(str::to_string),
-            shutdown_behavior: shutdown_behavior.to_string(),
-            disable_api_termination,
-            security_group_ids: place.security_groups.clone(),
-            tags: pairs(&instance_tags),
-            volumes: Vec::new(),
-        };
+    let mut launched = Vec::with_capacity(plan.input.count as usize);
+    for index in 0..plan.input.count {
+        let mut instance = new_instance(ctx, plan, &reservation_id, index);
         let stored = instance.settled(ctx.now);
-        store::insert(&mut tx, &stored, ctx.now).await?;
-        tags::upsert(
-            &mut tx,
-            ctx.scope.account,
-            ctx.scope.region,
-            &instance.instance_id,
-            "instance",
-            &instance_tags,
-            ctx.now,
-        )
-        .await?;
-        for mapping in &mappings {
-            let Some(ebs) = &mapping.ebs else { continue };
-            let volume = volume_for_mapping(ctx, &instance, ebs, &sizes, &volume_tags)?;
-            volumes::insert(&mut tx, &volume, None).await?;
-            let delete_on_termination = ebs.delete_on_termination.unwrap_or(true);
-            store::attach_volume(
-                &mut tx,
-                &volume.volume_id,
-                &instance.instance_id,
-                &mapping.device_name,
-                delete_on_termination,
-                ctx.now,
-            )
+        store::insert(conn, &stored, ctx.now).await?;
+        let instance_id = &instance.instance_id;
+        let instance_tags = &plan.input.instance_tags;
+        tags::upsert(conn, ctx.scope.account, ctx.scope.region, instance_id, "instance", instance_tags, ctx.now)
             .await?;
-            tags::upsert(
-                &mut tx,
-                ctx.scope.account,
-                ctx.scope.region,
-                &volume.volume_id,
-                "volume",
-                &volume_tags,
-                ctx.now,
-            )
-            .await?;
-            instance.volumes.push((mapping.device_name.clone(), volume.volume_id, ctx.now, delete_on_termination));
-        }
+        instance.volumes = create_volumes(ctx, conn, plan, &instance.instance_id).await?;
         ctx.app.store.schedule_transition(stored.ready_at);
         launched.push(instance);
     }
-    if !image.owner_id.is_empty() && !image.region.is_empty() {
-        store::set_image_last_launched(&mut tx, image_id, &iso(ctx.now)).await?;
+    if !plan.image.owner_id.is_empty() && !plan.image.region.is_empty() {
+        store::set_image_last_launched(conn, &plan.image.image_id, &iso(ctx.now)).await?;
     }
-    tx.commit().await?;
-    let mut x = Xml::new();
-    write_reservation(&mut x, ctx, &launched);
-    Ok(x)
+    Ok(launched)
+}
+
+/// Instance number `index` of the reservation, pending.
+fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, index: i64) -> Instance {
+    let (input, image, subnet) = (plan.input, plan.image, &plan.place.subnet);
+    Instance {
+        instance_id: ids::new_id(IdKind::Instance),
+        owner_id: ctx.scope.account.to_string(),
+        region: ctx.scope.region.to_string(),
+        reservation_id: reservation_id.to_string(),
+        image_id: input.image_id.clone(),
+        instance_type: input.instance_type.name.to_string(),
+        availability_zone: subnet.zone.name.clone(),
+        subnet_id: subnet.subnet_id.clone(),
+        vpc_id: subnet.vpc_id.clone(),
+        private_ip: instance::private_ip(subnet.zone_index, rand::rng().random_range(0..4088)),
+        public_ip: Some(random_public_ip()),
+        key_name: input.key_name.clone(),
+        user_data: input.user_data.clone(),
+        state: state::PENDING.to_string(),
+        state_transition_reason: String::new(),
+        state_reason_code: None,
+        state_reason_message: None,
+        ready_at: Some(ctx.now + ctx.app.timings.instance_pending_ms),
+        launch_time: ctx.now,
+        ami_launch_index: index,
+        architecture: image.architecture.clone(),
+        virtualization_type: image.virtualization_type.clone(),
+        root_device_type: image.root_device_type.clone(),
+        root_device_name: image.root_device_name.clone(),
+        platform: image.platform.clone(),
+        platform_details: image.platform_details.clone(),
+        usage_operation: image.usage_operation.clone(),
+        boot_mode: image.boot_mode.clone(),
+        ena_support: image.ena_support,
+        kernel_id: image.kernel_id.clone(),
+        client_token: input.client_token.clone(),
+        shutdown_behavior: input.shutdown_behavior.clone(),
+        disable_api_termination: input.disable_api_termination,
+        security_group_ids: plan.place.security_groups.clone(),
+        tags: pairs(&input.instance_tags),
+        volumes: Vec::new(),
+    }
 }
 
 fn random_public_ip() -> String {
@@ -302,55 +411,58 @@ fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
 }
 
-/// The sizes of the snapshots the mappings restore, checking that each is usable.
-async fn snapshot_sizes(
+/// One new volume per EBS mapping, attached to the instance and tagged. Returns them as
+/// the instance shows them: (device, volume id, attach time, delete on termination).
+async fn create_volumes(
     ctx: &Ctx<'_>,
     conn: &mut Conn,
-    mappings: &[BlockDeviceMapping],
-) -> Result<Vec<(String, i64, bool)>> {
-    let mut sizes = Vec::new();
-    for id in mappings.iter().filter_map(|m| m.ebs.as_ref()?.snapshot_id.as_deref()) {
-        if let Some(s) = snapshots::find_visible(conn, ctx.scope.account, ctx.scope.region, id).await? {
-            sizes.push((id.to_string(), s.volume_size, s.encrypted));
-        }
+    plan: &LaunchPlan<'_>,
+    instance_id: &str,
+) -> Result<Vec<(String, String, i64, bool)>> {
+    let volume_tags = &plan.input.volume_tags;
+    let mut attached = Vec::new();
+    for mapping in &plan.mappings {
+        let Some(ebs) = &mapping.ebs else { continue };
+        let volume = volume_for_mapping(ctx, &plan.place.subnet.zone, ebs, &plan.snapshots, volume_tags)?;
+        volumes::insert(conn, &volume, None).await?;
+        let delete_on_termination = ebs.delete_on_termination.unwrap_or(true);
+        let device = &mapping.device_name;
+        store::attach_volume(conn, &volume.volume_id, instance_id, device, delete_on_termination, ctx.now).await?;
+        let volume_id = &volume.volume_id;
+        tags::upsert(conn, ctx.scope.account, ctx.scope.region, volume_id, "volume", volume_tags, ctx.now).await?;
+        attached.push((device.clone(), volume.volume_id, ctx.now, delete_on_termination));
     }
-    Ok(sizes)
+    Ok(attached)
 }
 
+/// The in-use volume a mapping gives an instance in `zone`: sized and encrypted like its
+/// snapshot unless the mapping says otherwise.
 fn volume_for_mapping(
     ctx: &Ctx<'_>,
-    instance: &Instance,
+    zone: &Zone,
     ebs: &EbsBlockDevice,
-    sizes: &[(String, i64, bool)],
+    snapshots: &[SourceSnapshot],
     tags: &[Tag],
 ) -> Result<Volume> {
-    let snapshot = ebs.snapshot_id.as_ref().and_then(|id| sizes.iter().find(|(s, _, _)| s == id));
-    let size = ebs.volume_size.or(snapshot.map(|s| s.1)).unwrap_or(8);
+    let snapshot = ebs.snapshot_id.as_ref().and_then(|id| snapshots.iter().find(|s| s.snapshot_id == *id));
+    let size = ebs.volume_size.or(snapshot.map(|s| s.volume_size)).unwrap_or(8);
     let volume_type = ebs.volume_type.clone().unwrap_or_else(|| "gp2".into());
-    volume::check_size(&volume_type, size)
-        .map_err(|e| Ec2Error::new(crate::error::Code::InvalidBlockDeviceMapping, e.message))?;
+    volume::check_size(&volume_type, size).map_err(|e| Ec2Error::new(Code::InvalidBlockDeviceMapping, e.message))?;
     let (iops, throughput) = volume::performance(&volume_type, size, ebs.iops, ebs.throughput)?;
-    let encrypted = ebs.encrypted.unwrap_or(false) || snapshot.is_some_and(|s| s.2);
+    let encrypted = ebs.encrypted.unwrap_or(false) || snapshot.is_some_and(|s| s.encrypted);
     Ok(Volume {
         volume_id: ids::new_id(IdKind::Volume),
         owner_id: ctx.scope.account.to_string(),
         region: ctx.scope.region.to_string(),
-        availability_zone: instance.availability_zone.clone(),
-        availability_zone_id: regions::zone_by_name(
-            regions::find(ctx.scope.region).expect("known"),
-            &instance.availability_zone,
-        )
-        .map(|z| z.id)
-        .unwrap_or_default(),
+        availability_zone: zone.name.clone(),
+        availability_zone_id: zone.id.clone(),
         size,
         volume_type,
         iops,
         throughput,
         encrypted,
         kms_key_id: encrypted.then(|| {
-            ebs.kms_key_id
-                .clone()
-                .unwrap_or_else(|| crate::domain::volume::default_kms_key(ctx.scope.account, ctx.scope.region))
+            ebs.kms_key_id.clone().unwrap_or_else(|| volume::default_kms_key(ctx.scope.account, ctx.scope.region))
         }),
         snapshot_id: ebs.snapshot_id.clone(),
         state: volume_state::IN_USE.to_string(),
@@ -360,21 +472,34 @@ fn volume_for_mapping(
     })
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DescribeInstancesInput = Params;
+// DescribeInstances ----------------------------------------------------------------------
 
-pub async fn describe_instances(ctx: &Ctx<'_>, p: DescribeInstancesInput) -> Result<Xml> {
-    let p = &p;
-    let instance_ids = dedup(p.list("InstanceId")?);
-    ids::check_all(IdKind::Instance, &instance_ids)?;
-    let filters = parse_filters(p, "Filter")?;
-    store::FILTERS.validate(&filters)?;
-    let page = parse_page(p, !instance_ids.is_empty(), "instancesSet", 5, 1000)?;
+#[derive(Debug, Clone)]
+pub struct DescribeInstancesInput {
+    pub instance_ids: Vec<String>,
+    pub filters: Vec<Filter>,
+    pub page: Page,
+}
+
+impl FromParams for DescribeInstancesInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let instance_ids = dedup(p.list("InstanceId")?);
+        ids::check_all(IdKind::Instance, &instance_ids)?;
+        let filters = parse_filters(p, "Filter")?;
+        store::FILTERS.validate(&filters)?;
+        let page = parse_page(p, !instance_ids.is_empty(), "instancesSet", 5, 1000)?;
+        Ok(DescribeInstancesInput { instance_ids, filters, page })
+    }
+}
+
+pub async fn describe_instances(ctx: &Ctx<'_>, input: DescribeInstancesInput) -> Result<Xml> {
     ctx.check_dry_run()?;
+    let DescribeInstancesInput { instance_ids, filters, page } = input;
     let query =
         InstanceQuery { account: ctx.scope.account, region: ctx.scope.region, instance_ids, filters: &filters, page };
     let mut conn = ctx.app.store.read().await?;
     let (found, next) = store::describe(&mut conn, &query).await?;
+    // An id the filters left out is no error; one the caller has no instance of is.
     for missing in query.instance_ids.iter().filter(|id| !found.iter().any(|i| &i.instance_id == *id)) {
         if filters.is_empty()
             || store::find_owned(&mut conn, ctx.scope.account, ctx.scope.region, missing).await?.is_none()
@@ -382,124 +507,88 @@ pub async fn describe_instances(ctx: &Ctx<'_>, p: DescribeInstancesInput) -> Res
             return Err(Ec2Error::instance_not_found(&[missing]));
         }
     }
-    // Instances of one launch are shown together, in the order their first one appears.
+    let reservations = by_reservation(found);
+    let mut x = Xml::new();
+    x.list("reservationSet", &reservations, |x, group| {
+        write_reservation(x, ctx.scope.account, ctx.scope.region, group)
+    });
+    write_next_token(&mut x, next);
+    Ok(x)
+}
+
+/// Instances of one launch are shown together, in the order their first one appears.
+fn by_reservation(instances: Vec<Instance>) -> Vec<Vec<Instance>> {
     let mut reservations: Vec<Vec<Instance>> = Vec::new();
-    for instance in found {
+    for instance in instances {
         match reservations.iter_mut().find(|r| r[0].reservation_id == instance.reservation_id) {
             Some(group) => group.push(instance),
             None => reservations.push(vec![instance]),
         }
     }
+    reservations
+}
+
+// Start, Stop, Reboot, TerminateInstances ------------------------------------------------
+
+/// The instances a Start/Reboot/TerminateInstances call changes: at least one, distinct,
+/// well-formed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceIdsInput {
+    pub instance_ids: Vec<String>,
+}
+
+impl FromParams for InstanceIdsInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let instance_ids = dedup(p.list("InstanceId")?);
+        if instance_ids.is_empty() {
+            return Err(Ec2Error::missing_parameter("InstanceId"));
+        }
+        ids::check_all(IdKind::Instance, &instance_ids)?;
+        Ok(InstanceIdsInput { instance_ids })
+    }
+}
+
+pub type StartInstancesInput = InstanceIdsInput;
+pub type TerminateInstancesInput = InstanceIdsInput;
+pub type RebootInstancesInput = InstanceIdsInput;
+
+/// The instances StopInstances stops. `Force` and `Hibernate` must be booleans but change
+/// nothing: there is no guest to force off or to hibernate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopInstancesInput {
+    pub instance_ids: Vec<String>,
+}
+
+impl FromParams for StopInstancesInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        p.flag("Force")?;
+        p.flag("Hibernate")?;
+        let InstanceIdsInput { instance_ids } = InstanceIdsInput::from_params(p)?;
+        Ok(StopInstancesInput { instance_ids })
+    }
+}
+
+pub async fn start_instances(ctx: &Ctx<'_>, input: StartInstancesInput) -> Result<Xml> {
+    Ok(state_changes_xml(&change_state(ctx, &input.instance_ids, Change::Start).await?))
+}
+
+pub async fn stop_instances(ctx: &Ctx<'_>, input: StopInstancesInput) -> Result<Xml> {
+    Ok(state_changes_xml(&change_state(ctx, &input.instance_ids, Change::Stop).await?))
+}
+
+pub async fn terminate_instances(ctx: &Ctx<'_>, input: TerminateInstancesInput) -> Result<Xml> {
+    Ok(state_changes_xml(&change_state(ctx, &input.instance_ids, Change::Terminate).await?))
+}
+
+pub async fn reboot_instances(ctx: &Ctx<'_>, input: RebootInstancesInput) -> Result<Xml> {
+    change_state(ctx, &input.instance_ids, Change::Reboot).await?;
+    Ok(Xml::return_true())
+}
+
+fn state_changes_xml(changes: &[StateChange]) -> Xml {
     let mut x = Xml::new();
-    x.list("reservationSet", &reservations, |x, group| write_reservation(x, ctx, group));
-    write_next_token(&mut x, next);
-    Ok(x)
-}
-
-/// A reservation's members: the body of RunInstances, and each `reservationSet` item.
-fn write_reservation(x: &mut Xml, ctx: &Ctx<'_>, instances: &[Instance]) {
-    x.text("reservationId", instances.first().map(|i| i.reservation_id.as_str()).unwrap_or_default())
-        .text("ownerId", ctx.scope.account)
-        .empty("groupSet");
-    x.list("instancesSet", instances, |x, i| write_instance(x, i, ctx.scope.region));
-}
-
-pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
-    let shows_public = matches!(i.state.as_str(), state::PENDING | state::RUNNING);
-    let public_ip = i.public_ip.as_deref().filter(|_| shows_public);
-    let private_dns =
-        if i.state == state::TERMINATED { String::new() } else { instance::private_dns_name(&i.private_ip, region) };
-    x.text("instanceId", &i.instance_id)
-        .text("imageId", &i.image_id)
-        .open("instanceState")
-        .num("code", state_code(&i.state))
-        .text("name", &i.state)
-        .close("instanceState")
-        .text("privateDnsName", &private_dns)
-        .text("dnsName", &public_ip.map(|ip| instance::public_dns_name(ip, region)).unwrap_or_default())
-        .text("reason", &i.state_transition_reason)
-        .opt_text("keyName", i.key_name.as_deref())
-        .num("amiLaunchIndex", i.ami_launch_index)
-        .empty("productCodes")
-        .text("instanceType", &i.instance_type)
-        .text("launchTime", &iso(i.launch_time))
-        .open("placement")
-        .text("availabilityZone", &i.availability_zone)
-        .empty("groupName")
-        .text("tenancy", "default")
-        .close("placement")
-        .opt_text("kernelId", i.kernel_id.as_deref())
-        .opt_text("platform", i.platform.as_deref())
-        .text("platformDetails", &i.platform_details)
-        .text("usageOperation", &i.usage_operation)
-        .open("monitoring")
-        .text("state", "disabled")
-        .close("monitoring");
-    if i.state != state::TERMINATED {
-        x.text("subnetId", &i.subnet_id).text("vpcId", &i.vpc_id).text("privateIpAddress", &i.private_ip);
-    }
-    x.opt_text("ipAddress", public_ip).bool("sourceDestCheck", true);
-    x.list("groupSet", &i.security_group_ids, |x, id| {
-        x.text("groupId", id).text("groupName", "default");
-    });
-    if let Some(code) = &i.state_reason_code {
-        x.open("stateReason")
-            .text("code", code)
-            .text("message", i.state_reason_message.as_deref().unwrap_or_default())
-            .close("stateReason");
-    }
-    x.text("architecture", &i.architecture)
-        .text("rootDeviceType", &i.root_device_type)
-        .opt_text("rootDeviceName", i.root_device_name.as_deref());
-    x.list("blockDeviceMapping", &i.volumes, |x, (device, volume_id, attach_time, delete_on_termination)| {
-        x.text("deviceName", device)
-            .open("ebs")
-            .text("volumeId", volume_id)
-            .text("status", "attached")
-            .text("attachTime", &iso(*attach_time))
-            .bool("deleteOnTermination", *delete_on_termination)
-            .close("ebs");
-    });
-    x.text("virtualizationType", &i.virtualization_type)
-        .opt_text("clientToken", i.client_token.as_deref())
-        .tag_set(&i.tags)
-        .text("hypervisor", "xen")
-        .bool("ebsOptimized", false)
-        .opt_bool("enaSupport", i.ena_support)
-        .open("cpuOptions")
-        .num("coreCount", 1)
-        .num("threadsPerCore", 2)
-        .close("cpuOptions")
-        .open("capacityReservationSpecification")
-        .text("capacityReservationPreference", "open")
-        .close("capacityReservationSpecification")
-        .open("hibernationOptions")
-        .bool("configured", false)
-        .close("hibernationOptions")
-        .open("metadataOptions")
-        .text("state", "applied")
-        .text("httpTokens", "required")
-        .num("httpPutResponseHopLimit", 2)
-        .text("httpEndpoint", "enabled")
-        .text("httpProtocolIpv6", "disabled")
-        .text("instanceMetadataTags", "disabled")
-        .close("metadataOptions")
-        .open("enclaveOptions")
-        .bool("enabled", false)
-        .close("enclaveOptions")
-        .opt_text("bootMode", i.boot_mode.as_deref())
-        .text("currentInstanceBootMode", current_boot_mode(i));
-}
-
-/// The boot mode the instance actually uses: UEFI when the image asks for it, or prefers
-/// it and the instance type (Nitro) supports it; legacy BIOS otherwise.
-fn current_boot_mode(i: &Instance) -> &'static str {
-    let supports_uefi = instance_type(&i.instance_type).is_ok_and(|t| t.uefi);
-    match i.boot_mode.as_deref() {
-        Some("uefi") => "uefi",
-        Some("uefi-preferred") if supports_uefi => "uefi",
-        _ => "legacy-bios",
-    }
+    write_state_changes(&mut x, changes);
+    x
 }
 
 /// What a state-changing call does to one instance.
@@ -580,16 +669,12 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
     Ok(Some(next))
 }
 
-async fn change_state(ctx: &Ctx<'_>, p: &Params, change: Change) -> Result<Vec<(String, String, String)>> {
-    let instance_ids = dedup(p.list("InstanceId")?);
-    if instance_ids.is_empty() {
-        return Err(Ec2Error::missing_parameter("InstanceId"));
-    }
-    ids::check_all(IdKind::Instance, &instance_ids)?;
+/// Applies `change` to every instance, or to none when one of them refuses it.
+async fn change_state(ctx: &Ctx<'_>, instance_ids: &[String], change: Change) -> Result<Vec<StateChange>> {
     let mut tx = ctx.app.store.write().await?;
     let mut current = Vec::with_capacity(instance_ids.len());
     let mut missing = Vec::new();
-    for id in &instance_ids {
+    for id in instance_ids {
         match store::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, id).await? {
             Some(i) => current.push(i),
             None => missing.push(id.as_str()),
@@ -600,7 +685,7 @@ async fn change_state(ctx: &Ctx<'_>, p: &Params, change: Change) -> Result<Vec<(
     }
     let planned = current.iter().map(|i| apply(ctx, i, change)).collect::<Result<Vec<_>>>()?;
     ctx.check_dry_run()?;
-    let mut transitions = Vec::with_capacity(current.len());
+    let mut changes = Vec::with_capacity(current.len());
     for (before, after) in current.iter().zip(planned) {
         let shown = match after {
             Some(next) => {
@@ -615,74 +700,53 @@ async fn change_state(ctx: &Ctx<'_>, p: &Params, change: Change) -> Result<Vec<(
             }
             None => before.state.clone(),
         };
-        transitions.push((before.instance_id.clone(), before.state.clone(), shown));
+        changes.push(StateChange {
+            instance_id: before.instance_id.clone(),
+            previous_state: before.state.clone(),
+            current_state: shown,
+        });
     }
     tx.commit().await?;
-    Ok(transitions)
+    Ok(changes)
 }
 
-fn write_state_changes(transitions: &[(String, String, String)]) -> Xml {
-    let mut x = Xml::new();
-    x.list("instancesSet", transitions, |x, (id, previous, current)| {
-        x.text("instanceId", id)
-            .open("currentState")
-            .num("code", state_code(current))
-            .text("name", current)
-            .close("currentState")
-            .open("previousState")
-            .num("code", state_code(previous))
-            .text("name", previous)
-            .close("previousState");
-    });
-    x
+// DescribeInstanceStatus -----------------------------------------------------------------
+
+/// The filters DescribeInstanceStatus knows.
+const STATUS_FILTERS: &[&str] = &[
+    "availability-zone",
+    "instance-state-name",
+    "instance-state-code",
+    "system-status.status",
+    "instance-status.status",
+];
+
+#[derive(Debug, Clone)]
+pub struct DescribeInstanceStatusInput {
+    pub instance_ids: Vec<String>,
+    /// Stopped and other not-running instances too, not only running ones.
+    pub include_all_instances: bool,
+    pub filters: Vec<Filter>,
+    pub page: Page,
 }
 
-/// Read by the handler until this action has a typed input.
-pub type StartInstancesInput = Params;
-
-pub async fn start_instances(ctx: &Ctx<'_>, p: StartInstancesInput) -> Result<Xml> {
-    let p = &p;
-    Ok(write_state_changes(&change_state(ctx, p, Change::Start).await?))
+impl FromParams for DescribeInstanceStatusInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let instance_ids = dedup(p.list("InstanceId")?);
+        ids::check_all(IdKind::Instance, &instance_ids)?;
+        let include_all_instances = p.flag("IncludeAllInstances")?;
+        let filters = parse_filters(p, "Filter")?;
+        let page = parse_page(p, !instance_ids.is_empty(), "instancesSet", 5, 1000)?;
+        if let Some(unknown) = filters.iter().find(|f| !STATUS_FILTERS.contains(&f.name.as_str())) {
+            return Err(ec2_err!(InvalidParameterValue, "The filter '{}' is invalid", unknown.name));
+        }
+        Ok(DescribeInstanceStatusInput { instance_ids, include_all_instances, filters, page })
+    }
 }
 
-/// Read by the handler until this action has a typed input.
-pub type StopInstancesInput = Params;
-
-pub async fn stop_instances(ctx: &Ctx<'_>, p: StopInstancesInput) -> Result<Xml> {
-    let p = &p;
-    p.flag("Force")?;
-    p.flag("Hibernate")?;
-    Ok(write_state_changes(&change_state(ctx, p, Change::Stop).await?))
-}
-
-/// Read by the handler until this action has a typed input.
-pub type TerminateInstancesInput = Params;
-
-pub async fn terminate_instances(ctx: &Ctx<'_>, p: TerminateInstancesInput) -> Result<Xml> {
-    let p = &p;
-    Ok(write_state_changes(&change_state(ctx, p, Change::Terminate).await?))
-}
-
-/// Read by the handler until this action has a typed input.
-pub type RebootInstancesInput = Params;
-
-pub async fn reboot_instances(ctx: &Ctx<'_>, p: RebootInstancesInput) -> Result<Xml> {
-    let p = &p;
-    change_state(ctx, p, Change::Reboot).await?;
-    Ok(Xml::return_true())
-}
-
-/// Read by the handler until this action has a typed input.
-pub type DescribeInstanceStatusInput = Params;
-
-pub async fn describe_instance_status(ctx: &Ctx<'_>, p: DescribeInstanceStatusInput) -> Result<Xml> {
-    let p = &p;
-    let instance_ids = dedup(p.list("InstanceId")?);
-    ids::check_all(IdKind::Instance, &instance_ids)?;
-    let include_all = p.flag("IncludeAllInstances")?;
-    let filters = parse_filters(p, "Filter")?;
-    let page = parse_page(p, !instance_ids.is_empty(), "instancesSet", 5, 1000)?;
+pub async fn describe_instance_status(ctx: &Ctx<'_>, input: DescribeInstanceStatusInput) -> Result<Xml> {
     ctx.check_dry_run()?;
+    let DescribeInstanceStatusInput { instance_ids, include_all_instances, filters, page } = input;
     let query =
         InstanceQuery { account: ctx.scope.account, region: ctx.scope.region, instance_ids, filters: &[], page };
     let mut conn = ctx.app.store.read().await?;
@@ -690,54 +754,207 @@ pub async fn describe_instance_status(ctx: &Ctx<'_>, p: DescribeInstanceStatusIn
     if let Some(missing) = query.instance_ids.iter().find(|id| !found.iter().any(|i| &i.instance_id == *id)) {
         return Err(Ec2Error::instance_not_found(&[missing]));
     }
-    let shown: Vec<Instance> = found.into_iter().filter(|i| include_all || i.state == state::RUNNING).collect();
-    let known = [
-        "availability-zone",
-        "instance-state-name",
-        "instance-state-code",
-        "system-status.status",
-        "instance-status.status",
-    ];
-    let shown = filter_in_memory(shown, &filters, &known, |i, name| {
+    let shown: Vec<Instance> =
+        found.into_iter().filter(|i| include_all_instances || i.state == state::RUNNING).collect();
+    let shown = filter_in_memory(shown, &filters, STATUS_FILTERS, |i, name| {
         vec![match name {
             "availability-zone" => i.availability_zone.clone(),
             "instance-state-name" => i.state.clone(),
             "instance-state-code" => state_code(&i.state).to_string(),
-            _ => status_of(i).to_string(),
+            _ => status_check(i).to_string(),
         }]
     })?;
     let mut x = Xml::new();
-    x.list("instanceStatusSet", &shown, |x, i| {
-        let status = status_of(i);
-        x.text("instanceId", &i.instance_id)
-            .text("availabilityZone", &i.availability_zone)
-            .open("instanceState")
-            .num("code", state_code(&i.state))
-            .text("name", &i.state)
-            .close("instanceState");
-        for tag in ["systemStatus", "instanceStatus"] {
-            x.open(tag).text("status", status);
-            if status == "ok" {
-                x.open("details")
-                    .open("item")
-                    .text("name", "reachability")
-                    .text("status", "passed")
-                    .close("item")
-                    .close("details");
-            } else {
-                x.empty("details");
-            }
-            x.close(tag);
-        }
-    });
+    x.list("instanceStatusSet", &shown, write_instance_status);
     write_next_token(&mut x, next);
     Ok(x)
 }
 
-fn status_of(i: &Instance) -> &'static str {
-    if i.state == state::RUNNING {
-        "ok"
-    } else {
-        "not-applicable"
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(pairs: &[(&str, &str)]) -> Result<RunInstancesInput> {
+        let base = [("ImageId", "ami-0123456789abcdef0"), ("MinCount", "1"), ("MaxCount", "1")];
+        let mut all: Vec<(&str, &str)> = base.into_iter().filter(|(k, _)| !pairs.iter().any(|(o, _)| o == k)).collect();
+        all.extend_from_slice(pairs);
+        RunInstancesInput::from_params(&Params::from_pairs(all))
+    }
+
+    fn code<T: std::fmt::Debug>(result: Result<T>) -> &'static str {
+        result.unwrap_err().code.as_str()
+    }
+
+    #[test]
+    fn run_instances_reads_a_full_launch() {
+        let input = run(&[
+            ("MaxCount", "300"),
+            ("InstanceType", "t3.micro"),
+            ("NetworkInterface.1.SubnetId", "subnet-0123456789abcdef0"),
+            ("Placement.AvailabilityZone", "us-east-1a"),
+            ("SecurityGroupId.1", "sg-0123456789abcdef0"),
+            ("SecurityGroup.1", "default"),
+            ("InstanceInitiatedShutdownBehavior", "terminate"),
+            ("DisableApiTermination", "true"),
+            ("TagSpecification.1.ResourceType", "instance"),
+            ("TagSpecification.1.Tag.1.Key", "Name"),
+            ("TagSpecification.1.Tag.1.Value", "web"),
+            ("TagSpecification.2.ResourceType", "volume"),
+            ("TagSpecification.2.Tag.1.Key", "team"),
+            ("BlockDeviceMapping.1.DeviceName", "/dev/xvda"),
+            ("BlockDeviceMapping.1.Ebs.VolumeSize", "12"),
+            ("KeyName", "web-key"),
+            ("UserData", "ZWNobw=="),
+            ("ClientToken", "token-1"),
+        ])
+        .unwrap();
+        assert_eq!(input.count, MAX_LAUNCH);
+        assert_eq!(input.instance_type.name, "t3.micro");
+        assert_eq!(
+            input.placement,
+            PlacementRequest {
+                subnet_id: Some("subnet-0123456789abcdef0".into()),
+                zone: Some("us-east-1a".into()),
+                security_group_ids: vec!["sg-0123456789abcdef0".into()],
+                security_group_names: vec!["default".into()],
+            }
+        );
+        assert_eq!((input.shutdown_behavior.as_str(), input.disable_api_termination), ("terminate", true));
+        assert_eq!(input.instance_tags, [Tag { key: "Name".into(), value: "web".into() }]);
+        assert_eq!(input.volume_tags, [Tag { key: "team".into(), value: String::new() }]);
+        assert_eq!(input.block_device_mappings[0].ebs.as_ref().unwrap().volume_size, Some(12));
+        assert_eq!(input.key_name.as_deref(), Some("web-key"));
+        assert_eq!(input.client_token.as_deref(), Some("token-1"));
+    }
+
+    #[test]
+    fn run_instances_defaults() {
+        let input = run(&[]).unwrap();
+        assert_eq!((input.count, input.instance_type.name), (1, "m1.small"));
+        assert_eq!((input.shutdown_behavior.as_str(), input.disable_api_termination), ("stop", false));
+        assert_eq!(input.placement, PlacementRequest::default());
+    }
+
+    #[test]
+    fn run_instances_refusals() {
+        assert_eq!(code(run(&[("ImageId", "")])), "MissingParameter");
+        assert_eq!(
+            code(RunInstancesInput::from_params(&Params::from_pairs([("ImageId", "ami-12345678")]))),
+            "MissingParameter"
+        );
+        assert_eq!(code(run(&[("MinCount", "2"), ("MaxCount", "1")])), "InvalidParameterValue");
+        assert_eq!(code(run(&[("MinCount", "0")])), "InvalidParameterValue");
+        assert_eq!(code(run(&[("MinCount", "101"), ("MaxCount", "101")])), "InstanceLimitExceeded");
+        assert_eq!(code(run(&[("InstanceType", "z9.huge")])), "InvalidParameterValue");
+        assert_eq!(code(run(&[("SubnetId", "subnet-xyz")])), "InvalidSubnetID.Malformed");
+        assert_eq!(code(run(&[("SecurityGroupId.1", "group")])), "InvalidGroupId.Malformed");
+        assert_eq!(code(run(&[("InstanceInitiatedShutdownBehavior", "hibernate")])), "InvalidParameterValue");
+        assert_eq!(code(run(&[("DisableApiTermination", "yes")])), "InvalidParameterValue");
+        assert_eq!(code(run(&[("TagSpecification.1.ResourceType", "image")])), "InvalidParameterValue");
+        assert_eq!(code(run(&[("BlockDeviceMapping.1.Ebs.VolumeSize", "8")])), "MissingParameter");
+        assert_eq!(code(run(&[("ImageId", "ami-xyz")])), "InvalidAMIID.Malformed");
+        // Parameter errors come before the image id's form.
+        assert_eq!(code(run(&[("ImageId", "ami-xyz"), ("MinCount", "0")])), "InvalidParameterValue");
+    }
+
+    fn image_with_root(snapshot_id: Option<&str>, size: i64) -> Image {
+        Image {
+            block_device_mappings: vec![BlockDeviceMapping {
+                device_name: "/dev/xvda".into(),
+                ebs: Some(EbsBlockDevice {
+                    snapshot_id: snapshot_id.map(str::to_string),
+                    volume_size: Some(size),
+                    volume_type: Some("gp2".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn mapping(device: &str, ebs: Option<EbsBlockDevice>, no_device: bool) -> BlockDeviceMapping {
+        BlockDeviceMapping { device_name: device.into(), ebs, no_device, ..Default::default() }
+    }
+
+    #[test]
+    fn overrides_merge_over_the_image_mappings() {
+        let image = image_with_root(Some("snap-0123456789abcdef0"), 8);
+        let bigger = EbsBlockDevice { volume_size: Some(12), volume_type: Some("gp3".into()), ..Default::default() };
+        let extra = EbsBlockDevice { volume_size: Some(3), ..Default::default() };
+        let merged = merge_mappings(
+            &image,
+            &[mapping("/dev/xvda", Some(bigger), false), mapping("/dev/sdh", Some(extra), false)],
+        )
+        .unwrap();
+        let root = merged[0].ebs.as_ref().unwrap();
+        assert_eq!(root.snapshot_id.as_deref(), Some("snap-0123456789abcdef0"));
+        assert_eq!((root.volume_size, root.volume_type.as_deref()), (Some(12), Some("gp3")));
+        assert_eq!(merged[1].device_name, "/dev/sdh");
+
+        let dropped = merge_mappings(&image, &[mapping("/dev/xvda", None, true)]).unwrap();
+        assert!(dropped.is_empty());
+    }
+
+    #[test]
+    fn overrides_may_not_shrink_a_snapshot_or_leave_a_volume_unsized() {
+        let image = image_with_root(Some("snap-0123456789abcdef0"), 8);
+        let smaller = EbsBlockDevice { volume_size: Some(4), ..Default::default() };
+        let err = merge_mappings(&image, &[mapping("/dev/xvda", Some(smaller), false)]).unwrap_err();
+        assert_eq!(err.code, "InvalidBlockDeviceMapping");
+        let no_size = EbsBlockDevice { volume_type: Some("gp3".into()), ..Default::default() };
+        let err = merge_mappings(&image, &[mapping("/dev/sdh", Some(no_size), false)]).unwrap_err();
+        assert_eq!(err.message, "The device /dev/sdh must have either a snapshot or a volume size");
+    }
+
+    #[test]
+    fn describe_instances_input() {
+        let p = Params::from_pairs([
+            ("InstanceId.1", "i-0123456789abcdef0"),
+            ("InstanceId.2", "i-0123456789abcdef0"),
+            ("Filter.1.Name", "instance-type"),
+            ("Filter.1.Value.1", "t3.micro"),
+        ]);
+        let input = DescribeInstancesInput::from_params(&p).unwrap();
+        assert_eq!(input.instance_ids, ["i-0123456789abcdef0"]);
+        assert_eq!(input.filters[0].name, "instance-type");
+
+        let p = Params::from_pairs([("InstanceId.1", "i-xyz")]);
+        assert_eq!(code(DescribeInstancesInput::from_params(&p)), "InvalidInstanceID.Malformed");
+        let p = Params::from_pairs([("Filter.1.Name", "flavour"), ("Filter.1.Value.1", "x")]);
+        assert_eq!(code(DescribeInstancesInput::from_params(&p)), "InvalidParameterValue");
+        let p = Params::from_pairs([("InstanceId.1", "i-0123456789abcdef0"), ("MaxResults", "5")]);
+        assert_eq!(code(DescribeInstancesInput::from_params(&p)), "InvalidParameterCombination");
+    }
+
+    #[test]
+    fn state_changes_need_well_formed_instance_ids() {
+        let p = Params::from_pairs([("InstanceId.1", "i-0123456789abcdef0"), ("InstanceId.2", "i-0123456789abcdef0")]);
+        assert_eq!(InstanceIdsInput::from_params(&p).unwrap().instance_ids, ["i-0123456789abcdef0"]);
+        assert_eq!(code(InstanceIdsInput::from_params(&Params::default())), "MissingParameter");
+        let p = Params::from_pairs([("InstanceId.1", "instance-1")]);
+        assert_eq!(code(InstanceIdsInput::from_params(&p)), "InvalidInstanceID.Malformed");
+
+        let p = Params::from_pairs([("InstanceId.1", "i-0123456789abcdef0"), ("Force", "true")]);
+        assert_eq!(StopInstancesInput::from_params(&p).unwrap().instance_ids, ["i-0123456789abcdef0"]);
+        let p = Params::from_pairs([("InstanceId.1", "i-0123456789abcdef0"), ("Hibernate", "maybe")]);
+        assert_eq!(code(StopInstancesInput::from_params(&p)), "InvalidParameterValue");
+    }
+
+    #[test]
+    fn describe_instance_status_input() {
+        let p = Params::from_pairs([
+            ("IncludeAllInstances", "true"),
+            ("Filter.1.Name", "instance-status.status"),
+            ("Filter.1.Value.1", "ok"),
+        ]);
+        let input = DescribeInstanceStatusInput::from_params(&p).unwrap();
+        assert!(input.include_all_instances);
+        assert_eq!(input.filters[0].values, ["ok"]);
+
+        let p = Params::from_pairs([("Filter.1.Name", "instance-type"), ("Filter.1.Value.1", "t3.micro")]);
+        assert_eq!(code(DescribeInstanceStatusInput::from_params(&p)), "InvalidParameterValue");
+        let p = Params::from_pairs([("InstanceId.1", "i-xyz")]);
+        assert_eq!(code(DescribeInstanceStatusInput::from_params(&p)), "InvalidInstanceID.Malformed");
     }
 }

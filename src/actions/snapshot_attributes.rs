@@ -1,153 +1,150 @@
 //! ModifySnapshotAttribute, DescribeSnapshotAttribute, ResetSnapshotAttribute: who may
 //! create volumes from a snapshot (`createVolumePermission`).
 
-use super::Ctx;
-use crate::domain::ids::{self};
+use super::{Ctx, FromParams};
+use crate::access;
+use crate::domain::ids::{self, IdKind};
 use crate::domain::snapshot::CreateVolumePermission;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
-use crate::store::snapshots;
+use crate::store::{settings, snapshots};
 use crate::wire::params::Params;
+use crate::wire::query::{parse_create_volume_permission_changes, CreateVolumePermissionChanges};
+use crate::wire::shapes::snapshot::write_create_volume_permissions;
 use crate::wire::xml::Xml;
 
-fn check_attribute(attribute: &str) -> Result<()> {
-    match attribute {
-        "createVolumePermission" | "productCodes" => Ok(()),
-        other => Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter attribute is invalid.")),
+/// The attributes a snapshot has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotAttribute {
+    CreateVolumePermission,
+    ProductCodes,
+}
+
+impl SnapshotAttribute {
+    fn parse(attribute: &str) -> Result<SnapshotAttribute> {
+        match attribute {
+            "createVolumePermission" => Ok(SnapshotAttribute::CreateVolumePermission),
+            "productCodes" => Ok(SnapshotAttribute::ProductCodes),
+            other => Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter attribute is invalid.")),
+        }
     }
 }
 
-/// Grants from `CreateVolumePermission.{Add|Remove}.N.*` plus, for the legacy form,
-/// `UserId.N` / `UserGroup.N` when `OperationType` is `op` (`add` or `remove`).
-fn grants(p: &Params, op: &str) -> Result<Vec<CreateVolumePermission>> {
-    let mut grants = Vec::new();
-    let member = if op == "add" { "Add" } else { "Remove" };
-    for item in p.structs(&format!("CreateVolumePermission.{member}"))? {
-        if let Some(user) = item.str("UserId") {
-            grants.push(CreateVolumePermission::User(user.to_string()));
-        }
-        if let Some(group) = item.str("Group") {
-            grants.push(CreateVolumePermission::Group(group.to_string()));
-        }
-    }
-    if p.str("OperationType").is_some_and(|o| o.eq_ignore_ascii_case(op)) {
-        grants.extend(p.list("UserId")?.into_iter().map(CreateVolumePermission::User));
-        grants.extend(p.list("UserGroup")?.into_iter().map(CreateVolumePermission::Group));
-    }
-    for grant in &grants {
-        match grant {
-            CreateVolumePermission::User(v) if !ids::is_account_id(v) => return Err(Ec2Error::malformed_user(v)),
-            CreateVolumePermission::Group(v) if v != "all" => {
-                return Err(ec2_err!(InvalidParameterValue, "Value ({v}) for parameter group is invalid."))
+pub struct ModifySnapshotAttributeInput {
+    pub snapshot_id: String,
+    /// Grants to add or to remove: never both, never neither.
+    pub changes: CreateVolumePermissionChanges,
+}
+
+impl FromParams for ModifySnapshotAttributeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let snapshot_id = p.required("SnapshotId")?;
+        if let Some(attribute) = p.str("Attribute") {
+            if SnapshotAttribute::parse(attribute)? == SnapshotAttribute::ProductCodes {
+                return Err(ec2_err!(
+                    InvalidParameterValue,
+                    "The productCodes attribute of a snapshot cannot be modified."
+                ));
             }
-            _ => {}
         }
-    }
-    Ok(grants)
-}
-
-/// Read by the handler until this action has a typed input.
-pub type ModifySnapshotAttributeInput = Params;
-
-pub async fn modify_snapshot_attribute(ctx: &Ctx<'_>, p: ModifySnapshotAttributeInput) -> Result<Xml> {
-    let p = &p;
-    let snapshot_id = p.required("SnapshotId")?;
-    if let Some(attribute) = p.str("Attribute") {
-        check_attribute(attribute)?;
-        if attribute == "productCodes" {
+        let changes = parse_create_volume_permission_changes(p)?;
+        if changes.add.is_empty() && changes.remove.is_empty() {
+            return Err(Ec2Error::missing_parameter("CreateVolumePermission"));
+        }
+        if !changes.add.is_empty() && !changes.remove.is_empty() {
             return Err(ec2_err!(
-                InvalidParameterValue,
-                "The productCodes attribute of a snapshot cannot be modified."
+                InvalidParameterCombination,
+                "A single request can either add or remove create volume permissions, not both."
             ));
         }
+        ids::check(IdKind::Snapshot, snapshot_id)?;
+        Ok(ModifySnapshotAttributeInput { snapshot_id: snapshot_id.to_string(), changes })
     }
-    if let Some(op) = p.str("OperationType") {
-        if op != "add" && op != "remove" {
-            return Err(ec2_err!(InvalidParameterValue, "Value ({op}) for parameter operationType is invalid."));
-        }
+}
+
+impl ModifySnapshotAttributeInput {
+    fn makes_public(&self) -> bool {
+        self.changes.add.iter().any(|g| matches!(g, CreateVolumePermission::Group(_)))
     }
-    let added = grants(p, "add")?;
-    let removed = grants(p, "remove")?;
-    if added.is_empty() && removed.is_empty() {
-        return Err(Ec2Error::missing_parameter("CreateVolumePermission"));
-    }
-    if !added.is_empty() && !removed.is_empty() {
-        return Err(ec2_err!(
-            InvalidParameterCombination,
-            "A single request can either add or remove create volume permissions, not both."
-        ));
-    }
+}
+
+pub async fn modify_snapshot_attribute(ctx: &Ctx<'_>, input: ModifySnapshotAttributeInput) -> Result<Xml> {
+    let snapshot_id = input.snapshot_id.as_str();
     let mut tx = ctx.app.store.write().await?;
-    let snapshot = crate::access::own_snapshot(ctx.scope, &mut tx, snapshot_id).await?;
-    if added.iter().any(|g| matches!(g, CreateVolumePermission::Group(_))) {
+    let snapshot = access::own_snapshot(ctx.scope, &mut tx, snapshot_id).await?;
+    if input.makes_public() {
         if snapshot.encrypted {
             return Err(ec2_err!(InvalidParameterValue, "Encrypted snapshots cannot be made public."));
         }
-        if crate::store::settings::snapshot_block_public_access(&mut tx, ctx.scope.account, ctx.scope.region).await?
-            != "unblocked"
-        {
+        if settings::snapshot_block_public_access(&mut tx, ctx.scope.account, ctx.scope.region).await? != "unblocked" {
             return Err(Ec2Error::snapshot_sharing_blocked());
         }
     }
     ctx.check_dry_run()?;
-    for grant in &added {
+    for grant in &input.changes.add {
         snapshots::add_permission(&mut tx, snapshot_id, grant.grantee(), ctx.now).await?;
     }
-    for grant in &removed {
+    for grant in &input.changes.remove {
         snapshots::remove_permission(&mut tx, snapshot_id, grant.grantee()).await?;
     }
     tx.commit().await?;
     Ok(Xml::return_true())
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DescribeSnapshotAttributeInput = Params;
+pub struct DescribeSnapshotAttributeInput {
+    pub snapshot_id: String,
+    pub attribute: SnapshotAttribute,
+}
 
-pub async fn describe_snapshot_attribute(ctx: &Ctx<'_>, p: DescribeSnapshotAttributeInput) -> Result<Xml> {
-    let p = &p;
-    let snapshot_id = p.required("SnapshotId")?;
-    let attribute = p.required("Attribute")?;
-    check_attribute(attribute)?;
+impl FromParams for DescribeSnapshotAttributeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let snapshot_id = p.required("SnapshotId")?;
+        let attribute = SnapshotAttribute::parse(p.required("Attribute")?)?;
+        ids::check(IdKind::Snapshot, snapshot_id)?;
+        Ok(DescribeSnapshotAttributeInput { snapshot_id: snapshot_id.to_string(), attribute })
+    }
+}
+
+pub async fn describe_snapshot_attribute(ctx: &Ctx<'_>, input: DescribeSnapshotAttributeInput) -> Result<Xml> {
+    let snapshot_id = input.snapshot_id.as_str();
     let mut conn = ctx.app.store.read().await?;
-    crate::access::own_snapshot(ctx.scope, &mut conn, snapshot_id).await?;
+    access::own_snapshot(ctx.scope, &mut conn, snapshot_id).await?;
     ctx.check_dry_run()?;
     let mut x = Xml::new();
     x.text("snapshotId", snapshot_id);
-    if attribute == "createVolumePermission" {
-        let permissions = snapshots::permissions(&mut conn, snapshot_id).await?;
-        write_permissions(&mut x, &permissions);
-    } else {
-        x.empty("productCodes");
+    match input.attribute {
+        SnapshotAttribute::CreateVolumePermission => {
+            let permissions = snapshots::permissions(&mut conn, snapshot_id).await?;
+            write_create_volume_permissions(&mut x, &permissions);
+        }
+        SnapshotAttribute::ProductCodes => {
+            x.empty("productCodes");
+        }
     }
     Ok(x)
 }
 
-pub fn write_permissions(x: &mut Xml, permissions: &[CreateVolumePermission]) {
-    x.list("createVolumePermission", permissions, |x, g| match g {
-        CreateVolumePermission::User(id) => {
-            x.text("userId", id);
-        }
-        CreateVolumePermission::Group(group) => {
-            x.text("group", group);
-        }
-    });
+/// Only `createVolumePermission` resets (to the owner alone).
+pub struct ResetSnapshotAttributeInput {
+    pub snapshot_id: String,
 }
 
-/// Read by the handler until this action has a typed input.
-pub type ResetSnapshotAttributeInput = Params;
-
-pub async fn reset_snapshot_attribute(ctx: &Ctx<'_>, p: ResetSnapshotAttributeInput) -> Result<Xml> {
-    let p = &p;
-    let snapshot_id = p.required("SnapshotId")?;
-    let attribute = p.required("Attribute")?;
-    check_attribute(attribute)?;
-    if attribute != "createVolumePermission" {
-        return Err(ec2_err!(InvalidParameterValue, "The productCodes attribute of a snapshot cannot be reset."));
+impl FromParams for ResetSnapshotAttributeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let snapshot_id = p.required("SnapshotId")?;
+        if SnapshotAttribute::parse(p.required("Attribute")?)? != SnapshotAttribute::CreateVolumePermission {
+            return Err(ec2_err!(InvalidParameterValue, "The productCodes attribute of a snapshot cannot be reset."));
+        }
+        ids::check(IdKind::Snapshot, snapshot_id)?;
+        Ok(ResetSnapshotAttributeInput { snapshot_id: snapshot_id.to_string() })
     }
+}
+
+pub async fn reset_snapshot_attribute(ctx: &Ctx<'_>, input: ResetSnapshotAttributeInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
-    crate::access::own_snapshot(ctx.scope, &mut tx, snapshot_id).await?;
+    access::own_snapshot(ctx.scope, &mut tx, &input.snapshot_id).await?;
     ctx.check_dry_run()?;
-    snapshots::reset_permissions(&mut tx, snapshot_id).await?;
+    snapshots::reset_permissions(&mut tx, &input.snapshot_id).await?;
     tx.commit().await?;
     Ok(Xml::return_true())
 }
@@ -156,30 +153,68 @@ pub async fn reset_snapshot_attribute(ctx: &Ctx<'_>, p: ResetSnapshotAttributeIn
 mod tests {
     use super::*;
 
-    #[test]
-    fn golden_create_volume_permissions() {
-        let mut x = Xml::new();
-        write_permissions(
-            &mut x,
-            &[CreateVolumePermission::User("123456789012".into()), CreateVolumePermission::Group("all".into())],
-        );
-        assert_eq!(
-            x.as_str(),
-            "<createVolumePermission><item><userId>123456789012</userId></item><item><group>all</group></item></createVolumePermission>"
-        );
+    const SNAPSHOT: (&str, &str) = ("SnapshotId", "snap-0123456789abcdef0");
+
+    fn modify(pairs: &[(&str, &str)]) -> Result<ModifySnapshotAttributeInput> {
+        ModifySnapshotAttributeInput::from_params(&Params::from_pairs(pairs.iter().copied()))
     }
 
     #[test]
     fn structured_and_legacy_forms_both_grant() {
-        let p = Params::from_pairs([
+        let input = modify(&[
+            SNAPSHOT,
             ("CreateVolumePermission.Add.1.UserId", "123456789012"),
             ("OperationType", "add"),
             ("UserGroup.1", "all"),
-        ]);
+        ])
+        .unwrap();
         assert_eq!(
-            grants(&p, "add").unwrap(),
+            input.changes.add,
             vec![CreateVolumePermission::User("123456789012".into()), CreateVolumePermission::Group("all".into())]
         );
-        assert!(grants(&p, "remove").unwrap().is_empty());
+        assert!(input.changes.remove.is_empty());
+        assert!(input.makes_public());
+    }
+
+    #[test]
+    fn legacy_removal_is_read_with_its_operation_type() {
+        let input = modify(&[SNAPSHOT, ("OperationType", "remove"), ("UserId.1", "123456789012")]).unwrap();
+        assert!(input.changes.add.is_empty());
+        assert_eq!(input.changes.remove, vec![CreateVolumePermission::User("123456789012".into())]);
+        assert!(!input.makes_public());
+    }
+
+    #[test]
+    fn modify_refusals() {
+        let code = |pairs: &[(&str, &str)]| modify(pairs).err().expect("refused").code.to_string();
+        let grant = ("CreateVolumePermission.Add.1.UserId", "123456789012");
+        assert_eq!(code(&[grant]), "MissingParameter");
+        assert_eq!(code(&[SNAPSHOT]), "MissingParameter");
+        assert_eq!(code(&[SNAPSHOT, grant, ("Attribute", "productCodes")]), "InvalidParameterValue");
+        assert_eq!(code(&[SNAPSHOT, grant, ("Attribute", "kernel")]), "InvalidParameterValue");
+        assert_eq!(code(&[SNAPSHOT, grant, ("OperationType", "replace")]), "InvalidParameterValue");
+        assert_eq!(code(&[SNAPSHOT, ("CreateVolumePermission.Add.1.UserId", "me")]), "InvalidUserID.Malformed");
+        assert_eq!(code(&[SNAPSHOT, ("CreateVolumePermission.Add.1.Group", "friends")]), "InvalidParameterValue");
+        assert_eq!(
+            code(&[SNAPSHOT, grant, ("CreateVolumePermission.Remove.1.Group", "all")]),
+            "InvalidParameterCombination"
+        );
+        assert_eq!(code(&[("SnapshotId", "snap-x"), grant]), "InvalidSnapshotID.Malformed");
+    }
+
+    #[test]
+    fn describe_and_reset_take_known_attributes() {
+        let describe = |attribute| {
+            DescribeSnapshotAttributeInput::from_params(&Params::from_pairs([SNAPSHOT, ("Attribute", attribute)]))
+        };
+        assert_eq!(describe("productCodes").unwrap().attribute, SnapshotAttribute::ProductCodes);
+        assert_eq!(describe("size").err().unwrap().code, "InvalidParameterValue");
+        let reset = |attribute| {
+            ResetSnapshotAttributeInput::from_params(&Params::from_pairs([SNAPSHOT, ("Attribute", attribute)]))
+        };
+        assert!(reset("createVolumePermission").is_ok());
+        assert_eq!(reset("productCodes").err().unwrap().code, "InvalidParameterValue");
+        let missing = ResetSnapshotAttributeInput::from_params(&Params::from_pairs([SNAPSHOT])).err().unwrap();
+        assert_eq!(missing.code, "MissingParameter");
     }
 }

@@ -1,99 +1,143 @@
 //! CreateSnapshot, DescribeSnapshots, DeleteSnapshot, CopySnapshot.
 
-use super::{new_snapshot, store_new_snapshot, Ctx};
-use crate::domain::clock::iso;
+use super::{new_snapshot, store_new_snapshot, Ctx, FromParams};
+use crate::access::{self, Scope};
+use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::validate_description;
-use crate::domain::regions;
+use crate::domain::regions::{self, Region};
 use crate::domain::snapshot::{state, Snapshot};
-use crate::domain::tags::{self as tag_rules};
+use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::default_kms_key;
 use crate::domain::volume::state as volume_state;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
+use crate::store::filters::Page;
 use crate::store::snapshots::{Owner, SnapshotQuery};
-use crate::store::{images, snapshots, volumes};
+use crate::store::{images, snapshots};
 use crate::wire::params::Params;
-use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
+use crate::wire::query::{
+    dedup, parse_filters, parse_owners, parse_page, parse_tag_specs, write_next_token, OwnerSpec,
+};
+use crate::wire::shapes::snapshot::write_snapshot;
 use crate::wire::xml::Xml;
 
-/// Read by the handler until this action has a typed input.
-pub type CreateSnapshotInput = Params;
+/// Snapshot tags from `TagSpecification.N` (resource type `snapshot` only).
+fn parse_snapshot_tags(p: &Params) -> Result<Vec<Tag>> {
+    tag_rules::for_type(&parse_tag_specs(p)?, &["snapshot"], "snapshot")
+}
 
-pub async fn create_snapshot(ctx: &Ctx<'_>, p: CreateSnapshotInput) -> Result<Xml> {
-    let p = &p;
-    let volume_id = p.required("VolumeId")?;
-    ids::check(IdKind::Volume, volume_id)?;
-    let description = p.raw("Description").unwrap_or_default();
-    validate_description(description)?;
-    let tag_specs = parse_tag_specs(p)?;
-    let tags = tag_rules::for_type(&tag_specs, &["snapshot"], "snapshot")?;
+fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
+}
+
+pub struct CreateSnapshotInput {
+    pub volume_id: String,
+    pub description: String,
+    pub tags: Vec<Tag>,
+}
+
+impl FromParams for CreateSnapshotInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let volume_id = p.required("VolumeId")?;
+        ids::check(IdKind::Volume, volume_id)?;
+        let description = p.raw("Description").unwrap_or_default();
+        validate_description(description)?;
+        Ok(CreateSnapshotInput {
+            volume_id: volume_id.to_string(),
+            description: description.to_string(),
+            tags: parse_snapshot_tags(p)?,
+        })
+    }
+}
+
+pub async fn create_snapshot(ctx: &Ctx<'_>, input: CreateSnapshotInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
-    let volume = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id)
-        .await?
-        .ok_or_else(|| ec2_err!(InvalidVolume_NotFound, "The volume '{volume_id}' does not exist."))?;
+    let volume = access::own_volume(ctx.scope, &mut tx, &input.volume_id).await?;
     if !matches!(volume.state.as_str(), volume_state::AVAILABLE | volume_state::IN_USE) {
-        return Err(ec2_err!(IncorrectState, "The volume '{volume_id}' is in state '{}'.", volume.state));
+        return Err(ec2_err!(IncorrectState, "The volume '{}' is in state '{}'.", input.volume_id, volume.state));
     }
     ctx.check_dry_run()?;
-    let mut snapshot = new_snapshot(ctx, volume_id, volume.size, description.to_string());
+    let mut snapshot = new_snapshot(ctx, &input.volume_id, volume.size, input.description);
     snapshot.encrypted = volume.encrypted;
     snapshot.kms_key_id = volume.kms_key_id;
-    snapshot.tags = tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
-    store_new_snapshot(ctx, &mut tx, &snapshot, &tags, volume_id).await?;
+    snapshot.tags = tag_pairs(&input.tags);
+    store_new_snapshot(ctx, &mut tx, &snapshot, &input.tags, &input.volume_id).await?;
     tx.commit().await?;
     let mut x = Xml::new();
     write_snapshot(&mut x, &snapshot, ctx.now);
     Ok(x)
 }
 
-/// `self`, an account id, or an owner alias.
-fn parse_owner(ctx: &Ctx<'_>, value: &str) -> Result<Owner> {
-    match value {
-        "self" => Ok(Owner::Account(ctx.scope.account.to_string())),
-        "amazon" | "aws-marketplace" | "aws-backup-vault" => Ok(Owner::Alias(value.to_string())),
-        v if ids::is_account_id(v) => Ok(Owner::Account(v.to_string())),
-        v => Err(Ec2Error::malformed_user(v)),
+/// One `RestorableBy.N`: `self`, `all` or an account id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restorer {
+    Caller,
+    /// An account id, or `all` (snapshots restorable by everyone).
+    Grantee(String),
+}
+
+pub struct DescribeSnapshotsInput {
+    pub snapshot_ids: Vec<String>,
+    pub owners: Vec<OwnerSpec>,
+    pub restorable_by: Vec<Restorer>,
+    pub filters: Vec<Filter>,
+    pub page: Page,
+}
+
+impl FromParams for DescribeSnapshotsInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let snapshot_ids = dedup(p.list("SnapshotId")?);
+        ids::check_all(IdKind::Snapshot, &snapshot_ids)?;
+        let owners = parse_owners(p)?;
+        let restorable_by = p
+            .list("RestorableBy")?
+            .into_iter()
+            .map(|r| match r.as_str() {
+                "self" => Ok(Restorer::Caller),
+                v if v == "all" || ids::is_account_id(v) => Ok(Restorer::Grantee(r)),
+                v => Err(Ec2Error::malformed_user(v)),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let filters = parse_filters(p, "Filter")?;
+        let page = parse_page(p, !snapshot_ids.is_empty(), "snapshotSet", 5, 1000)?;
+        snapshots::FILTERS.validate(&filters)?;
+        Ok(DescribeSnapshotsInput { snapshot_ids, owners, restorable_by, filters, page })
     }
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DescribeSnapshotsInput = Params;
+impl DescribeSnapshotsInput {
+    /// Whether the answer is narrowed beyond the ids: then an asked-for id that is
+    /// visible but left out is no error.
+    fn is_scoped(&self) -> bool {
+        !self.owners.is_empty() || !self.restorable_by.is_empty() || !self.filters.is_empty()
+    }
+}
 
-pub async fn describe_snapshots(ctx: &Ctx<'_>, p: DescribeSnapshotsInput) -> Result<Xml> {
-    let p = &p;
-    let snapshot_ids = dedup(p.list("SnapshotId")?);
-    ids::check_all(IdKind::Snapshot, &snapshot_ids)?;
-    let owners = p.list("Owner")?.iter().map(|o| parse_owner(ctx, o)).collect::<Result<Vec<_>>>()?;
-    let restorable_by = p
-        .list("RestorableBy")?
-        .into_iter()
-        .map(|r| match r.as_str() {
-            "self" => Ok(ctx.scope.account.to_string()),
-            "all" => Ok(r),
-            v if ids::is_account_id(v) => Ok(r),
-            v => Err(Ec2Error::malformed_user(v)),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let filters = parse_filters(p, "Filter")?;
-    let page = parse_page(p, !snapshot_ids.is_empty(), "snapshotSet", 5, 1000)?;
-    snapshots::FILTERS.validate(&filters)?;
+pub async fn describe_snapshots(ctx: &Ctx<'_>, input: DescribeSnapshotsInput) -> Result<Xml> {
     ctx.check_dry_run()?;
-    let scoped = !owners.is_empty() || !restorable_by.is_empty() || !filters.is_empty();
+    let scoped = input.is_scoped();
+    let account = ctx.scope.account;
     let query = SnapshotQuery {
-        account: ctx.scope.account,
+        account,
         region: ctx.scope.region,
-        snapshot_ids,
-        owners,
-        restorable_by,
-        filters: &filters,
-        page,
+        snapshot_ids: input.snapshot_ids,
+        owners: input.owners.iter().map(|o| o.resolve(account, Owner::Account, Owner::Alias)).collect(),
+        restorable_by: input
+            .restorable_by
+            .into_iter()
+            .map(|r| match r {
+                Restorer::Caller => account.to_string(),
+                Restorer::Grantee(grantee) => grantee,
+            })
+            .collect(),
+        filters: &input.filters,
+        page: input.page,
     };
     let mut conn = ctx.app.store.read().await?;
     let (found, next) = snapshots::describe(&mut conn, &query).await?;
     for missing in query.snapshot_ids.iter().filter(|id| !found.iter().any(|s| &s.snapshot_id == *id)) {
-        if !scoped || snapshots::find_visible(&mut conn, ctx.scope.account, ctx.scope.region, missing).await?.is_none()
-        {
+        if !scoped || snapshots::find_visible(&mut conn, account, ctx.scope.region, missing).await?.is_none() {
             return Err(Ec2Error::snapshot_not_found(missing));
         }
     }
@@ -103,20 +147,22 @@ pub async fn describe_snapshots(ctx: &Ctx<'_>, p: DescribeSnapshotsInput) -> Res
     Ok(x)
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DeleteSnapshotInput = Params;
+pub struct DeleteSnapshotInput {
+    pub snapshot_id: String,
+}
 
-pub async fn delete_snapshot(ctx: &Ctx<'_>, p: DeleteSnapshotInput) -> Result<Xml> {
-    let p = &p;
-    let snapshot_id = p.required("SnapshotId")?;
-    ids::check(IdKind::Snapshot, snapshot_id)?;
-    let mut tx = ctx.app.store.write().await?;
-    let snapshot = snapshots::find_visible(&mut tx, ctx.scope.account, ctx.scope.region, snapshot_id)
-        .await?
-        .ok_or_else(|| Ec2Error::snapshot_not_found(snapshot_id))?;
-    if snapshot.owner_id != ctx.scope.account {
-        return Err(Ec2Error::not_owner());
+impl FromParams for DeleteSnapshotInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let snapshot_id = p.required("SnapshotId")?;
+        ids::check(IdKind::Snapshot, snapshot_id)?;
+        Ok(DeleteSnapshotInput { snapshot_id: snapshot_id.to_string() })
     }
+}
+
+pub async fn delete_snapshot(ctx: &Ctx<'_>, input: DeleteSnapshotInput) -> Result<Xml> {
+    let snapshot_id = input.snapshot_id.as_str();
+    let mut tx = ctx.app.store.write().await?;
+    access::own_snapshot(ctx.scope, &mut tx, snapshot_id).await?;
     if let Some(image_id) = images::images_using_snapshot(&mut tx, snapshot_id).await?.first() {
         return Err(ec2_err!(InvalidSnapshot_InUse, "The snapshot {snapshot_id} is currently in use by {image_id}"));
     }
@@ -126,112 +172,206 @@ pub async fn delete_snapshot(ctx: &Ctx<'_>, p: DeleteSnapshotInput) -> Result<Xm
     Ok(Xml::return_true())
 }
 
-/// Read by the handler until this action has a typed input.
-pub type CopySnapshotInput = Params;
+pub struct CopySnapshotInput {
+    pub source_region: &'static Region,
+    pub source_snapshot_id: String,
+    /// `Encrypted` as sent: `false` is refused for an encrypted source.
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<Tag>,
+}
 
-pub async fn copy_snapshot(ctx: &Ctx<'_>, p: CopySnapshotInput) -> Result<Xml> {
-    let p = &p;
-    let source_region_name = p.required("SourceRegion")?;
-    let source_region = regions::find(&source_region_name.to_ascii_lowercase())
-        .ok_or_else(|| ec2_err!(InvalidRegion, "The source region '{source_region_name}' does not exist."))?;
-    let source_id = p.required("SourceSnapshotId")?;
-    ids::check(IdKind::Snapshot, source_id)?;
-    let encrypted_param = p.bool("Encrypted")?;
-    let kms_key_id = p.str("KmsKeyId");
-    if kms_key_id.is_some() && encrypted_param != Some(true) {
-        return Err(ec2_err!(
-            InvalidParameterDependency,
-            "The parameter KmsKeyId requires the parameter Encrypted to be set."
-        ));
+impl FromParams for CopySnapshotInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let source_region_name = p.required("SourceRegion")?;
+        let source_region = regions::find(&source_region_name.to_ascii_lowercase())
+            .ok_or_else(|| ec2_err!(InvalidRegion, "The source region '{source_region_name}' does not exist."))?;
+        let source_snapshot_id = p.required("SourceSnapshotId")?;
+        ids::check(IdKind::Snapshot, source_snapshot_id)?;
+        let encrypted = p.bool("Encrypted")?;
+        let kms_key_id = p.str("KmsKeyId").map(str::to_string);
+        if kms_key_id.is_some() && encrypted != Some(true) {
+            return Err(Ec2Error::kms_key_without_encryption());
+        }
+        let description = p.raw("Description").map(str::to_string);
+        if let Some(d) = &description {
+            validate_description(d)?;
+        }
+        Ok(CopySnapshotInput {
+            source_region,
+            source_snapshot_id: source_snapshot_id.to_string(),
+            encrypted,
+            kms_key_id,
+            description,
+            tags: parse_snapshot_tags(p)?,
+        })
     }
-    let description = p.raw("Description").map(str::to_string);
-    if let Some(d) = &description {
-        validate_description(d)?;
-    }
-    let tag_specs = parse_tag_specs(p)?;
-    let tags = tag_rules::for_type(&tag_specs, &["snapshot"], "snapshot")?;
+}
 
-    ctx.app.catalog.ensure(&ctx.app.store, source_region.name, ctx.now).await?;
+pub async fn copy_snapshot(ctx: &Ctx<'_>, input: CopySnapshotInput) -> Result<Xml> {
+    let source_region = input.source_region.name;
+    let source_id = input.source_snapshot_id.as_str();
+    ctx.app.catalog.ensure(&ctx.app.store, source_region, ctx.now).await?;
     let mut tx = ctx.app.store.write().await?;
-    let source = snapshots::find_visible(&mut tx, ctx.scope.account, source_region.name, source_id)
-        .await?
-        .ok_or_else(|| Ec2Error::snapshot_not_found(source_id))?;
-    if source.state != state::COMPLETED {
-        return Err(ec2_err!(IncorrectState, "Snapshot {source_id} is in invalid state - {}", source.state));
-    }
-    if source.encrypted && encrypted_param == Some(false) {
-        return Err(ec2_err!(InvalidParameterCombination, "A copy of an encrypted snapshot must be encrypted."));
-    }
+    let source_scope = Scope { account: ctx.scope.account, region: source_region };
+    let source = access::visible_snapshot(source_scope, &mut tx, source_id).await?;
+    check_copyable(&source, input.encrypted)?;
     ctx.check_dry_run()?;
-    let description = description.unwrap_or_else(|| format!("[Copied {source_id} from {}]", source_region.name));
+    let description = input.description.clone().unwrap_or_else(|| format!("[Copied {source_id} from {source_region}]"));
     // Copies do not keep the source volume: EC2 reports this placeholder id.
     let mut copy = new_snapshot(ctx, "vol-ffffffff", source.volume_size, description);
-    copy.encrypted = source.encrypted || encrypted_param == Some(true);
-    copy.kms_key_id = if copy.encrypted {
-        Some(
-            kms_key_id
-                .map(str::to_string)
-                .or(source.kms_key_id)
-                .unwrap_or_else(|| default_kms_key(ctx.scope.account, ctx.scope.region)),
-        )
-    } else {
-        None
-    };
-    store_new_snapshot(ctx, &mut tx, &copy, &tags, source_id).await?;
+    copy.encrypted = source.encrypted || input.encrypted == Some(true);
+    copy.kms_key_id = copy.encrypted.then(|| copy_kms_key(ctx, &input, source.kms_key_id));
+    store_new_snapshot(ctx, &mut tx, &copy, &input.tags, source_id).await?;
     tx.commit().await?;
     let mut x = Xml::new();
     x.text("snapshotId", &copy.snapshot_id);
-    if !tags.is_empty() {
-        let pairs: Vec<(String, String)> = tags.into_iter().map(|t| (t.key, t.value)).collect();
-        x.tag_set(&pairs);
+    if !input.tags.is_empty() {
+        x.tag_set(&tag_pairs(&input.tags));
     }
     Ok(x)
 }
 
-pub fn write_snapshot(x: &mut Xml, s: &Snapshot, now: i64) {
-    x.text("snapshotId", &s.snapshot_id)
-        .text("volumeId", &s.volume_id)
-        .text("status", &s.state)
-        .opt_text("statusMessage", s.state_message.as_deref())
-        .text("startTime", &iso(s.start_time))
-        .text("progress", &s.progress(now))
-        .text("ownerId", &s.owner_id)
-        .num("volumeSize", s.volume_size)
-        .text("description", &s.description)
-        .bool("encrypted", s.encrypted)
-        .opt_text("kmsKeyId", s.kms_key_id.as_deref())
-        .opt_text("ownerAlias", s.owner_alias.as_deref());
-    if !s.tags.is_empty() {
-        x.tag_set(&s.tags);
+/// Only completed snapshots are copied, and an encrypted one only into an encrypted copy.
+fn check_copyable(source: &Snapshot, encrypted: Option<bool>) -> Result<()> {
+    if source.state != state::COMPLETED {
+        return Err(ec2_err!(IncorrectState, "Snapshot {} is in invalid state - {}", source.snapshot_id, source.state));
     }
-    x.text("storageTier", "standard").opt_text("completionTime", s.completion_time.map(iso).as_deref());
+    if source.encrypted && encrypted == Some(false) {
+        return Err(ec2_err!(InvalidParameterCombination, "A copy of an encrypted snapshot must be encrypted."));
+    }
+    Ok(())
+}
+
+/// The key of an encrypted copy: the one asked for, else the source's, else the
+/// account's default EBS key.
+fn copy_kms_key(ctx: &Ctx<'_>, input: &CopySnapshotInput, source_key: Option<String>) -> String {
+    input.kms_key_id.clone().or(source_key).unwrap_or_else(|| default_kms_key(ctx.scope.account, ctx.scope.region))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn error_code<T: FromParams>(pairs: &[(&str, &str)]) -> String {
+        T::from_params(&Params::from_pairs(pairs.iter().copied())).err().expect("refused").code.to_string()
+    }
+
     #[test]
-    fn golden_snapshot() {
-        let s = Snapshot {
-            snapshot_id: "snap-0123456789abcdef0".into(),
-            owner_id: "123456789012".into(),
-            volume_id: "vol-0123456789abcdef0".into(),
-            volume_size: 8,
-            description: "root & data".into(),
-            state: "completed".into(),
-            start_time: 0,
-            completion_time: Some(1000),
-            ..Default::default()
-        };
-        let mut x = Xml::new();
-        write_snapshot(&mut x, &s, 5000);
+    fn create_snapshot_reads_volume_description_and_tags() {
+        let p = Params::from_pairs([
+            ("VolumeId", "vol-0123456789abcdef0"),
+            ("Description", "nightly"),
+            ("TagSpecification.1.ResourceType", "snapshot"),
+            ("TagSpecification.1.Tag.1.Key", "Name"),
+            ("TagSpecification.1.Tag.1.Value", "db"),
+        ]);
+        let input = CreateSnapshotInput::from_params(&p).unwrap();
+        assert_eq!((input.volume_id.as_str(), input.description.as_str()), ("vol-0123456789abcdef0", "nightly"));
+        assert_eq!(tag_pairs(&input.tags), [("Name".to_string(), "db".to_string())]);
+    }
+
+    #[test]
+    fn create_snapshot_refusals() {
+        assert_eq!(error_code::<CreateSnapshotInput>(&[]), "MissingParameter");
+        assert_eq!(error_code::<CreateSnapshotInput>(&[("VolumeId", "vol-xyz")]), "InvalidVolumeID.Malformed");
+        let long = "d".repeat(256);
         assert_eq!(
-            x.as_str(),
-            "<snapshotId>snap-0123456789abcdef0</snapshotId><volumeId>vol-0123456789abcdef0</volumeId><status>completed</status>\
-             <startTime>1970-01-01T00:00:00.000Z</startTime><progress>100%</progress><ownerId>123456789012</ownerId>\
-             <volumeSize>8</volumeSize><description>root &amp; data</description><encrypted>false</encrypted>\
-             <storageTier>standard</storageTier><completionTime>1970-01-01T00:00:01.000Z</completionTime>"
+            error_code::<CreateSnapshotInput>(&[("VolumeId", "vol-0123456789abcdef0"), ("Description", &long)]),
+            "InvalidParameterValue"
         );
+        assert_eq!(
+            error_code::<CreateSnapshotInput>(&[
+                ("VolumeId", "vol-0123456789abcdef0"),
+                ("TagSpecification.1.ResourceType", "image"),
+                ("TagSpecification.1.Tag.1.Key", "k"),
+            ]),
+            "InvalidParameterValue"
+        );
+    }
+
+    #[test]
+    fn describe_snapshots_keeps_self_for_the_handler() {
+        let p = Params::from_pairs([
+            ("Owner.1", "self"),
+            ("Owner.2", "amazon"),
+            ("RestorableBy.1", "self"),
+            ("RestorableBy.2", "all"),
+            ("MaxResults", "5"),
+        ]);
+        let input = DescribeSnapshotsInput::from_params(&p).unwrap();
+        assert_eq!(input.owners, [OwnerSpec::Caller, OwnerSpec::Alias("amazon".into())]);
+        assert_eq!(input.restorable_by, [Restorer::Caller, Restorer::Grantee("all".into())]);
+        assert_eq!(input.page.limit, Some(5));
+        assert!(input.is_scoped());
+    }
+
+    #[test]
+    fn describe_snapshots_refusals() {
+        assert_eq!(error_code::<DescribeSnapshotsInput>(&[("SnapshotId.1", "snap-x")]), "InvalidSnapshotID.Malformed");
+        assert_eq!(error_code::<DescribeSnapshotsInput>(&[("Owner.1", "someone")]), "InvalidUserID.Malformed");
+        assert_eq!(error_code::<DescribeSnapshotsInput>(&[("RestorableBy.1", "everyone")]), "InvalidUserID.Malformed");
+        assert_eq!(
+            error_code::<DescribeSnapshotsInput>(&[("SnapshotId.1", "snap-0123456789abcdef0"), ("MaxResults", "5")]),
+            "InvalidParameterCombination"
+        );
+        assert_eq!(
+            error_code::<DescribeSnapshotsInput>(&[("Filter.1.Name", "no-such-filter"), ("Filter.1.Value.1", "x")]),
+            "InvalidParameterValue"
+        );
+    }
+
+    #[test]
+    fn delete_snapshot_needs_a_well_formed_id() {
+        assert_eq!(error_code::<DeleteSnapshotInput>(&[]), "MissingParameter");
+        assert_eq!(error_code::<DeleteSnapshotInput>(&[("SnapshotId", "snap-x")]), "InvalidSnapshotID.Malformed");
+        let p = Params::from_pairs([("SnapshotId", "snap-0123456789abcdef0")]);
+        assert_eq!(DeleteSnapshotInput::from_params(&p).unwrap().snapshot_id, "snap-0123456789abcdef0");
+    }
+
+    #[test]
+    fn copy_snapshot_reads_region_case_insensitively() {
+        let p = Params::from_pairs([
+            ("SourceRegion", "US-WEST-2"),
+            ("SourceSnapshotId", "snap-0123456789abcdef0"),
+            ("Encrypted", "true"),
+            ("KmsKeyId", "alias/mine"),
+        ]);
+        let input = CopySnapshotInput::from_params(&p).unwrap();
+        assert_eq!(input.source_region.name, "us-west-2");
+        assert_eq!((input.encrypted, input.kms_key_id.as_deref()), (Some(true), Some("alias/mine")));
+        assert_eq!(input.description, None);
+    }
+
+    #[test]
+    fn copy_snapshot_refusals() {
+        let source = ("SourceSnapshotId", "snap-0123456789abcdef0");
+        assert_eq!(error_code::<CopySnapshotInput>(&[source]), "MissingParameter");
+        assert_eq!(error_code::<CopySnapshotInput>(&[("SourceRegion", "mars-1"), source]), "InvalidRegion");
+        let region = ("SourceRegion", "us-east-1");
+        assert_eq!(
+            error_code::<CopySnapshotInput>(&[region, ("SourceSnapshotId", "snap-1")]),
+            "InvalidSnapshotID.Malformed"
+        );
+        let err = CopySnapshotInput::from_params(&Params::from_pairs([region, source, ("KmsKeyId", "alias/k")]))
+            .err()
+            .unwrap();
+        assert_eq!(err, Ec2Error::kms_key_without_encryption());
+        assert_eq!(
+            error_code::<CopySnapshotInput>(&[region, source, ("Encrypted", "false"), ("KmsKeyId", "alias/k")]),
+            "InvalidParameterDependency"
+        );
+    }
+
+    #[test]
+    fn only_completed_snapshots_copy_and_encryption_sticks() {
+        let completed = Snapshot { snapshot_id: "snap-1".into(), state: state::COMPLETED.into(), ..Default::default() };
+        assert!(check_copyable(&completed, None).is_ok());
+        let pending = Snapshot { state: state::PENDING.into(), ..completed.clone() };
+        assert_eq!(check_copyable(&pending, None).unwrap_err().code, "IncorrectState");
+        let encrypted = Snapshot { encrypted: true, ..completed };
+        assert_eq!(check_copyable(&encrypted, Some(false)).unwrap_err().code, "InvalidParameterCombination");
+        assert!(check_copyable(&encrypted, None).is_ok());
     }
 }

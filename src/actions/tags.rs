@@ -1,60 +1,52 @@
 //! CreateTags, DeleteTags, DescribeTags.
 
-use super::Ctx;
+use super::{Ctx, FromParams};
+use crate::access;
+use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::state as image_state;
-use crate::domain::tags as tag_rules;
+use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
-use crate::store::tags::TagDescription;
-use crate::store::{images, snapshots, tags, volumes, Conn};
+use crate::store::filters::Page;
+use crate::store::{images, key_pairs, tags, Conn};
 use crate::wire::params::Params;
 use crate::wire::query::{dedup, parse_filters, parse_page, parse_tags, write_next_token};
+use crate::wire::shapes::tag::write_tag_descriptions;
 use crate::wire::xml::Xml;
 
-/// The resource type of an id the caller may tag, or the error EC2 gives for it.
-async fn taggable(ctx: &Ctx<'_>, conn: &mut Conn, resource_id: &str) -> Result<&'static str> {
-    let kind = IdKind::of(resource_id).ok_or_else(|| ec2_err!(InvalidID, "The ID '{resource_id}' is not valid"))?;
-    ids::check(kind, resource_id)?;
-    let exists = match kind {
-        IdKind::Image | IdKind::Kernel | IdKind::Ramdisk => {
-            images::find_visible(conn, ctx.scope.account, ctx.scope.region, resource_id)
-                .await?
-                .is_some_and(|i| i.state != image_state::DEREGISTERED)
-        }
-        IdKind::Snapshot => {
-            snapshots::find_visible(conn, ctx.scope.account, ctx.scope.region, resource_id).await?.is_some()
-        }
-        IdKind::Volume => volumes::find_owned(conn, ctx.scope.account, ctx.scope.region, resource_id).await?.is_some(),
-        IdKind::Instance => {
-            crate::store::instances::find_owned(conn, ctx.scope.account, ctx.scope.region, resource_id).await?.is_some()
-        }
-        IdKind::KeyPair => {
-            crate::store::key_pairs::find(conn, ctx.scope.account, ctx.scope.region, None, Some(resource_id))
-                .await?
-                .is_some()
-        }
-        IdKind::Reservation | IdKind::Subnet | IdKind::SecurityGroup | IdKind::Vpc => {
-            return Err(ec2_err!(
-                InvalidParameterValue,
-                "ec2lite does not keep tags on '{}' resources ({resource_id})",
-                kind.resource_type()
-            ))
-        }
-    };
-    if !exists {
-        return Err(match kind {
-            IdKind::Image | IdKind::Kernel | IdKind::Ramdisk => Ec2Error::image_not_found(&[resource_id]),
-            IdKind::Snapshot => Ec2Error::snapshot_not_found(resource_id),
-            IdKind::Volume => ec2_err!(InvalidVolume_NotFound, "The volume '{resource_id}' does not exist."),
-            IdKind::KeyPair => Ec2Error::key_pair_not_found(resource_id),
-            _ => Ec2Error::instance_not_found(&[resource_id]),
-        });
-    }
-    Ok(kind.resource_type())
+/// The kinds of resources ec2lite keeps tags on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// Machine, kernel and ramdisk images alike.
+    Image,
+    Snapshot,
+    Volume,
+    Instance,
+    KeyPair,
 }
 
-fn resource_ids(p: &Params) -> Result<Vec<String>> {
+impl TargetKind {
+    fn resource_type(self) -> &'static str {
+        match self {
+            TargetKind::Image => IdKind::Image.resource_type(),
+            TargetKind::Snapshot => IdKind::Snapshot.resource_type(),
+            TargetKind::Volume => IdKind::Volume.resource_type(),
+            TargetKind::Instance => IdKind::Instance.resource_type(),
+            TargetKind::KeyPair => IdKind::KeyPair.resource_type(),
+        }
+    }
+}
+
+/// A resource whose tags a call changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagTarget {
+    pub id: String,
+    pub kind: TargetKind,
+}
+
+/// `ResourceId.N`, required, without repeats.
+fn parse_resource_ids(p: &Params) -> Result<Vec<String>> {
     let ids = dedup(p.list("ResourceId")?);
     if ids.is_empty() {
         return Err(Ec2Error::missing_parameter("ResourceId"));
@@ -62,108 +54,228 @@ fn resource_ids(p: &Params) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// Read by the handler until this action has a typed input.
-pub type CreateTagsInput = Params;
+/// What each id names, by its prefix: a well-formed id of a kind ec2lite tags.
+fn tag_targets(resource_ids: Vec<String>) -> Result<Vec<TagTarget>> {
+    resource_ids
+        .into_iter()
+        .map(|id| {
+            let id_kind = IdKind::of(&id).ok_or_else(|| ec2_err!(InvalidID, "The ID '{id}' is not valid"))?;
+            ids::check(id_kind, &id)?;
+            let kind = match id_kind {
+                IdKind::Image | IdKind::Kernel | IdKind::Ramdisk => TargetKind::Image,
+                IdKind::Snapshot => TargetKind::Snapshot,
+                IdKind::Volume => TargetKind::Volume,
+                IdKind::Instance => TargetKind::Instance,
+                IdKind::KeyPair => TargetKind::KeyPair,
+                IdKind::Reservation | IdKind::Subnet | IdKind::SecurityGroup | IdKind::Vpc => {
+                    return Err(ec2_err!(
+                        InvalidParameterValue,
+                        "ec2lite does not keep tags on '{}' resources ({id})",
+                        id_kind.resource_type()
+                    ))
+                }
+            };
+            Ok(TagTarget { id, kind })
+        })
+        .collect()
+}
 
-pub async fn create_tags(ctx: &Ctx<'_>, p: CreateTagsInput) -> Result<Xml> {
-    let p = &p;
-    let resource_ids = resource_ids(p)?;
-    let new_tags = parse_tags(p, "Tag")?;
-    if new_tags.is_empty() {
-        return Err(Ec2Error::missing_parameter("Tag"));
+/// Checks the caller may tag `target`: an image, snapshot it sees (deregistered images
+/// aside), or a volume, instance, key pair of its own.
+async fn check_taggable(ctx: &Ctx<'_>, conn: &mut Conn, target: &TagTarget) -> Result<()> {
+    let (scope, id) = (ctx.scope, target.id.as_str());
+    match target.kind {
+        TargetKind::Image => {
+            // Kernel and ramdisk ids too, so not through `access::visible_image`.
+            let image = images::find_visible(conn, scope.account, scope.region, id).await?;
+            if image.is_none_or(|i| i.state == image_state::DEREGISTERED) {
+                return Err(Ec2Error::image_not_found(&[id]));
+            }
+        }
+        TargetKind::Snapshot => {
+            access::visible_snapshot(scope, conn, id).await?;
+        }
+        TargetKind::Volume => {
+            access::own_volume(scope, conn, id).await?;
+        }
+        TargetKind::Instance => {
+            access::own_instance(scope, conn, id).await?;
+        }
+        TargetKind::KeyPair => {
+            if key_pairs::find(conn, scope.account, scope.region, None, Some(id)).await?.is_none() {
+                return Err(Ec2Error::key_pair_not_found(id));
+            }
+        }
     }
+    Ok(())
+}
+
+pub struct CreateTagsInput {
+    pub targets: Vec<TagTarget>,
+    pub tags: Vec<Tag>,
+}
+
+impl FromParams for CreateTagsInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let resource_ids = parse_resource_ids(p)?;
+        let tags = parse_tags(p, "Tag")?;
+        if tags.is_empty() {
+            return Err(Ec2Error::missing_parameter("Tag"));
+        }
+        Ok(CreateTagsInput { targets: tag_targets(resource_ids)?, tags })
+    }
+}
+
+pub async fn create_tags(ctx: &Ctx<'_>, input: CreateTagsInput) -> Result<Xml> {
+    let (account, region) = (ctx.scope.account, ctx.scope.region);
     let mut tx = ctx.app.store.write().await?;
-    let mut targets = Vec::with_capacity(resource_ids.len());
-    for id in &resource_ids {
-        let resource_type = taggable(ctx, &mut tx, id).await?;
-        tag_rules::check_count(tags::count_after_upsert(&mut tx, ctx.scope.account, id, &new_tags).await?)?;
-        targets.push((id, resource_type));
+    for target in &input.targets {
+        check_taggable(ctx, &mut tx, target).await?;
+        tag_rules::check_count(tags::count_after_upsert(&mut tx, account, &target.id, &input.tags).await?)?;
     }
     ctx.check_dry_run()?;
-    for (id, resource_type) in targets {
-        tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, id, resource_type, &new_tags, ctx.now).await?;
+    for target in &input.targets {
+        tags::upsert(&mut tx, account, region, &target.id, target.kind.resource_type(), &input.tags, ctx.now).await?;
     }
     tx.commit().await?;
     Ok(Xml::return_true())
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DeleteTagsInput = Params;
+/// A tag DeleteTags removes: without a value whatever its value is, with `Value=`
+/// only when its value is empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagToDelete {
+    pub key: String,
+    pub value: Option<String>,
+}
 
-pub async fn delete_tags(ctx: &Ctx<'_>, p: DeleteTagsInput) -> Result<Xml> {
-    let p = &p;
-    let resource_ids = resource_ids(p)?;
-    // A tag without `Value` deletes the key whatever its value; `Value=` only an empty one.
-    let mut doomed: Vec<(String, Option<String>)> = Vec::new();
-    for t in p.structs("Tag")? {
-        let key = t.raw("Key").unwrap_or_default();
-        if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(ec2_err!(InvalidParameterValue, "Tag keys starting with 'aws:' are reserved for internal use"));
+pub struct DeleteTagsInput {
+    pub targets: Vec<TagTarget>,
+    /// No tags: every tag of the targets goes.
+    pub tags: Vec<TagToDelete>,
+}
+
+impl FromParams for DeleteTagsInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let resource_ids = parse_resource_ids(p)?;
+        let mut tags = Vec::new();
+        for t in p.structs("Tag")? {
+            let key = t.raw("Key").unwrap_or_default();
+            if key.to_ascii_lowercase().starts_with("aws:") {
+                return Err(ec2_err!(
+                    InvalidParameterValue,
+                    "Tag keys starting with 'aws:' are reserved for internal use"
+                ));
+            }
+            tags.push(TagToDelete { key: key.to_string(), value: t.raw("Value").map(str::to_string) });
         }
-        doomed.push((key.to_string(), t.raw("Value").map(str::to_string)));
+        Ok(DeleteTagsInput { targets: tag_targets(resource_ids)?, tags })
     }
+}
+
+pub async fn delete_tags(ctx: &Ctx<'_>, input: DeleteTagsInput) -> Result<Xml> {
+    let account = ctx.scope.account;
     let mut tx = ctx.app.store.write().await?;
-    for id in &resource_ids {
-        taggable(ctx, &mut tx, id).await?;
+    for target in &input.targets {
+        check_taggable(ctx, &mut tx, target).await?;
     }
     ctx.check_dry_run()?;
-    for id in &resource_ids {
-        if doomed.is_empty() {
-            tags::delete(&mut tx, ctx.scope.account, id, None, None).await?;
+    for target in &input.targets {
+        if input.tags.is_empty() {
+            tags::delete(&mut tx, account, &target.id, None, None).await?;
         }
-        for (key, value) in &doomed {
-            tags::delete(&mut tx, ctx.scope.account, id, Some(key), value.as_deref()).await?;
+        for tag in &input.tags {
+            tags::delete(&mut tx, account, &target.id, Some(&tag.key), tag.value.as_deref()).await?;
         }
     }
     tx.commit().await?;
     Ok(Xml::return_true())
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DescribeTagsInput = Params;
+pub struct DescribeTagsInput {
+    pub filters: Vec<Filter>,
+    pub page: Page,
+}
 
-pub async fn describe_tags(ctx: &Ctx<'_>, p: DescribeTagsInput) -> Result<Xml> {
-    let p = &p;
-    let filters = parse_filters(p, "Filter")?;
-    tags::FILTERS.validate(&filters)?;
-    let page = parse_page(p, false, "", 5, 1000)?;
+impl FromParams for DescribeTagsInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let filters = parse_filters(p, "Filter")?;
+        tags::FILTERS.validate(&filters)?;
+        let page = parse_page(p, false, "", 5, 1000)?;
+        Ok(DescribeTagsInput { filters, page })
+    }
+}
+
+pub async fn describe_tags(ctx: &Ctx<'_>, input: DescribeTagsInput) -> Result<Xml> {
     ctx.check_dry_run()?;
     let mut conn = ctx.app.store.read().await?;
-    let (found, next) = tags::describe(&mut conn, ctx.scope.account, ctx.scope.region, &filters, &page).await?;
+    let (found, next) =
+        tags::describe(&mut conn, ctx.scope.account, ctx.scope.region, &input.filters, &input.page).await?;
     let mut x = Xml::new();
     write_tag_descriptions(&mut x, &found);
     write_next_token(&mut x, next);
     Ok(x)
 }
 
-pub fn write_tag_descriptions(x: &mut Xml, found: &[TagDescription]) {
-    x.list("tagSet", found, |x, t| {
-        x.text("resourceId", &t.resource_id)
-            .text("resourceType", &t.resource_type)
-            .text("key", &t.key)
-            .text("value", &t.value);
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params::from_pairs(pairs.iter().copied())
+    }
+
     #[test]
-    fn golden_tag_descriptions() {
-        let mut x = Xml::new();
-        write_tag_descriptions(
-            &mut x,
-            &[TagDescription {
-                resource_id: "ami-12345678".into(),
-                resource_type: "image".into(),
-                key: "k".into(),
-                value: "v".into(),
-            }],
-        );
+    fn create_tags_reads_targets_of_every_taggable_kind() {
+        let input = CreateTagsInput::from_params(&params(&[
+            ("ResourceId.1", "ami-12345678"),
+            ("ResourceId.2", "aki-12345678"),
+            ("ResourceId.3", "snap-0123456789abcdef0"),
+            ("ResourceId.4", "ami-12345678"),
+            ("Tag.1.Key", "Name"),
+            ("Tag.1.Value", "web"),
+        ]))
+        .unwrap();
+        let kinds: Vec<TargetKind> = input.targets.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TargetKind::Image, TargetKind::Image, TargetKind::Snapshot]);
+        assert_eq!(input.tags, [Tag { key: "Name".into(), value: "web".into() }]);
+    }
+
+    #[test]
+    fn create_tags_refusals() {
+        let code = |pairs: &[(&str, &str)]| CreateTagsInput::from_params(&params(pairs)).err().unwrap().code;
+        let tag = ("Tag.1.Key", "k");
+        assert_eq!(code(&[tag]), "MissingParameter");
+        assert_eq!(code(&[("ResourceId.1", "ami-12345678")]), "MissingParameter");
+        assert_eq!(code(&[("ResourceId.1", "thing-1"), tag]), "InvalidID");
+        assert_eq!(code(&[("ResourceId.1", "ami-xyz"), tag]), "InvalidAMIID.Malformed");
+        assert_eq!(code(&[("ResourceId.1", "vpc-12345678"), tag]), "InvalidParameterValue");
+        assert_eq!(code(&[("ResourceId.1", "ami-12345678"), ("Tag.1.Key", "aws:x")]), "InvalidParameterValue");
+    }
+
+    #[test]
+    fn delete_tags_tell_a_missing_value_from_an_empty_one() {
+        let input = DeleteTagsInput::from_params(&params(&[
+            ("ResourceId.1", "vol-0123456789abcdef0"),
+            ("Tag.1.Key", "a"),
+            ("Tag.2.Key", "b"),
+            ("Tag.2.Value", ""),
+        ]))
+        .unwrap();
+        assert_eq!(input.targets[0].kind, TargetKind::Volume);
         assert_eq!(
-            x.as_str(),
-            "<tagSet><item><resourceId>ami-12345678</resourceId><resourceType>image</resourceType><key>k</key><value>v</value></item></tagSet>"
+            input.tags,
+            [TagToDelete { key: "a".into(), value: None }, TagToDelete { key: "b".into(), value: Some(String::new()) }]
         );
+        let reserved = params(&[("ResourceId.1", "vol-0123456789abcdef0"), ("Tag.1.Key", "AWS:name")]);
+        assert_eq!(DeleteTagsInput::from_params(&reserved).err().unwrap().code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn describe_tags_checks_filter_names() {
+        let ok = params(&[("Filter.1.Name", "key"), ("Filter.1.Value.1", "Name"), ("MaxResults", "10")]);
+        assert_eq!(DescribeTagsInput::from_params(&ok).unwrap().page.limit, Some(10));
+        let bad = params(&[("Filter.1.Name", "colour"), ("Filter.1.Value.1", "red")]);
+        assert_eq!(DescribeTagsInput::from_params(&bad).err().unwrap().code, "InvalidParameterValue");
     }
 }

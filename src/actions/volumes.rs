@@ -1,88 +1,159 @@
-//! CreateVolume, DescribeVolumes, DeleteVolume.
+//! CreateVolume, DescribeVolumes, DeleteVolume, AttachVolume, DetachVolume.
 
-use super::Ctx;
-use crate::domain::clock::iso;
+use super::{Ctx, FromParams};
+use crate::access;
+use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::check_enum;
-use crate::domain::regions;
-use crate::domain::snapshot::state as snapshot_state;
-use crate::domain::tags as tag_rules;
-use crate::domain::volume::{self, default_kms_key, state, Volume, VOLUME_TYPES};
+use crate::domain::instance::{state as instance_state, Instance};
+use crate::domain::regions::{self, Zone};
+use crate::domain::snapshot::{state as snapshot_state, Snapshot};
+use crate::domain::tags::{self as tag_rules, Tag};
+use crate::domain::volume::{self, default_kms_key, state, Attachment, Volume, VOLUME_TYPES};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
-use crate::store::{snapshots, tags, volumes};
+use crate::store::filters::Page;
+use crate::store::{self, tags, volumes, Conn};
 use crate::wire::params::Params;
 use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
+use crate::wire::shapes::volume::{write_attachment, write_volume};
 use crate::wire::xml::Xml;
 
-/// Read by the handler until this action has a typed input.
-pub type CreateVolumeInput = Params;
+/// The zone CreateVolume is asked for, by name or by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneRef {
+    Name(String),
+    Id(String),
+}
 
-pub async fn create_volume(ctx: &Ctx<'_>, p: CreateVolumeInput) -> Result<Xml> {
-    let p = &p;
-    let region = regions::find(ctx.scope.region).expect("known region");
-    let zone = match (p.str("AvailabilityZone"), p.str("AvailabilityZoneId")) {
-        (Some(_), Some(_)) => {
+pub struct CreateVolumeInput {
+    pub zone: ZoneRef,
+    pub volume_type: String,
+    /// GiB; without it, the size of the snapshot.
+    pub size: Option<i64>,
+    pub snapshot_id: Option<String>,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    pub iops: Option<i64>,
+    pub throughput: Option<i64>,
+    pub multi_attach: bool,
+    pub tags: Vec<Tag>,
+    pub client_token: Option<String>,
+}
+
+impl FromParams for CreateVolumeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let zone = match (p.str("AvailabilityZone"), p.str("AvailabilityZoneId")) {
+            (Some(_), Some(_)) => {
+                return Err(ec2_err!(
+                    InvalidParameterCombination,
+                    "Only one of AvailabilityZone or AvailabilityZoneId can be specified"
+                ))
+            }
+            (Some(name), None) => ZoneRef::Name(name.to_string()),
+            (None, Some(id)) => ZoneRef::Id(id.to_string()),
+            (None, None) => return Err(Ec2Error::missing_parameter("AvailabilityZone")),
+        };
+        let volume_type = p.str("VolumeType").unwrap_or("gp2");
+        check_enum("VolumeType", volume_type, VOLUME_TYPES)?;
+        let size = p.int("Size")?;
+        let snapshot_id = p.str("SnapshotId");
+        if let Some(id) = snapshot_id {
+            ids::check(IdKind::Snapshot, id)?;
+        }
+        let encrypted = p.flag("Encrypted")?;
+        let kms_key_id = p.str("KmsKeyId");
+        if kms_key_id.is_some() && !encrypted {
+            return Err(Ec2Error::kms_key_without_encryption());
+        }
+        let multi_attach = p.flag("MultiAttachEnabled")?;
+        if multi_attach && !matches!(volume_type, "io1" | "io2") {
             return Err(ec2_err!(
                 InvalidParameterCombination,
-                "Only one of AvailabilityZone or AvailabilityZoneId can be specified"
-            ))
+                "Multi-Attach is supported only for io1 and io2 volumes."
+            ));
         }
-        (Some(name), None) => regions::zone_by_name(region, name)
-            .ok_or_else(|| ec2_err!(InvalidZone_NotFound, "The zone '{name}' does not exist."))?,
-        (None, Some(id)) => regions::zone_by_id(region, id)
-            .ok_or_else(|| ec2_err!(InvalidZone_NotFound, "The zone ID '{id}' does not exist."))?,
-        (None, None) => return Err(Ec2Error::missing_parameter("AvailabilityZone")),
-    };
-    let volume_type = p.str("VolumeType").unwrap_or("gp2");
-    check_enum("VolumeType", volume_type, VOLUME_TYPES)?;
-    let size = p.int("Size")?;
-    let snapshot_id = p.str("SnapshotId");
-    let encrypted_param = p.flag("Encrypted")?;
-    let kms_key_id = p.str("KmsKeyId");
-    if kms_key_id.is_some() && !encrypted_param {
-        return Err(ec2_err!(
-            InvalidParameterDependency,
-            "The parameter KmsKeyId requires the parameter Encrypted to be set."
-        ));
+        let tags = tag_rules::for_type(&parse_tag_specs(p)?, &["volume"], "volume")?;
+        Ok(CreateVolumeInput {
+            zone,
+            volume_type: volume_type.to_string(),
+            size,
+            snapshot_id: snapshot_id.map(str::to_string),
+            encrypted,
+            kms_key_id: kms_key_id.map(str::to_string),
+            iops: p.int("Iops")?,
+            throughput: p.int("Throughput")?,
+            multi_attach,
+            tags,
+            client_token: p.str("ClientToken").map(str::to_string),
+        })
     }
-    let multi_attach = p.flag("MultiAttachEnabled")?;
-    if multi_attach && !matches!(volume_type, "io1" | "io2") {
-        return Err(ec2_err!(InvalidParameterCombination, "Multi-Attach is supported only for io1 and io2 volumes."));
-    }
-    let tag_specs = parse_tag_specs(p)?;
-    let tags = tag_rules::for_type(&tag_specs, &["volume"], "volume")?;
-    let client_token = p.str("ClientToken");
+}
 
+pub async fn create_volume(ctx: &Ctx<'_>, input: CreateVolumeInput) -> Result<Xml> {
+    let zone = resolve_zone(ctx, &input.zone)?;
     let mut tx = ctx.app.store.write().await?;
-    if let Some(token) = client_token {
-        if let Some(existing) =
-            volumes::find_by_client_token(&mut tx, ctx.scope.account, ctx.scope.region, token).await?
-        {
-            if existing.availability_zone != zone.name || size.is_some_and(|s| s != existing.size) {
-                return Err(ec2_err!(
-                    IdempotentParameterMismatch,
-                    "Client token '{token}' was already used with different parameters."
-                ));
-            }
-            ctx.check_dry_run()?;
-            return Ok(volume_xml(&existing));
-        }
+    if let Some(earlier) = created_with_token(ctx, &mut tx, &input, &zone).await? {
+        ctx.check_dry_run()?;
+        return Ok(volume_xml(&earlier));
     }
-    let snapshot = match snapshot_id {
-        Some(id) => {
-            ids::check(IdKind::Snapshot, id)?;
-            let snapshot = snapshots::find_visible(&mut tx, ctx.scope.account, ctx.scope.region, id)
-                .await?
-                .ok_or_else(|| ec2_err!(InvalidSnapshot_NotFound, "The snapshot '{id}' does not exist."))?;
-            if snapshot.state != snapshot_state::COMPLETED {
-                return Err(ec2_err!(IncorrectState, "Snapshot is in invalid state - {}", snapshot.state));
-            }
-            Some(snapshot)
-        }
+    let snapshot = match &input.snapshot_id {
+        Some(id) => Some(source_snapshot(ctx, &mut tx, id).await?),
         None => None,
     };
-    let size = match (size, &snapshot) {
+    let volume = new_volume(ctx, &input, zone, snapshot.as_ref())?;
+    ctx.check_dry_run()?;
+    let stored = volume.settled(ctx.now);
+    volumes::insert(&mut tx, &stored, input.client_token.as_deref()).await?;
+    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &volume.volume_id, "volume", &input.tags, ctx.now)
+        .await?;
+    tx.commit().await?;
+    ctx.app.store.schedule_transition(stored.ready_at);
+    Ok(volume_xml(&volume))
+}
+
+fn resolve_zone(ctx: &Ctx<'_>, zone: &ZoneRef) -> Result<Zone> {
+    let region = regions::find(ctx.scope.region).expect("known region");
+    match zone {
+        ZoneRef::Name(name) => regions::zone_by_name(region, name)
+            .ok_or_else(|| ec2_err!(InvalidZone_NotFound, "The zone '{name}' does not exist.")),
+        ZoneRef::Id(id) => regions::zone_by_id(region, id)
+            .ok_or_else(|| ec2_err!(InvalidZone_NotFound, "The zone ID '{id}' does not exist.")),
+    }
+}
+
+/// The volume an earlier call with the same client token created: a retry answers
+/// with it, a different request (other zone or size) is refused.
+async fn created_with_token(
+    ctx: &Ctx<'_>,
+    conn: &mut Conn,
+    input: &CreateVolumeInput,
+    zone: &Zone,
+) -> Result<Option<Volume>> {
+    let Some(token) = &input.client_token else { return Ok(None) };
+    let Some(earlier) = volumes::find_by_client_token(conn, ctx.scope.account, ctx.scope.region, token).await? else {
+        return Ok(None);
+    };
+    if earlier.availability_zone != zone.name || input.size.is_some_and(|s| s != earlier.size) {
+        return Err(Ec2Error::client_token_reused(token));
+    }
+    Ok(Some(earlier))
+}
+
+/// The snapshot a volume is made from: visible to the caller and completed.
+async fn source_snapshot(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
+    let snapshot = access::visible_snapshot(ctx.scope, conn, snapshot_id).await?;
+    if snapshot.state != snapshot_state::COMPLETED {
+        return Err(ec2_err!(IncorrectState, "Snapshot is in invalid state - {}", snapshot.state));
+    }
+    Ok(snapshot)
+}
+
+/// The new volume: its size (at least the snapshot's), performance and encryption
+/// (a volume of an encrypted snapshot is encrypted, with the snapshot's key unless
+/// another is given).
+fn new_volume(ctx: &Ctx<'_>, input: &CreateVolumeInput, zone: Zone, snapshot: Option<&Snapshot>) -> Result<Volume> {
+    let size = match (input.size, snapshot) {
         (Some(size), Some(s)) if size < s.volume_size => {
             return Err(ec2_err!(
                 InvalidParameterValue,
@@ -95,44 +166,36 @@ pub async fn create_volume(ctx: &Ctx<'_>, p: CreateVolumeInput) -> Result<Xml> {
         (None, Some(s)) => s.volume_size,
         (None, None) => return Err(Ec2Error::missing_parameter("Size")),
     };
-    volume::check_size(volume_type, size)?;
-    let (iops, throughput) = volume::performance(volume_type, size, p.int("Iops")?, p.int("Throughput")?)?;
-    let encrypted = encrypted_param || snapshot.as_ref().is_some_and(|s| s.encrypted);
+    volume::check_size(&input.volume_type, size)?;
+    let (iops, throughput) = volume::performance(&input.volume_type, size, input.iops, input.throughput)?;
+    let encrypted = input.encrypted || snapshot.is_some_and(|s| s.encrypted);
     let kms_key_id = encrypted.then(|| {
-        kms_key_id
-            .map(str::to_string)
-            .or_else(|| snapshot.as_ref().and_then(|s| s.kms_key_id.clone()))
+        input
+            .kms_key_id
+            .clone()
+            .or_else(|| snapshot.and_then(|s| s.kms_key_id.clone()))
             .unwrap_or_else(|| default_kms_key(ctx.scope.account, ctx.scope.region))
     });
-    ctx.check_dry_run()?;
-
-    let ready_at = ctx.now + ctx.app.timings.volume_creating_ms;
-    let volume = Volume {
+    Ok(Volume {
         volume_id: ids::new_id(IdKind::Volume),
         owner_id: ctx.scope.account.to_string(),
         region: ctx.scope.region.to_string(),
         availability_zone: zone.name,
         availability_zone_id: zone.id,
         size,
-        volume_type: volume_type.to_string(),
+        volume_type: input.volume_type.clone(),
         iops,
         throughput,
         encrypted,
         kms_key_id,
-        snapshot_id: snapshot.map(|s| s.snapshot_id),
-        multi_attach_enabled: multi_attach,
+        snapshot_id: snapshot.map(|s| s.snapshot_id.clone()),
+        multi_attach_enabled: input.multi_attach,
         state: state::CREATING.to_string(),
         create_time: ctx.now,
-        ready_at: Some(ready_at),
+        ready_at: Some(ctx.now + ctx.app.timings.volume_creating_ms),
         attachment: None,
-        tags: tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
-    };
-    let stored = volume.settled(ctx.now);
-    volumes::insert(&mut tx, &stored, client_token).await?;
-    tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &volume.volume_id, "volume", &tags, ctx.now).await?;
-    tx.commit().await?;
-    ctx.app.store.schedule_transition(stored.ready_at);
-    Ok(volume_xml(&volume))
+        tags: input.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
+    })
 }
 
 fn volume_xml(v: &Volume) -> Xml {
@@ -141,29 +204,37 @@ fn volume_xml(v: &Volume) -> Xml {
     x
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DescribeVolumesInput = Params;
+pub struct DescribeVolumesInput {
+    pub volume_ids: Vec<String>,
+    pub filters: Vec<Filter>,
+    pub page: Page,
+}
 
-pub async fn describe_volumes(ctx: &Ctx<'_>, p: DescribeVolumesInput) -> Result<Xml> {
-    let p = &p;
-    let volume_ids = dedup(p.list("VolumeId")?);
-    ids::check_all(IdKind::Volume, &volume_ids)?;
-    let filters = parse_filters(p, "Filter")?;
-    let page = parse_page(p, !volume_ids.is_empty(), "volumeSet", 5, 500)?;
-    volumes::FILTERS.validate(&filters)?;
+impl FromParams for DescribeVolumesInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let volume_ids = dedup(p.list("VolumeId")?);
+        ids::check_all(IdKind::Volume, &volume_ids)?;
+        let filters = parse_filters(p, "Filter")?;
+        let page = parse_page(p, !volume_ids.is_empty(), "volumeSet", 5, 500)?;
+        volumes::FILTERS.validate(&filters)?;
+        Ok(DescribeVolumesInput { volume_ids, filters, page })
+    }
+}
+
+pub async fn describe_volumes(ctx: &Ctx<'_>, input: DescribeVolumesInput) -> Result<Xml> {
     ctx.check_dry_run()?;
     let query = volumes::VolumeQuery {
         account: ctx.scope.account,
         region: ctx.scope.region,
-        volume_ids,
-        filters: &filters,
-        page,
+        volume_ids: input.volume_ids,
+        filters: &input.filters,
+        page: input.page,
     };
     let mut conn = ctx.app.store.read().await?;
     let (found, next) = volumes::describe(&mut conn, &query).await?;
     // A requested id that is missing is unknown, unless a filter merely excluded it.
     for missing in query.volume_ids.iter().filter(|id| !found.iter().any(|v| &v.volume_id == *id)) {
-        if filters.is_empty()
+        if input.filters.is_empty()
             || volumes::find_owned(&mut conn, ctx.scope.account, ctx.scope.region, missing).await?.is_none()
         {
             return Err(Ec2Error::volume_not_found(missing));
@@ -175,17 +246,22 @@ pub async fn describe_volumes(ctx: &Ctx<'_>, p: DescribeVolumesInput) -> Result<
     Ok(x)
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DeleteVolumeInput = Params;
+pub struct DeleteVolumeInput {
+    pub volume_id: String,
+}
 
-pub async fn delete_volume(ctx: &Ctx<'_>, p: DeleteVolumeInput) -> Result<Xml> {
-    let p = &p;
-    let volume_id = p.required("VolumeId")?;
-    ids::check(IdKind::Volume, volume_id)?;
+impl FromParams for DeleteVolumeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let volume_id = p.required("VolumeId")?;
+        ids::check(IdKind::Volume, volume_id)?;
+        Ok(DeleteVolumeInput { volume_id: volume_id.to_string() })
+    }
+}
+
+pub async fn delete_volume(ctx: &Ctx<'_>, input: DeleteVolumeInput) -> Result<Xml> {
+    let volume_id = input.volume_id.as_str();
     let mut tx = ctx.app.store.write().await?;
-    let volume = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id)
-        .await?
-        .ok_or_else(|| Ec2Error::volume_not_found(volume_id))?;
+    let volume = access::own_volume(ctx.scope, &mut tx, volume_id).await?;
     if let Some(attachment) = &volume.attachment {
         return Err(ec2_err!(VolumeInUse, "Volume {volume_id} is currently attached to {}", attachment.instance_id));
     }
@@ -211,28 +287,62 @@ fn check_device(device: &str) -> Result<()> {
     }
 }
 
-/// Read by the handler until this action has a typed input.
-pub type AttachVolumeInput = Params;
+pub struct AttachVolumeInput {
+    pub volume_id: String,
+    pub instance_id: String,
+    pub device: String,
+}
 
-pub async fn attach_volume(ctx: &Ctx<'_>, p: AttachVolumeInput) -> Result<Xml> {
-    let p = &p;
-    let volume_id = p.required("VolumeId")?;
-    let instance_id = p.required("InstanceId")?;
-    let device = p.required("Device")?;
-    ids::check(IdKind::Volume, volume_id)?;
-    check_device(device)?;
+impl FromParams for AttachVolumeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let volume_id = p.required("VolumeId")?;
+        let instance_id = p.required("InstanceId")?;
+        let device = p.required("Device")?;
+        ids::check(IdKind::Volume, volume_id)?;
+        ids::check(IdKind::Instance, instance_id)?;
+        check_device(device)?;
+        Ok(AttachVolumeInput {
+            volume_id: volume_id.to_string(),
+            instance_id: instance_id.to_string(),
+            device: device.to_string(),
+        })
+    }
+}
+
+pub async fn attach_volume(ctx: &Ctx<'_>, input: AttachVolumeInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
-    let volume = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id)
-        .await?
-        .ok_or_else(|| Ec2Error::volume_not_found(volume_id))?;
-    let instance = crate::access::own_instance(ctx.scope, &mut tx, instance_id).await?;
+    let volume = access::own_volume(ctx.scope, &mut tx, &input.volume_id).await?;
+    let instance = access::own_instance(ctx.scope, &mut tx, &input.instance_id).await?;
+    check_attachable(&volume, &instance, &input.device)?;
+    ctx.check_dry_run()?;
+    store::instances::attach_volume(&mut tx, &input.volume_id, &input.instance_id, &input.device, false, ctx.now)
+        .await?;
+    tx.commit().await?;
+    let attachment = Attachment {
+        instance_id: input.instance_id,
+        device: input.device,
+        state: "attaching".to_string(),
+        attach_time: ctx.now,
+        delete_on_termination: false,
+    };
+    let mut x = Xml::new();
+    write_attachment(&mut x, &input.volume_id, &attachment);
+    Ok(x)
+}
+
+/// Whether `volume` may be attached to `instance` as `device`: a free, available
+/// volume in the instance's zone, an instance that is not ending, a device not in use.
+fn check_attachable(volume: &Volume, instance: &Instance, device: &str) -> Result<()> {
+    let (volume_id, instance_id) = (&volume.volume_id, &instance.instance_id);
     if let Some(a) = &volume.attachment {
         return Err(ec2_err!(VolumeInUse, "{volume_id} is already attached to an instance ({})", a.instance_id));
     }
     if volume.state != state::AVAILABLE {
         return Err(ec2_err!(IncorrectState, "Volume '{volume_id}' is in the '{}' state.", volume.state));
     }
-    if !matches!(instance.state.as_str(), "running" | "stopped" | "pending" | "stopping") {
+    let attachable_states =
+        [instance_state::RUNNING, instance_state::STOPPED, instance_state::PENDING, instance_state::STOPPING];
+    if !attachable_states.contains(&instance.state.as_str()) {
         return Err(ec2_err!(IncorrectInstanceState, "Instance '{instance_id}' is not 'running' or 'stopped'."));
     }
     if volume.availability_zone != instance.availability_zone {
@@ -247,37 +357,48 @@ pub async fn attach_volume(ctx: &Ctx<'_>, p: AttachVolumeInput) -> Result<Xml> {
             "Invalid value '{device}' for unixDevice. Attachment point {device} is already in use"
         ));
     }
-    ctx.check_dry_run()?;
-    crate::store::instances::attach_volume(&mut tx, volume_id, instance_id, device, false, ctx.now).await?;
-    tx.commit().await?;
-    Ok(attachment_xml(volume_id, instance_id, device, "attaching", ctx.now, false))
+    Ok(())
 }
 
-/// Read by the handler until this action has a typed input.
-pub type DetachVolumeInput = Params;
+/// `InstanceId` and `Device`, when given, must name the volume's attachment. `Force`
+/// is accepted: nothing here ever hangs detaching.
+pub struct DetachVolumeInput {
+    pub volume_id: String,
+    pub instance_id: Option<String>,
+    pub device: Option<String>,
+}
 
-pub async fn detach_volume(ctx: &Ctx<'_>, p: DetachVolumeInput) -> Result<Xml> {
-    let p = &p;
-    let volume_id = p.required("VolumeId")?;
-    ids::check(IdKind::Volume, volume_id)?;
-    p.flag("Force")?;
+impl FromParams for DetachVolumeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let volume_id = p.required("VolumeId")?;
+        ids::check(IdKind::Volume, volume_id)?;
+        p.flag("Force")?;
+        Ok(DetachVolumeInput {
+            volume_id: volume_id.to_string(),
+            instance_id: p.str("InstanceId").map(str::to_string),
+            device: p.str("Device").map(str::to_string),
+        })
+    }
+}
+
+pub async fn detach_volume(ctx: &Ctx<'_>, input: DetachVolumeInput) -> Result<Xml> {
+    let volume_id = input.volume_id.as_str();
     let mut tx = ctx.app.store.write().await?;
-    let volume = volumes::find_owned(&mut tx, ctx.scope.account, ctx.scope.region, volume_id)
-        .await?
-        .ok_or_else(|| Ec2Error::volume_not_found(volume_id))?;
+    let volume = access::own_volume(ctx.scope, &mut tx, volume_id).await?;
     let Some(attachment) = volume.attachment else {
         return Err(ec2_err!(IncorrectState, "Volume '{volume_id}' is in the '{}' state.", volume.state));
     };
-    let wrong_instance = p.str("InstanceId").is_some_and(|i| i != attachment.instance_id);
-    let wrong_device = p.str("Device").is_some_and(|d| d != attachment.device);
+    let wrong_instance = input.instance_id.is_some_and(|i| i != attachment.instance_id);
+    let wrong_device = input.device.is_some_and(|d| d != attachment.device);
     if wrong_instance || wrong_device {
         return Err(ec2_err!(
             InvalidAttachment_NotFound,
             "The volume '{volume_id}' is not attached to the given instance and device."
         ));
     }
-    let instance = crate::access::own_instance(ctx.scope, &mut tx, &attachment.instance_id).await?;
-    if instance.root_device_name.as_deref() == Some(attachment.device.as_str()) && instance.state != "stopped" {
+    let instance = access::own_instance(ctx.scope, &mut tx, &attachment.instance_id).await?;
+    let is_root = instance.root_device_name.as_deref() == Some(attachment.device.as_str());
+    if is_root && instance.state != instance_state::STOPPED {
         return Err(ec2_err!(
             IncorrectState,
             "Unable to detach root volume '{volume_id}' from instance '{}'",
@@ -285,98 +406,129 @@ pub async fn detach_volume(ctx: &Ctx<'_>, p: DetachVolumeInput) -> Result<Xml> {
         ));
     }
     ctx.check_dry_run()?;
-    crate::store::instances::detach_volume(&mut tx, volume_id).await?;
+    store::instances::detach_volume(&mut tx, volume_id).await?;
     tx.commit().await?;
-    Ok(attachment_xml(
-        volume_id,
-        &attachment.instance_id,
-        &attachment.device,
-        "detaching",
-        attachment.attach_time,
-        attachment.delete_on_termination,
-    ))
-}
-
-/// The `VolumeAttachment` answer of AttachVolume / DetachVolume.
-fn attachment_xml(
-    volume_id: &str,
-    instance_id: &str,
-    device: &str,
-    status: &str,
-    attach_time: i64,
-    delete_on_termination: bool,
-) -> Xml {
     let mut x = Xml::new();
-    x.text("volumeId", volume_id)
-        .text("instanceId", instance_id)
-        .text("device", device)
-        .text("status", status)
-        .text("attachTime", &iso(attach_time))
-        .bool("deleteOnTermination", delete_on_termination);
-    x
-}
-
-pub fn write_volume(x: &mut Xml, v: &Volume) {
-    x.text("volumeId", &v.volume_id).num("size", v.size);
-    match &v.snapshot_id {
-        Some(id) => x.text("snapshotId", id),
-        None => x.empty("snapshotId"),
-    };
-    x.text("availabilityZone", &v.availability_zone)
-        .text("availabilityZoneId", &v.availability_zone_id)
-        .text("status", &v.state)
-        .text("createTime", &iso(v.create_time));
-    let attachments: Vec<_> = v.attachment.iter().collect();
-    x.list("attachmentSet", &attachments, |x, a| {
-        x.text("volumeId", &v.volume_id)
-            .text("instanceId", &a.instance_id)
-            .text("device", &a.device)
-            .text("status", &a.state)
-            .text("attachTime", &iso(a.attach_time))
-            .bool("deleteOnTermination", a.delete_on_termination);
-    });
-    if !v.tags.is_empty() {
-        x.tag_set(&v.tags);
-    }
-    x.text("volumeType", &v.volume_type)
-        .opt_num("iops", v.iops)
-        .opt_num("throughput", v.throughput)
-        .bool("encrypted", v.encrypted)
-        .opt_text("kmsKeyId", v.kms_key_id.as_deref())
-        .bool("multiAttachEnabled", v.multi_attach_enabled)
-        .bool("fastRestored", false);
+    write_attachment(&mut x, volume_id, &Attachment { state: "detaching".to_string(), ..attachment });
+    Ok(x)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse<T: FromParams>(pairs: &[(&str, &str)]) -> Result<T> {
+        T::from_params(&Params::from_pairs(pairs.iter().copied()))
+    }
+
     #[test]
-    fn golden_volume() {
-        let v = Volume {
+    fn create_reads_a_complete_request() {
+        let input: CreateVolumeInput = parse(&[
+            ("AvailabilityZoneId", "use1-az2"),
+            ("VolumeType", "io2"),
+            ("Size", "10"),
+            ("Iops", "1000"),
+            ("SnapshotId", "snap-0123456789abcdef0"),
+            ("Encrypted", "true"),
+            ("KmsKeyId", "alias/mine"),
+            ("MultiAttachEnabled", "true"),
+            ("TagSpecification.1.ResourceType", "volume"),
+            ("TagSpecification.1.Tag.1.Key", "Name"),
+            ("TagSpecification.1.Tag.1.Value", "data"),
+            ("ClientToken", "t-1"),
+        ])
+        .unwrap();
+        assert_eq!(input.zone, ZoneRef::Id("use1-az2".into()));
+        assert_eq!((input.volume_type.as_str(), input.size, input.iops), ("io2", Some(10), Some(1000)));
+        assert_eq!(input.snapshot_id.as_deref(), Some("snap-0123456789abcdef0"));
+        assert!(input.encrypted && input.multi_attach);
+        assert_eq!(input.tags, [Tag { key: "Name".into(), value: "data".into() }]);
+        assert_eq!(input.client_token.as_deref(), Some("t-1"));
+
+        let defaults: CreateVolumeInput = parse(&[("AvailabilityZone", "us-east-1a")]).unwrap();
+        assert_eq!(
+            (defaults.zone, defaults.volume_type.as_str(), defaults.size),
+            (ZoneRef::Name("us-east-1a".into()), "gp2", None)
+        );
+    }
+
+    #[test]
+    fn create_refusals() {
+        let refused = |pairs: &[(&str, &str)]| parse::<CreateVolumeInput>(pairs).err().unwrap();
+        assert_eq!(refused(&[("Size", "1")]).message, "The request must contain the parameter AvailabilityZone");
+        let both = refused(&[("AvailabilityZone", "us-east-1a"), ("AvailabilityZoneId", "use1-az1")]);
+        assert_eq!(both.code, "InvalidParameterCombination");
+        let zone = ("AvailabilityZone", "us-east-1a");
+        assert_eq!(refused(&[zone, ("VolumeType", "gp9")]).code, "InvalidParameterValue");
+        assert_eq!(refused(&[zone, ("Size", "big")]).code, "InvalidParameterValue");
+        assert_eq!(refused(&[zone, ("SnapshotId", "snap-x")]).code, "InvalidSnapshotID.Malformed");
+        assert_eq!(refused(&[zone, ("KmsKeyId", "alias/mine")]), Ec2Error::kms_key_without_encryption());
+        assert_eq!(refused(&[zone, ("MultiAttachEnabled", "true")]).code, "InvalidParameterCombination");
+        let untaggable = [zone, ("TagSpecification.1.ResourceType", "snapshot"), ("TagSpecification.1.Tag.1.Key", "a")];
+        assert_eq!(refused(&untaggable).code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn describe_pages_only_without_ids() {
+        let input: DescribeVolumesInput =
+            parse(&[("VolumeId.1", "vol-0123456789abcdef0"), ("VolumeId.2", "vol-0123456789abcdef0")]).unwrap();
+        assert_eq!(input.volume_ids, ["vol-0123456789abcdef0"]);
+        let with_page = parse::<DescribeVolumesInput>(&[("VolumeId.1", "vol-0123456789abcdef0"), ("MaxResults", "5")]);
+        assert_eq!(with_page.err().unwrap().code, "InvalidParameterCombination");
+        assert_eq!(
+            parse::<DescribeVolumesInput>(&[("VolumeId.1", "vol-1")]).err().unwrap().code,
+            "InvalidVolumeID.Malformed"
+        );
+        let unknown_filter = parse::<DescribeVolumesInput>(&[("Filter.1.Name", "colour"), ("Filter.1.Value.1", "red")]);
+        assert_eq!(unknown_filter.err().unwrap().code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn attach_checks_ids_and_device() {
+        let ok = [("VolumeId", "vol-0123456789abcdef0"), ("InstanceId", "i-0123456789abcdef0"), ("Device", "/dev/sdf")];
+        assert_eq!(parse::<AttachVolumeInput>(&ok).unwrap().device, "/dev/sdf");
+        assert_eq!(parse::<AttachVolumeInput>(&ok[..2]).err().unwrap().code, "MissingParameter");
+        let bad_device = [ok[0], ok[1], ("Device", "/dev/nvme1n1")];
+        let err = parse::<AttachVolumeInput>(&bad_device).err().unwrap();
+        assert_eq!(
+            err.message,
+            "Value (/dev/nvme1n1) for parameter device is invalid. /dev/nvme1n1 is not a valid EBS device name."
+        );
+        let bad_instance = [ok[0], ("InstanceId", "i-zz"), ok[2]];
+        assert_eq!(parse::<AttachVolumeInput>(&bad_instance).err().unwrap().code, "InvalidInstanceID.Malformed");
+    }
+
+    #[test]
+    fn attachable_needs_a_free_volume_in_the_zone_and_a_free_device() {
+        let volume = Volume {
             volume_id: "vol-0123456789abcdef0".into(),
-            owner_id: "000000000000".into(),
-            region: "us-east-1".into(),
             availability_zone: "us-east-1a".into(),
-            availability_zone_id: "use1-az1".into(),
-            size: 8,
-            volume_type: "gp3".into(),
-            iops: Some(3000),
-            throughput: Some(125),
-            encrypted: false,
-            state: "creating".into(),
-            create_time: 0,
-            tags: vec![("Name".into(), "root".into())],
+            state: state::AVAILABLE.into(),
             ..Default::default()
         };
-        let mut x = Xml::new();
-        write_volume(&mut x, &v);
-        assert_eq!(
-            x.as_str(),
-            "<volumeId>vol-0123456789abcdef0</volumeId><size>8</size><snapshotId/><availabilityZone>us-east-1a</availabilityZone>\
-             <availabilityZoneId>use1-az1</availabilityZoneId><status>creating</status><createTime>1970-01-01T00:00:00.000Z</createTime>\
-             <attachmentSet/><tagSet><item><key>Name</key><value>root</value></item></tagSet><volumeType>gp3</volumeType><iops>3000</iops>\
-             <throughput>125</throughput><encrypted>false</encrypted><multiAttachEnabled>false</multiAttachEnabled><fastRestored>false</fastRestored>"
-        );
+        let instance = Instance {
+            instance_id: "i-0123456789abcdef0".into(),
+            availability_zone: "us-east-1a".into(),
+            state: instance_state::RUNNING.into(),
+            root_device_name: Some("/dev/xvda".into()),
+            ..Default::default()
+        };
+        assert!(check_attachable(&volume, &instance, "/dev/sdf").is_ok());
+        assert_eq!(check_attachable(&volume, &instance, "/dev/xvda").unwrap_err().code, "InvalidParameterValue");
+        let elsewhere = Volume { availability_zone: "us-east-1b".into(), ..volume.clone() };
+        assert_eq!(check_attachable(&elsewhere, &instance, "/dev/sdf").unwrap_err().code, "InvalidVolume.ZoneMismatch");
+        let creating = Volume { state: state::CREATING.into(), ..volume.clone() };
+        assert_eq!(check_attachable(&creating, &instance, "/dev/sdf").unwrap_err().code, "IncorrectState");
+        let ended = Instance { state: instance_state::TERMINATED.into(), ..instance.clone() };
+        assert_eq!(check_attachable(&volume, &ended, "/dev/sdf").unwrap_err().code, "IncorrectInstanceState");
+    }
+
+    #[test]
+    fn detach_reads_the_optional_attachment() {
+        let input: DetachVolumeInput = parse(&[("VolumeId", "vol-0123456789abcdef0"), ("Device", "/dev/sdf")]).unwrap();
+        assert_eq!((input.instance_id, input.device.as_deref()), (None, Some("/dev/sdf")));
+        let bad_force = parse::<DetachVolumeInput>(&[("VolumeId", "vol-0123456789abcdef0"), ("Force", "maybe")]);
+        assert_eq!(bad_force.err().unwrap().code, "InvalidParameterValue");
+        assert_eq!(parse::<DeleteVolumeInput>(&[]).err().unwrap().code, "MissingParameter");
     }
 }

@@ -4,10 +4,10 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::filters::{FilterSpec, Target};
-use super::{parse_tags, push_tags_column, Conn};
+use super::{is_unique_violation, parse_tags, push_tags_column, Conn};
 use crate::domain::filter::Filter;
 use crate::domain::key_pair::KeyPair;
-use crate::error::Result;
+use crate::error::{Ec2Error, Result};
 
 pub static FILTERS: FilterSpec = FilterSpec {
     id_column: "k.key_pair_id",
@@ -85,8 +85,10 @@ pub async fn find(
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
-pub async fn insert(conn: &mut Conn, k: &KeyPair) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Stores a new key pair. A name the owner already uses in the region is refused here,
+/// by the unique index, never by a prior read.
+pub async fn insert(conn: &mut Conn, k: &KeyPair) -> Result<()> {
+    let inserted = sqlx::query(
         "insert into key_pair (key_pair_id, account_id, region, key_name, key_type, fingerprint, public_key, created_at) \
          values (?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -99,12 +101,41 @@ pub async fn insert(conn: &mut Conn, k: &KeyPair) -> Result<(), sqlx::Error> {
     .bind(&k.public_key)
     .bind(k.create_time)
     .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await;
+    match inserted {
+        Err(err) if is_unique_violation(&err, "key_pair.key_name") => Err(Ec2Error::key_pair_duplicate(&k.key_name)),
+        Err(err) => Err(err.into()),
+        Ok(_) => Ok(()),
+    }
 }
 
 pub async fn delete(conn: &mut Conn, key_pair_id: &str) -> Result<()> {
     sqlx::query("delete from key_pair where key_pair_id = ?").bind(key_pair_id).execute(&mut *conn).await?;
     sqlx::query("delete from tag where resource_id = ?").bind(key_pair_id).execute(&mut *conn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Location, Store};
+
+    #[tokio::test]
+    async fn a_name_taken_in_the_region_is_a_duplicate() {
+        let store = Store::open(&Location::InMemory).await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        let key = KeyPair {
+            key_pair_id: "key-00000000000000001".into(),
+            owner_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            key_name: "deploy".into(),
+            key_type: "rsa".into(),
+            ..Default::default()
+        };
+        insert(&mut tx, &key).await.unwrap();
+        let again = KeyPair { key_pair_id: "key-00000000000000002".into(), ..key.clone() };
+        assert_eq!(insert(&mut tx, &again).await.unwrap_err(), Ec2Error::key_pair_duplicate("deploy"));
+        let elsewhere = KeyPair { key_pair_id: "key-00000000000000003".into(), region: "eu-west-1".into(), ..key };
+        insert(&mut tx, &elsewhere).await.unwrap();
+    }
 }

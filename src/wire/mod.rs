@@ -2,8 +2,8 @@
 //! and who is calling.
 
 pub mod auth;
-pub mod intake;
 pub mod ebs;
+pub mod intake;
 pub mod params;
 pub mod query;
 pub mod shapes;

@@ -26,6 +26,12 @@ pub fn parse_filters(p: &Params, prefix: &str) -> Result<Vec<Filter>> {
         .collect()
 }
 
+/// Refuses a filter name not in `known`, for resources filtered in memory: the refusal
+/// `filter_in_memory` gives, found while parsing.
+pub fn check_filter_names(filters: &[Filter], known: &[&str]) -> Result<()> {
+    crate::domain::filter::filter_in_memory(Vec::<()>::new(), filters, known, |_, _| Vec::new()).map(|_| ())
+}
+
 /// `Tag.N.Key` / `Tag.N.Value` under `prefix`, validated.
 pub fn parse_tags(p: &Params, prefix: &str) -> Result<Vec<Tag>> {
     let tags = p
@@ -158,6 +164,174 @@ fn parse_ebs(ebs: &Nested<'_>) -> Result<EbsBlockDevice> {
         encrypted: ebs.bool("Encrypted")?,
         kms_key_id: ebs.str("KmsKeyId").map(str::to_string),
     })
+}
+
+/// One `Owner.N` of DescribeImages or DescribeSnapshots. `self` stays unresolved here:
+/// only the handler knows who the caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerSpec {
+    Caller,
+    Account(String),
+    Alias(String),
+}
+
+impl OwnerSpec {
+    /// The owner as the store takes it, built by `account` or `alias` (each store's
+    /// query has its own owner type).
+    pub fn resolve<O>(&self, caller: &str, account: impl FnOnce(String) -> O, alias: impl FnOnce(String) -> O) -> O {
+        match self {
+            OwnerSpec::Caller => account(caller.to_string()),
+            OwnerSpec::Account(id) => account(id.clone()),
+            OwnerSpec::Alias(name) => alias(name.clone()),
+        }
+    }
+}
+
+/// `Owner.N`: `self`, an account id, or an owner alias.
+pub fn parse_owners(p: &Params) -> Result<Vec<OwnerSpec>> {
+    p.list("Owner")?
+        .into_iter()
+        .map(|value| match value.as_str() {
+            "self" => Ok(OwnerSpec::Caller),
+            "amazon" | "aws-marketplace" | "aws-backup-vault" => Ok(OwnerSpec::Alias(value)),
+            v if ids::is_account_id(v) => Ok(OwnerSpec::Account(value)),
+            v => Err(Ec2Error::malformed_user(v)),
+        })
+        .collect()
+}
+
+use crate::domain::image::LaunchPermission;
+
+/// The launch permissions one ModifyImageAttribute call grants and takes away, each
+/// list validated, sorted and without repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchPermissionChanges {
+    pub add: Vec<LaunchPermission>,
+    pub remove: Vec<LaunchPermission>,
+}
+
+/// The legacy form's lists of grantees, all taken by `OperationType`.
+const LEGACY_LAUNCH_PERMISSION_LISTS: [&str; 4] = ["UserId", "UserGroup", "OrganizationArn", "OrganizationalUnitArn"];
+
+/// Whether the request carries launch-permission grants in either form.
+pub fn has_launch_permission_grants(p: &Params) -> bool {
+    p.has("LaunchPermission") || LEGACY_LAUNCH_PERMISSION_LISTS.iter().any(|l| p.has(l))
+}
+
+/// Launch-permission grants in both forms real tools send, often mixed: the
+/// structured `LaunchPermission.{Add|Remove}.N.*` and the legacy `UserId.N`,
+/// `UserGroup.N`, ... with `OperationType`.
+pub fn parse_launch_permission_changes(p: &Params) -> Result<LaunchPermissionChanges> {
+    let mut add = structured_launch_permissions(p, "Add")?;
+    let mut remove = structured_launch_permissions(p, "Remove")?;
+    let legacy = legacy_launch_permissions(p)?;
+    if !legacy.is_empty() {
+        let operation = match p.str("OperationType") {
+            Some(op) => op,
+            // Packer sends its grants in both forms without an operation type.
+            None if !add.is_empty() && remove.is_empty() => "add",
+            None if add.is_empty() && !remove.is_empty() => "remove",
+            None => return Err(Ec2Error::missing_parameter("OperationType")),
+        };
+        match operation {
+            "add" => add.extend(legacy),
+            "remove" => remove.extend(legacy),
+            other => {
+                return Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter operationType is invalid."))
+            }
+        }
+    }
+    if add.is_empty() && remove.is_empty() {
+        return Err(Ec2Error::missing_parameter("LaunchPermission"));
+    }
+    for grant in add.iter().chain(&remove) {
+        grant.validate()?;
+    }
+    add.sort();
+    add.dedup();
+    remove.sort();
+    remove.dedup();
+    Ok(LaunchPermissionChanges { add, remove })
+}
+
+fn structured_launch_permissions(p: &Params, operation: &str) -> Result<Vec<LaunchPermission>> {
+    let mut grants = Vec::new();
+    for item in p.structs(&format!("LaunchPermission.{operation}"))? {
+        if let Some(v) = item.str("UserId") {
+            grants.push(LaunchPermission::User(v.to_string()));
+        }
+        if let Some(v) = item.str("Group") {
+            grants.push(LaunchPermission::Group(v.to_string()));
+        }
+        if let Some(v) = item.str("OrganizationArn") {
+            grants.push(LaunchPermission::Organization(v.to_string()));
+        }
+        if let Some(v) = item.str("OrganizationalUnitArn") {
+            grants.push(LaunchPermission::OrganizationalUnit(v.to_string()));
+        }
+    }
+    Ok(grants)
+}
+
+fn legacy_launch_permissions(p: &Params) -> Result<Vec<LaunchPermission>> {
+    let [users, groups, organizations, units] = LEGACY_LAUNCH_PERMISSION_LISTS;
+    let mut grants: Vec<LaunchPermission> = p.list(users)?.into_iter().map(LaunchPermission::User).collect();
+    grants.extend(p.list(groups)?.into_iter().map(LaunchPermission::Group));
+    grants.extend(p.list(organizations)?.into_iter().map(LaunchPermission::Organization));
+    grants.extend(p.list(units)?.into_iter().map(LaunchPermission::OrganizationalUnit));
+    Ok(grants)
+}
+
+use crate::domain::snapshot::CreateVolumePermission;
+
+/// The create-volume permissions one ModifySnapshotAttribute call grants and takes away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateVolumePermissionChanges {
+    pub add: Vec<CreateVolumePermission>,
+    pub remove: Vec<CreateVolumePermission>,
+}
+
+/// Create-volume permissions in both forms: the structured
+/// `CreateVolumePermission.{Add|Remove}.N.*` and the legacy `UserId.N` / `UserGroup.N`
+/// with `OperationType`. Grantees are account ids or the group `all`.
+pub fn parse_create_volume_permission_changes(p: &Params) -> Result<CreateVolumePermissionChanges> {
+    if let Some(op) = p.str("OperationType") {
+        if op != "add" && op != "remove" {
+            return Err(ec2_err!(InvalidParameterValue, "Value ({op}) for parameter operationType is invalid."));
+        }
+    }
+    Ok(CreateVolumePermissionChanges {
+        add: create_volume_permissions(p, "add")?,
+        remove: create_volume_permissions(p, "remove")?,
+    })
+}
+
+/// The grants of one operation (`add` or `remove`) in either form.
+fn create_volume_permissions(p: &Params, operation: &str) -> Result<Vec<CreateVolumePermission>> {
+    let mut grants = Vec::new();
+    let member = if operation == "add" { "Add" } else { "Remove" };
+    for item in p.structs(&format!("CreateVolumePermission.{member}"))? {
+        if let Some(user) = item.str("UserId") {
+            grants.push(CreateVolumePermission::User(user.to_string()));
+        }
+        if let Some(group) = item.str("Group") {
+            grants.push(CreateVolumePermission::Group(group.to_string()));
+        }
+    }
+    if p.str("OperationType") == Some(operation) {
+        grants.extend(p.list("UserId")?.into_iter().map(CreateVolumePermission::User));
+        grants.extend(p.list("UserGroup")?.into_iter().map(CreateVolumePermission::Group));
+    }
+    for grant in &grants {
+        match grant {
+            CreateVolumePermission::User(v) if !ids::is_account_id(v) => return Err(Ec2Error::malformed_user(v)),
+            CreateVolumePermission::Group(v) if v != "all" => {
+                return Err(ec2_err!(InvalidParameterValue, "Value ({v}) for parameter group is invalid."))
+            }
+            _ => {}
+        }
+    }
+    Ok(grants)
 }
 
 #[cfg(test)]

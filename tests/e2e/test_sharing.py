@@ -1129,11 +1129,11 @@ def test_copy_image_encryption_parameters(org_server):
     source = register(owner, "plain-source", make_snapshot(owner))
     key = f"arn:aws:kms:{OTHER_REGION}:{OWNER}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     _expect(
-        "InvalidParameterCombination",
+        "InvalidParameterDependency",
         west.copy_image, SourceImageId=source, SourceRegion=SOURCE_REGION, Name="kms-only", KmsKeyId=key,
     )  # fmt: skip
     _expect(
-        "InvalidParameterCombination",
+        "InvalidParameterDependency",
         west.copy_image,
         SourceImageId=source, SourceRegion=SOURCE_REGION, Name="kms-unencrypted", KmsKeyId=key, Encrypted=False,
     )  # fmt: skip

@@ -2,3 +2,11 @@
 //! writer per shape, each with a golden test of its exact XML.
 
 pub mod image;
+pub mod import_task;
+pub mod instance;
+pub mod key_pair;
+pub mod network;
+pub mod region;
+pub mod snapshot;
+pub mod tag;
+pub mod volume;
