@@ -14,8 +14,9 @@
 //! checked is what is changed.
 
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{state as image_state, BlockDeviceMapping, EbsBlockDevice, Image};
+use crate::domain::image::{BlockDeviceMapping, EbsBlockDevice, Image};
 use crate::domain::instance::Instance;
+use crate::domain::lifecycle::ImageState;
 use crate::domain::snapshot::Snapshot;
 use crate::domain::volume::Volume;
 use crate::error::{Ec2Error, Result};
@@ -56,9 +57,9 @@ pub async fn launchable_image(
 ) -> Result<Image> {
     ids::check(IdKind::Image, image_id)?;
     match images::find_visible(conn, scope.account, scope.region, image_id).await? {
-        Some(image) if image.state == image_state::AVAILABLE => Ok(image),
-        Some(image) if image.state == image_state::DEREGISTERED => Err(Ec2Error::image_not_found(&[image_id])),
-        Some(image) => Err(Ec2Error::image_unavailable(image_id, &image.state)),
+        Some(image) if image.state == ImageState::Available => Ok(image),
+        Some(image) if image.state == ImageState::Deregistered => Err(Ec2Error::image_not_found(&[image_id])),
+        Some(image) => Err(Ec2Error::image_unavailable(image_id, image.state.as_str())),
         None if images::exists_for_anyone(conn, scope.region, image_id).await? => {
             Err(Ec2Error::images_not_launchable(&[image_id]))
         }

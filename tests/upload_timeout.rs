@@ -3,7 +3,8 @@
 //! through the API, so the deadline is written already past).
 
 use ec2lite::domain::block::sha256;
-use ec2lite::domain::snapshot::{state, Snapshot};
+use ec2lite::domain::lifecycle::SnapshotState;
+use ec2lite::domain::snapshot::Snapshot;
 use ec2lite::store::{blocks, snapshots, Location, Store};
 
 fn upload(snapshot_id: &str, deadline: i64) -> Snapshot {
@@ -13,7 +14,7 @@ fn upload(snapshot_id: &str, deadline: i64) -> Snapshot {
         region: "us-east-1".into(),
         volume_id: "vol-ffffffff".into(),
         volume_size: 1,
-        state: state::PENDING.into(),
+        state: SnapshotState::Pending,
         start_time: 0,
         upload_deadline: Some(deadline),
         upload_timeout_ms: Some(600_000),
@@ -38,7 +39,7 @@ async fn an_upload_past_its_timeout_fails_and_drops_its_blocks() {
 
     let mut conn = store.read().await.unwrap();
     let expired = snapshots::find_any(&mut conn, "snap-0000000000000000a").await.unwrap().unwrap();
-    assert_eq!(expired.state, state::ERROR);
+    assert_eq!(expired.state, SnapshotState::Error);
     assert!(expired.state_message.unwrap().contains("timeout"));
     assert_eq!(expired.upload_deadline, None);
     assert!(blocks::list(&mut conn, "snap-0000000000000000a", 0, 10).await.unwrap().is_empty());

@@ -4,7 +4,8 @@
 use super::{new_snapshot, store_new_snapshot, Ctx, FromParams};
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{state, validate_description, validate_name, BlockDeviceMapping, Image};
+use crate::domain::image::{validate_description, validate_name, BlockDeviceMapping, Image};
+use crate::domain::lifecycle::ImageState;
 use crate::domain::regions;
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::default_kms_key;
@@ -115,10 +116,10 @@ async fn copyable_source(ctx: &Ctx<'_>, conn: &mut Conn, input: &CopyImageInput)
     let source_id = input.source_image_id.as_str();
     let source = images::find_visible(conn, ctx.scope.account, input.source_region, source_id)
         .await?
-        .filter(|i| i.state != state::DEREGISTERED)
+        .filter(|i| i.state != ImageState::Deregistered)
         .ok_or_else(|| Ec2Error::image_not_found(&[source_id]))?;
-    if source.state != state::AVAILABLE {
-        return Err(Ec2Error::image_unavailable(&source.image_id, &source.state));
+    if source.state != ImageState::Available {
+        return Err(Ec2Error::image_unavailable(&source.image_id, source.state.as_str()));
     }
     if source.owner_id != ctx.scope.account && source.product_codes.iter().any(|c| c.code_type == "marketplace") {
         return Err(ec2_err!(
@@ -199,7 +200,7 @@ fn copied_image(
         name: input.name.clone(),
         description: input.description.clone(),
         image_location: format!("{}/{}", ctx.scope.account, input.name),
-        state: state::PENDING.into(),
+        state: ImageState::Pending,
         ready_at: Some(ctx.now + ctx.app.timings.image_pending_ms),
         source_image_id: Some(input.source_image_id.clone()),
         source_image_region: Some(input.source_region.to_string()),

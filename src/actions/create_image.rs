@@ -5,8 +5,9 @@ use super::{new_snapshot, store_new_snapshot, Ctx, FromParams};
 use crate::access::own_instance;
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{state, validate_description, validate_name, BlockDeviceMapping, EbsBlockDevice, Image};
-use crate::domain::instance::{state as instance_state, Instance};
+use crate::domain::image::{validate_description, validate_name, BlockDeviceMapping, EbsBlockDevice, Image};
+use crate::domain::instance::Instance;
+use crate::domain::lifecycle::{ImageState, InstanceState};
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::Result;
@@ -85,8 +86,7 @@ pub async fn create_image(ctx: &Ctx<'_>, input: CreateImageInput) -> Result<Xml>
 /// The caller's instance, running or stopped, with an EBS root device.
 async fn imageable_instance(ctx: &Ctx<'_>, conn: &mut Conn, instance_id: &str) -> Result<Instance> {
     let instance = own_instance(ctx.scope, conn, instance_id).await?;
-    if !matches!(instance.state.as_str(), instance_state::RUNNING | instance_state::STOPPING | instance_state::STOPPED)
-    {
+    if !matches!(instance.state, InstanceState::Running | InstanceState::Stopping | InstanceState::Stopped) {
         return Err(ec2_err!(
             InvalidParameterValue,
             "Invalid value '{instance_id}' for instanceId. Instance is not in state 'running' or 'stopping' or 'stopped'"
@@ -162,7 +162,7 @@ fn instance_image(
         name: input.name.clone(),
         description: input.description.clone(),
         image_location: format!("{}/{}", ctx.scope.account, input.name),
-        state: state::PENDING.to_string(),
+        state: ImageState::Pending,
         ready_at: Some(ctx.now + ctx.app.timings.image_pending_ms),
         architecture: instance.architecture.clone(),
         image_type: "machine".into(),

@@ -2,12 +2,13 @@
 //! ListSnapshotBlocks, ListChangedBlocks, GetSnapshotBlock. Inputs arrive typed from
 //! `wire::ebs`; outputs are the JSON shapes of the EBS model.
 
+use crate::domain::lifecycle::SnapshotState;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
 use crate::domain::block::{self, Digest, BLOCKS_PER_GIB, BLOCK_SIZE, MAX_VOLUME_SIZE_GIB, TOKEN_LIFETIME_MS};
 use crate::domain::ids::{self, IdKind};
-use crate::domain::snapshot::{state, Snapshot};
+use crate::domain::snapshot::Snapshot;
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::error::EbsError;
 use crate::store::{blocks, snapshots, tags, Conn};
@@ -88,7 +89,7 @@ async fn visible(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Sn
 /// A snapshot the caller may read blocks of: visible and completed.
 async fn readable(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
     let snapshot = visible(ctx, conn, snapshot_id).await?;
-    if snapshot.state != state::COMPLETED {
+    if snapshot.state != SnapshotState::Completed {
         return Err(EbsError::validation(
             "INVALID_SNAPSHOT_ID",
             format!(
@@ -193,7 +194,7 @@ pub async fn start_snapshot(ctx: &Ctx<'_>, input: StartSnapshotInput) -> Result<
         description: input.description.unwrap_or_default(),
         encrypted,
         kms_key_id,
-        state: state::PENDING.to_string(),
+        state: SnapshotState::Pending,
         start_time: ctx.now,
         parent_snapshot_id: input.parent_snapshot_id,
         upload_deadline: Some(ctx.now + timeout_ms),
@@ -218,7 +219,7 @@ fn start_output(s: &Snapshot) -> StartSnapshotOutput {
     StartSnapshotOutput {
         snapshot_id: s.snapshot_id.clone(),
         owner_id: s.owner_id.clone(),
-        status: s.state.clone(),
+        status: s.state.to_string(),
         start_time: epoch_seconds(s.start_time),
         volume_size: s.volume_size,
         block_size: BLOCK_SIZE,
@@ -378,7 +379,7 @@ pub async fn complete_snapshot(ctx: &Ctx<'_>, input: CompleteInput<'_>) -> Resul
     closed.upload_progress = None;
     match &failure {
         Some(message) => {
-            closed.state = state::ERROR.to_string();
+            closed.state = SnapshotState::Error;
             closed.state_message = Some(message.clone());
             blocks::delete_all(&mut tx, &snapshot.snapshot_id).await?;
         }
@@ -393,9 +394,9 @@ pub async fn complete_snapshot(ctx: &Ctx<'_>, input: CompleteInput<'_>) -> Resul
 
 /// The `Status` EBS reports for a snapshot.
 fn status_name(snapshot: &Snapshot) -> &'static str {
-    match snapshot.state.as_str() {
-        state::COMPLETED => "completed",
-        state::ERROR => "error",
+    match snapshot.state {
+        SnapshotState::Completed => "completed",
+        SnapshotState::Error => "error",
         _ => "pending",
     }
 }

@@ -7,7 +7,8 @@
 use super::{Ctx, FromParams};
 use crate::access::own_image;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{state, validate_description, Image, LaunchPermission};
+use crate::domain::image::{validate_description, Image, LaunchPermission};
+use crate::domain::lifecycle::ImageState;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::images::{self, ImageField};
@@ -78,9 +79,9 @@ fn parse_modification(p: &Params) -> Result<Modification> {
 /// The caller's image, usable for attribute changes (not pending, failed or gone).
 async fn modifiable_image(ctx: &Ctx<'_>, conn: &mut Conn, image_id: &str) -> Result<Image> {
     let image = own_image(ctx.scope, conn, image_id).await?;
-    match image.state.as_str() {
-        state::AVAILABLE | state::DISABLED => Ok(image),
-        _ => Err(Ec2Error::image_unavailable(&image.image_id, &image.state)),
+    match image.state {
+        ImageState::Available | ImageState::Disabled => Ok(image),
+        _ => Err(Ec2Error::image_unavailable(&image.image_id, image.state.as_str())),
     }
 }
 
@@ -111,7 +112,7 @@ async fn change_launch_permissions(
     changes: &LaunchPermissionChanges,
 ) -> Result<()> {
     let image_id = image.image_id.as_str();
-    if image.state == state::DISABLED && !changes.add.is_empty() {
+    if image.state == ImageState::Disabled && !changes.add.is_empty() {
         return Err(ec2_err!(OperationNotPermitted, "The image {image_id} is disabled and cannot be shared."));
     }
     if changes.add.iter().any(|g| matches!(g, LaunchPermission::Group(_))) {
@@ -154,8 +155,8 @@ impl FromParams for DescribeImageAttributeInput {
 pub async fn describe_image_attribute(ctx: &Ctx<'_>, input: DescribeImageAttributeInput) -> Result<Xml> {
     let mut conn = ctx.app.store.read().await?;
     let image = own_image(ctx.scope, &mut conn, &input.image_id).await?;
-    if image.state == state::DEREGISTERED {
-        return Err(Ec2Error::image_unavailable(&image.image_id, &image.state));
+    if image.state == ImageState::Deregistered {
+        return Err(Ec2Error::image_unavailable(&image.image_id, image.state.as_str()));
     }
     if input.attribute == ImageAttribute::BlockDeviceMapping {
         return Err(ec2_err!(AuthFailure, "Unauthorized attempt to access restricted resource"));

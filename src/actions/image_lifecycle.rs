@@ -4,7 +4,8 @@ use super::{Ctx, FromParams};
 use crate::access::own_image;
 use crate::domain::clock::{iso, parse_iso};
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{state, Image};
+use crate::domain::image::Image;
+use crate::domain::lifecycle::ImageState;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::images::{self, ImageField};
@@ -38,8 +39,8 @@ fn image_id(p: &Params) -> Result<String> {
 /// The caller's image, not deregistered.
 async fn own_live_image(ctx: &Ctx<'_>, tx: &mut Tx, image_id: &str) -> Result<Image> {
     let image = own_image(ctx.scope, tx, image_id).await?;
-    if image.state == state::DEREGISTERED {
-        return Err(Ec2Error::image_unavailable(&image.image_id, &image.state));
+    if image.state == ImageState::Deregistered {
+        return Err(Ec2Error::image_unavailable(&image.image_id, image.state.as_str()));
     }
     Ok(image)
 }
@@ -101,7 +102,7 @@ pub type DisableImageInput = ImageIdInput;
 pub async fn disable_image(ctx: &Ctx<'_>, input: DisableImageInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, &input.image_id).await?;
-    if image.state != state::AVAILABLE {
+    if image.state != ImageState::Available {
         return Err(ec2_err!(
             IncorrectState,
             "The image {} is in state '{}' and cannot be disabled.",
@@ -110,7 +111,7 @@ pub async fn disable_image(ctx: &Ctx<'_>, input: DisableImageInput) -> Result<Xm
         ));
     }
     ctx.check_dry_run()?;
-    images::set_field(&mut tx, &image.image_id, ImageField::State, Some(state::DISABLED)).await?;
+    images::set_field(&mut tx, &image.image_id, ImageField::State, Some(ImageState::Disabled.as_str())).await?;
     images::reset_launch_permissions(&mut tx, &image.image_id).await?;
     tx.commit().await?;
     Ok(Xml::return_true())
@@ -121,7 +122,7 @@ pub type EnableImageInput = ImageIdInput;
 pub async fn enable_image(ctx: &Ctx<'_>, input: EnableImageInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
     let image = own_live_image(ctx, &mut tx, &input.image_id).await?;
-    if image.state != state::DISABLED {
+    if image.state != ImageState::Disabled {
         return Err(ec2_err!(
             IncorrectState,
             "The image {} is in state '{}' and cannot be enabled.",
@@ -130,7 +131,7 @@ pub async fn enable_image(ctx: &Ctx<'_>, input: EnableImageInput) -> Result<Xml>
         ));
     }
     ctx.check_dry_run()?;
-    images::set_field(&mut tx, &image.image_id, ImageField::State, Some(state::AVAILABLE)).await?;
+    images::set_field(&mut tx, &image.image_id, ImageField::State, Some(ImageState::Available.as_str())).await?;
     tx.commit().await?;
     Ok(Xml::return_true())
 }

@@ -6,10 +6,11 @@ use crate::domain::clock::iso;
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{
-    check_enum, state, validate_description, validate_name, BlockDeviceMapping, Image, ARCHITECTURES, BOOT_MODES,
+    check_enum, validate_description, validate_name, BlockDeviceMapping, Image, ARCHITECTURES, BOOT_MODES,
     VIRTUALIZATION_TYPES,
 };
-use crate::domain::snapshot::state as snapshot_state;
+use crate::domain::lifecycle::{ImageState, SnapshotState};
+
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume;
 use crate::ec2_err;
@@ -166,7 +167,7 @@ fn registered_image(ctx: &Ctx<'_>, input: &RegisterImageInput, mappings: Vec<Blo
         name: name.clone(),
         description: input.description.clone(),
         image_location: input.root.location.clone().unwrap_or_else(|| format!("{}/{name}", ctx.scope.account)),
-        state: state::PENDING.to_string(),
+        state: ImageState::Pending,
         ready_at: Some(ctx.now + ctx.app.timings.image_pending_ms),
         architecture: input.architecture.clone(),
         image_type: "machine".to_string(),
@@ -203,7 +204,7 @@ async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut Conn, mappings: &mut [Block
                 let snapshot = snapshots::find_visible(conn, ctx.scope.account, ctx.scope.region, snapshot_id)
                     .await?
                     .ok_or_else(|| Ec2Error::snapshot_not_found(snapshot_id))?;
-                if snapshot.state != snapshot_state::COMPLETED {
+                if snapshot.state != SnapshotState::Completed {
                     return Err(ec2_err!(
                         IncorrectState,
                         "Snapshot {snapshot_id} is in invalid state - {}",
@@ -353,8 +354,8 @@ pub async fn deregister_image(ctx: &Ctx<'_>, input: DeregisterImageInput) -> Res
     let image_id = input.image_id.as_str();
     let mut tx = ctx.app.store.write().await?;
     let image = own_image(ctx.scope, &mut tx, image_id).await?;
-    if image.state == state::DEREGISTERED {
-        return Err(Ec2Error::image_unavailable(&image.image_id, &image.state));
+    if image.state == ImageState::Deregistered {
+        return Err(Ec2Error::image_unavailable(&image.image_id, image.state.as_str()));
     }
     if let Some(reason) = crate::domain::image::deregistration_refusal(&image, ctx.now) {
         return Err(Ec2Error::new(Code::OperationNotPermitted, reason));

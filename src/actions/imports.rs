@@ -3,7 +3,8 @@
 
 use super::{Ctx, FromParams};
 use crate::domain::ids::{self, IdKind};
-use crate::domain::import_task::{self, state, ImportTask, TaskDetail, TaskDisk, TaskKind};
+use crate::domain::import_task::{self, ImportTask, TaskDetail, TaskDisk, TaskKind};
+use crate::domain::lifecycle::ImportTaskState;
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::default_kms_key;
 use crate::ec2_err;
@@ -173,7 +174,7 @@ fn new_task(ctx: &Ctx<'_>, kind: TaskKind, detail: TaskDetail, request: &ImportR
         account_id: ctx.scope.account.to_string(),
         region: ctx.scope.region.to_string(),
         kind,
-        state: state::ACTIVE.to_string(),
+        state: ImportTaskState::Active,
         status_message: Some(message.to_string()),
         progress: Some(progress),
         description: request.description.clone(),
@@ -362,7 +363,7 @@ pub async fn cancel_import_task(ctx: &Ctx<'_>, input: CancelImportTaskInput) -> 
         now: ctx.now,
     };
     let task = import_tasks::describe(&mut tx, &query).await?.pop().ok_or_else(|| unknown_task(task_id))?;
-    if task.state != state::ACTIVE {
+    if task.state != ImportTaskState::Active {
         return Err(ec2_err!(
             InvalidParameterValue,
             "The import task '{task_id}' is {} and can no longer be cancelled.",
@@ -374,7 +375,9 @@ pub async fn cancel_import_task(ctx: &Ctx<'_>, input: CancelImportTaskInput) -> 
     import_tasks::cancel(&mut tx, task_id, Some(reason), ctx.now).await?;
     tx.commit().await?;
     let mut x = Xml::new();
-    x.text("importTaskId", task_id).text("previousState", &task.state).text("state", state::DELETING);
+    x.text("importTaskId", task_id)
+        .text("previousState", task.state.as_str())
+        .text("state", ImportTaskState::Deleting.as_str());
     Ok(x)
 }
 

@@ -5,7 +5,8 @@ use super::{Ctx, FromParams};
 use crate::access::own_instance;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::check_enum;
-use crate::domain::instance::{check_compatible, instance_type, state, Instance, InstanceType};
+use crate::domain::instance::{check_compatible, instance_type, Instance, InstanceType};
+use crate::domain::lifecycle::InstanceState;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::instances::{self as store, InstanceColumn};
@@ -90,7 +91,7 @@ impl AttributeChange {
     /// Whether `instance` may take this change now, answered with EC2's errors.
     fn check_allowed(&self, instance: &Instance) -> Result<()> {
         let must_be_stopped = || {
-            if instance.state == state::STOPPED {
+            if instance.state == InstanceState::Stopped {
                 Ok(())
             } else {
                 Err(ec2_err!(
@@ -238,7 +239,7 @@ mod tests {
     fn type_and_user_data_change_only_while_stopped() {
         let running = Instance {
             instance_id: "i-0123456789abcdef0".into(),
-            state: state::RUNNING.into(),
+            state: InstanceState::Running,
             architecture: "x86_64".into(),
             virtualization_type: "hvm".into(),
             ..Default::default()
@@ -248,7 +249,7 @@ mod tests {
         assert_eq!(err.message, "The instance 'i-0123456789abcdef0' is not in the 'stopped' state.");
         assert!(AttributeChange::DisableApiTermination(true).check_allowed(&running).is_ok());
 
-        let stopped = Instance { state: state::STOPPED.into(), ..running };
+        let stopped = Instance { state: InstanceState::Stopped, ..running };
         assert!(to_small.check_allowed(&stopped).is_ok());
         let to_arm = AttributeChange::InstanceType(instance_type("t4g.micro").unwrap());
         assert_eq!(to_arm.check_allowed(&stopped).unwrap_err().code, "InvalidParameterValue");

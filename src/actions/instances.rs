@@ -1,6 +1,7 @@
 //! RunInstances, DescribeInstances, Start/Stop/Reboot/TerminateInstances and
 //! DescribeInstanceStatus. Their XML shapes are in `wire::shapes::instance`.
 
+use crate::domain::lifecycle::{InstanceState, VolumeState};
 use rand::Rng;
 
 use super::{Ctx, FromParams};
@@ -9,11 +10,11 @@ use crate::domain::clock::iso;
 use crate::domain::filter::{filter_in_memory, Filter};
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{check_enum, BlockDeviceMapping, EbsBlockDevice, Image};
-use crate::domain::instance::{self, check_compatible, instance_type, state, state_code, Instance, InstanceType};
+use crate::domain::instance::{self, check_compatible, instance_type, Instance, InstanceType};
 use crate::domain::network::{default_security_group_id, default_subnets, Subnet};
 use crate::domain::regions::{self, Zone};
 use crate::domain::tags::{self as tag_rules, Tag};
-use crate::domain::volume::{self, state as volume_state, Volume};
+use crate::domain::volume::{self, Volume};
 use crate::ec2_err;
 use crate::error::{Code, Ec2Error, Result};
 use crate::store::filters::Page;
@@ -376,7 +377,7 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         public_ip: Some(random_public_ip()),
         key_name: input.key_name.clone(),
         user_data: input.user_data.clone(),
-        state: state::PENDING.to_string(),
+        state: InstanceState::Pending,
         state_transition_reason: String::new(),
         state_reason_code: None,
         state_reason_message: None,
@@ -465,7 +466,7 @@ fn volume_for_mapping(
             ebs.kms_key_id.clone().unwrap_or_else(|| volume::default_kms_key(ctx.scope.account, ctx.scope.region))
         }),
         snapshot_id: ebs.snapshot_id.clone(),
-        state: volume_state::IN_USE.to_string(),
+        state: VolumeState::InUse,
         create_time: ctx.now,
         tags: pairs(tags),
         ..Default::default()
@@ -609,18 +610,18 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
         iso(ctx.now).replace('T', " ").split('.').next().unwrap_or_default().to_string() + " GMT"
     );
     let mut next = i.clone();
-    match (change, i.state.as_str()) {
-        (Change::Start, state::STOPPED) => {
+    match (change, i.state) {
+        (Change::Start, InstanceState::Stopped) => {
             // A stopped instance gives up its public address and gets a new one on start.
             next.public_ip = Some(random_public_ip());
-            next.state = state::PENDING.into();
+            next.state = InstanceState::Pending;
             next.ready_at = Some(ctx.now + timings.instance_pending_ms);
             next.launch_time = ctx.now;
             next.state_transition_reason = String::new();
             next.state_reason_code = None;
             next.state_reason_message = None;
         }
-        (Change::Start, state::PENDING | state::RUNNING) => return Ok(None),
+        (Change::Start, InstanceState::Pending | InstanceState::Running) => return Ok(None),
         (Change::Start, _) => {
             return Err(ec2_err!(IncorrectInstanceState, "The instance '{id}' is not in a state from which it can be started."))
         }
@@ -630,15 +631,15 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
                 "The instance '{id}' does not have an 'ebs' root device type and cannot be stopped."
             ))
         }
-        (Change::Stop, state::RUNNING) => {
-            next.state = state::STOPPING.into();
+        (Change::Stop, InstanceState::Running) => {
+            next.state = InstanceState::Stopping;
             next.ready_at = Some(ctx.now + timings.instance_stopping_ms);
             next.state_transition_reason = user_reason;
             next.state_reason_code = Some("Client.UserInitiatedShutdown".into());
             next.state_reason_message = Some("Client.UserInitiatedShutdown: User initiated shutdown".into());
         }
-        (Change::Stop, state::STOPPING | state::STOPPED) => return Ok(None),
-        (Change::Stop, state::PENDING) => {
+        (Change::Stop, InstanceState::Stopping | InstanceState::Stopped) => return Ok(None),
+        (Change::Stop, InstanceState::Pending) => {
             return Err(ec2_err!(
                 IncorrectInstanceState,
                 "Instance '{id}' cannot be stopped as it has never reached the 'running' state."
@@ -647,7 +648,7 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
         (Change::Stop, _) => {
             return Err(ec2_err!(IncorrectInstanceState, "This instance '{id}' is not in a state from which it can be stopped."))
         }
-        (Change::Terminate, state::SHUTTING_DOWN | state::TERMINATED) => return Ok(None),
+        (Change::Terminate, InstanceState::ShuttingDown | InstanceState::Terminated) => return Ok(None),
         (Change::Terminate, _) if i.disable_api_termination => {
             return Err(ec2_err!(
                 OperationNotPermitted,
@@ -655,13 +656,13 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
             ))
         }
         (Change::Terminate, _) => {
-            next.state = state::SHUTTING_DOWN.into();
+            next.state = InstanceState::ShuttingDown;
             next.ready_at = Some(ctx.now + timings.instance_shutting_down_ms);
             next.state_transition_reason = user_reason;
             next.state_reason_code = Some("Client.UserInitiatedShutdown".into());
             next.state_reason_message = Some("Client.UserInitiatedShutdown: User initiated shutdown".into());
         }
-        (Change::Reboot, state::RUNNING | state::PENDING) => return Ok(None),
+        (Change::Reboot, InstanceState::Running | InstanceState::Pending) => return Ok(None),
         (Change::Reboot, _) => {
             return Err(ec2_err!(IncorrectInstanceState, "The instance '{id}' is not in a state from which it can be rebooted."))
         }
@@ -692,17 +693,17 @@ async fn change_state(ctx: &Ctx<'_>, instance_ids: &[String], change: Change) ->
                 let stored = next.settled(ctx.now);
                 store::set_state(&mut tx, &stored, ctx.now).await?;
                 ctx.app.store.schedule_transition(stored.ready_at);
-                if stored.state == state::TERMINATED {
+                if stored.state == InstanceState::Terminated {
                     // Its retention ends then; the settle pass removes it.
                     ctx.app.store.schedule_transition(Some(ctx.now + ctx.app.timings.terminated_retention_ms));
                 }
                 next.state
             }
-            None => before.state.clone(),
+            None => before.state,
         };
         changes.push(StateChange {
             instance_id: before.instance_id.clone(),
-            previous_state: before.state.clone(),
+            previous_state: before.state,
             current_state: shown,
         });
     }
@@ -755,12 +756,12 @@ pub async fn describe_instance_status(ctx: &Ctx<'_>, input: DescribeInstanceStat
         return Err(Ec2Error::instance_not_found(&[missing]));
     }
     let shown: Vec<Instance> =
-        found.into_iter().filter(|i| include_all_instances || i.state == state::RUNNING).collect();
+        found.into_iter().filter(|i| include_all_instances || i.state == InstanceState::Running).collect();
     let shown = filter_in_memory(shown, &filters, STATUS_FILTERS, |i, name| {
         vec![match name {
             "availability-zone" => i.availability_zone.clone(),
-            "instance-state-name" => i.state.clone(),
-            "instance-state-code" => state_code(&i.state).to_string(),
+            "instance-state-name" => i.state.to_string(),
+            "instance-state-code" => i.state.code().to_string(),
             _ => status_check(i).to_string(),
         }]
     })?;

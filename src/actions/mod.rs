@@ -29,7 +29,8 @@ pub mod volumes;
 use crate::access::Scope;
 use crate::app::App;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::snapshot::{state as snapshot_state, Snapshot};
+use crate::domain::lifecycle::SnapshotState;
+use crate::domain::snapshot::Snapshot;
 use crate::domain::tags::Tag;
 use crate::error::{Ec2Error, Result};
 use crate::store::{self, blocks, Conn};
@@ -67,7 +68,7 @@ pub fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, descriptio
         volume_id: volume_id.to_string(),
         volume_size,
         description,
-        state: snapshot_state::PENDING.to_string(),
+        state: SnapshotState::Pending,
         start_time: ctx.now,
         ready_at: Some(ctx.now + ctx.app.timings.snapshot_pending_ms),
         ..Default::default()
@@ -90,20 +91,13 @@ pub async fn store_new_snapshot(
     store::tags::upsert(conn, ctx.scope.account, ctx.scope.region, &snapshot.snapshot_id, "snapshot", tags, ctx.now)
         .await?;
     ctx.app.store.schedule_transition(stored.ready_at);
-    Ok(stored.state == snapshot_state::PENDING)
+    Ok(stored.state == SnapshotState::Pending)
 }
 
 /// An action's typed input, read from the request's query parameters before its
 /// handler runs: every parameter error is found here, before the store is touched.
 pub trait FromParams: Sized {
     fn from_params(p: &Params) -> Result<Self>;
-}
-
-/// Inputs still read by their handler (kept while an action moves to a typed input).
-impl FromParams for Params {
-    fn from_params(p: &Params) -> Result<Self> {
-        Ok(p.clone())
-    }
 }
 
 macro_rules! operations {

@@ -5,11 +5,12 @@ use crate::access::{self, Scope};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::validate_description;
+use crate::domain::lifecycle::{SnapshotState, VolumeState};
 use crate::domain::regions::{self, Region};
-use crate::domain::snapshot::{state, Snapshot};
+use crate::domain::snapshot::Snapshot;
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::default_kms_key;
-use crate::domain::volume::state as volume_state;
+
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::filters::Page;
@@ -54,7 +55,7 @@ impl FromParams for CreateSnapshotInput {
 pub async fn create_snapshot(ctx: &Ctx<'_>, input: CreateSnapshotInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
     let volume = access::own_volume(ctx.scope, &mut tx, &input.volume_id).await?;
-    if !matches!(volume.state.as_str(), volume_state::AVAILABLE | volume_state::IN_USE) {
+    if !matches!(volume.state, VolumeState::Available | VolumeState::InUse) {
         return Err(ec2_err!(IncorrectState, "The volume '{}' is in state '{}'.", input.volume_id, volume.state));
     }
     ctx.check_dry_run()?;
@@ -235,7 +236,7 @@ pub async fn copy_snapshot(ctx: &Ctx<'_>, input: CopySnapshotInput) -> Result<Xm
 
 /// Only completed snapshots are copied, and an encrypted one only into an encrypted copy.
 fn check_copyable(source: &Snapshot, encrypted: Option<bool>) -> Result<()> {
-    if source.state != state::COMPLETED {
+    if source.state != SnapshotState::Completed {
         return Err(ec2_err!(IncorrectState, "Snapshot {} is in invalid state - {}", source.snapshot_id, source.state));
     }
     if source.encrypted && encrypted == Some(false) {
@@ -366,9 +367,10 @@ mod tests {
 
     #[test]
     fn only_completed_snapshots_copy_and_encryption_sticks() {
-        let completed = Snapshot { snapshot_id: "snap-1".into(), state: state::COMPLETED.into(), ..Default::default() };
+        let completed =
+            Snapshot { snapshot_id: "snap-1".into(), state: SnapshotState::Completed, ..Default::default() };
         assert!(check_copyable(&completed, None).is_ok());
-        let pending = Snapshot { state: state::PENDING.into(), ..completed.clone() };
+        let pending = Snapshot { state: SnapshotState::Pending, ..completed.clone() };
         assert_eq!(check_copyable(&pending, None).unwrap_err().code, "IncorrectState");
         let encrypted = Snapshot { encrypted: true, ..completed };
         assert_eq!(check_copyable(&encrypted, Some(false)).unwrap_err().code, "InvalidParameterCombination");

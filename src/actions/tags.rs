@@ -4,7 +4,8 @@ use super::{Ctx, FromParams};
 use crate::access;
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::state as image_state;
+use crate::domain::lifecycle::ImageState;
+
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
@@ -88,7 +89,7 @@ async fn check_taggable(ctx: &Ctx<'_>, conn: &mut Conn, target: &TagTarget) -> R
         TargetKind::Image => {
             // Kernel and ramdisk ids too, so not through `access::visible_image`.
             let image = images::find_visible(conn, scope.account, scope.region, id).await?;
-            if image.is_none_or(|i| i.state == image_state::DEREGISTERED) {
+            if image.is_none_or(|i| i.state == ImageState::Deregistered) {
                 return Err(Ec2Error::image_not_found(&[id]));
             }
         }

@@ -5,11 +5,12 @@ use crate::access;
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::check_enum;
-use crate::domain::instance::{state as instance_state, Instance};
+use crate::domain::instance::Instance;
+use crate::domain::lifecycle::{InstanceState, SnapshotState, VolumeState};
 use crate::domain::regions::{self, Zone};
-use crate::domain::snapshot::{state as snapshot_state, Snapshot};
+use crate::domain::snapshot::Snapshot;
 use crate::domain::tags::{self as tag_rules, Tag};
-use crate::domain::volume::{self, default_kms_key, state, Attachment, Volume, VOLUME_TYPES};
+use crate::domain::volume::{self, default_kms_key, Attachment, Volume, VOLUME_TYPES};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::filters::Page;
@@ -143,7 +144,7 @@ async fn created_with_token(
 /// The snapshot a volume is made from: visible to the caller and completed.
 async fn source_snapshot(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
     let snapshot = access::visible_snapshot(ctx.scope, conn, snapshot_id).await?;
-    if snapshot.state != snapshot_state::COMPLETED {
+    if snapshot.state != SnapshotState::Completed {
         return Err(ec2_err!(IncorrectState, "Snapshot is in invalid state - {}", snapshot.state));
     }
     Ok(snapshot)
@@ -190,7 +191,7 @@ fn new_volume(ctx: &Ctx<'_>, input: &CreateVolumeInput, zone: Zone, snapshot: Op
         kms_key_id,
         snapshot_id: snapshot.map(|s| s.snapshot_id.clone()),
         multi_attach_enabled: input.multi_attach,
-        state: state::CREATING.to_string(),
+        state: VolumeState::Creating,
         create_time: ctx.now,
         ready_at: Some(ctx.now + ctx.app.timings.volume_creating_ms),
         attachment: None,
@@ -337,12 +338,12 @@ fn check_attachable(volume: &Volume, instance: &Instance, device: &str) -> Resul
     if let Some(a) = &volume.attachment {
         return Err(ec2_err!(VolumeInUse, "{volume_id} is already attached to an instance ({})", a.instance_id));
     }
-    if volume.state != state::AVAILABLE {
+    if volume.state != VolumeState::Available {
         return Err(ec2_err!(IncorrectState, "Volume '{volume_id}' is in the '{}' state.", volume.state));
     }
     let attachable_states =
-        [instance_state::RUNNING, instance_state::STOPPED, instance_state::PENDING, instance_state::STOPPING];
-    if !attachable_states.contains(&instance.state.as_str()) {
+        [InstanceState::Running, InstanceState::Stopped, InstanceState::Pending, InstanceState::Stopping];
+    if !attachable_states.contains(&instance.state) {
         return Err(ec2_err!(IncorrectInstanceState, "Instance '{instance_id}' is not 'running' or 'stopped'."));
     }
     if volume.availability_zone != instance.availability_zone {
@@ -398,7 +399,7 @@ pub async fn detach_volume(ctx: &Ctx<'_>, input: DetachVolumeInput) -> Result<Xm
     }
     let instance = access::own_instance(ctx.scope, &mut tx, &attachment.instance_id).await?;
     let is_root = instance.root_device_name.as_deref() == Some(attachment.device.as_str());
-    if is_root && instance.state != instance_state::STOPPED {
+    if is_root && instance.state != InstanceState::Stopped {
         return Err(ec2_err!(
             IncorrectState,
             "Unable to detach root volume '{volume_id}' from instance '{}'",
@@ -503,13 +504,13 @@ mod tests {
         let volume = Volume {
             volume_id: "vol-0123456789abcdef0".into(),
             availability_zone: "us-east-1a".into(),
-            state: state::AVAILABLE.into(),
+            state: VolumeState::Available,
             ..Default::default()
         };
         let instance = Instance {
             instance_id: "i-0123456789abcdef0".into(),
             availability_zone: "us-east-1a".into(),
-            state: instance_state::RUNNING.into(),
+            state: InstanceState::Running,
             root_device_name: Some("/dev/xvda".into()),
             ..Default::default()
         };
@@ -517,9 +518,9 @@ mod tests {
         assert_eq!(check_attachable(&volume, &instance, "/dev/xvda").unwrap_err().code, "InvalidParameterValue");
         let elsewhere = Volume { availability_zone: "us-east-1b".into(), ..volume.clone() };
         assert_eq!(check_attachable(&elsewhere, &instance, "/dev/sdf").unwrap_err().code, "InvalidVolume.ZoneMismatch");
-        let creating = Volume { state: state::CREATING.into(), ..volume.clone() };
+        let creating = Volume { state: VolumeState::Creating, ..volume.clone() };
         assert_eq!(check_attachable(&creating, &instance, "/dev/sdf").unwrap_err().code, "IncorrectState");
-        let ended = Instance { state: instance_state::TERMINATED.into(), ..instance.clone() };
+        let ended = Instance { state: InstanceState::Terminated, ..instance.clone() };
         assert_eq!(check_attachable(&volume, &ended, "/dev/sdf").unwrap_err().code, "IncorrectInstanceState");
     }
 

@@ -1,11 +1,12 @@
 //! The public image catalog: a data file of publishers' images (`catalog/default.json`),
 //! placed into every region with ids that are the same on every machine and every start.
 
+use super::lifecycle::{ImageState, SnapshotState};
 use serde::Deserialize;
 
 use super::ids::{fnv1a, stable_id};
-use super::image::{state, BlockDeviceMapping, EbsBlockDevice, Image, ProductCode};
-use super::snapshot::{state as snapshot_state, Snapshot};
+use super::image::{BlockDeviceMapping, EbsBlockDevice, Image, ProductCode};
+use super::snapshot::Snapshot;
 
 /// The built-in catalog, compiled into the binary.
 pub const DEFAULT_CATALOG: &str = include_str!("../../catalog/default.json");
@@ -70,7 +71,7 @@ impl CatalogImage {
             volume_id: "vol-ffffffff".to_string(),
             volume_size: self.volume_size.unwrap_or(8),
             description: format!("Snapshot of {}", self.name),
-            state: snapshot_state::COMPLETED.to_string(),
+            state: SnapshotState::Completed,
             start_time: 0,
             completion_time: Some(0),
             owner_alias: self.owner_alias.clone(),
@@ -102,7 +103,7 @@ impl CatalogImage {
             name: self.name.clone(),
             description: self.description.clone(),
             image_location: self.image_location.clone(),
-            state: state::AVAILABLE.to_string(),
+            state: ImageState::Available,
             architecture: self.architecture.clone(),
             image_type: "machine".to_string(),
             platform: self.platform.clone(),

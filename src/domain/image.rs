@@ -1,17 +1,10 @@
 //! The AMI: its fields, its states, and the rules on names and attributes.
 
+use super::lifecycle::ImageState;
 use serde::{Deserialize, Serialize};
 
 use crate::ec2_err;
 use crate::error::Result;
-
-pub mod state {
-    pub const PENDING: &str = "pending";
-    pub const AVAILABLE: &str = "available";
-    pub const FAILED: &str = "failed";
-    pub const DEREGISTERED: &str = "deregistered";
-    pub const DISABLED: &str = "disabled";
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -22,7 +15,7 @@ pub struct Image {
     pub name: String,
     pub description: Option<String>,
     pub image_location: String,
-    pub state: String,
+    pub state: ImageState,
     pub state_reason: Option<StateReason>,
     pub architecture: String,
     pub image_type: String,
@@ -69,8 +62,8 @@ impl Image {
     /// while its answer still says `pending`.
     pub fn settled(&self, now: i64) -> Image {
         let mut image = self.clone();
-        if image.state == state::PENDING && image.ready_at.is_some_and(|t| t <= now) {
-            image.state = state::AVAILABLE.to_string();
+        if image.state == ImageState::Pending && image.ready_at.is_some_and(|t| t <= now) {
+            image.state = ImageState::Available;
             image.ready_at = None;
         }
         image

@@ -1,14 +1,8 @@
 //! VM Import tasks: what ImportSnapshot / ImportImage asked for, and how far the task
 //! has got. States and messages follow what DescribeImport*Tasks shows on EC2.
 
+use super::lifecycle::ImportTaskState;
 use serde::{Deserialize, Serialize};
-
-pub mod state {
-    pub const ACTIVE: &str = "active";
-    pub const COMPLETED: &str = "completed";
-    pub const DELETING: &str = "deleting";
-    pub const DELETED: &str = "deleted";
-}
 
 /// How long finished tasks stay listed (EC2: 7 days).
 pub const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -108,7 +102,7 @@ pub struct ImportTask {
     pub account_id: String,
     pub region: String,
     pub kind: TaskKind,
-    pub state: String,
+    pub state: ImportTaskState,
     pub status_message: Option<String>,
     pub progress: Option<i64>,
     pub description: Option<String>,
@@ -122,7 +116,7 @@ pub struct ImportTask {
 
 impl ImportTask {
     pub fn is_open(&self) -> bool {
-        matches!(self.state.as_str(), state::ACTIVE | state::DELETING)
+        matches!(self.state, ImportTaskState::Active | ImportTaskState::Deleting)
     }
 }
 

@@ -1,38 +1,8 @@
 //! The instance: its state machine, instance types, and the default network it sits in.
 
+use super::lifecycle::{InstanceState, Timed};
 use crate::ec2_err;
 use crate::error::Result;
-
-pub mod state {
-    pub const PENDING: &str = "pending";
-    pub const RUNNING: &str = "running";
-    pub const SHUTTING_DOWN: &str = "shutting-down";
-    pub const TERMINATED: &str = "terminated";
-    pub const STOPPING: &str = "stopping";
-    pub const STOPPED: &str = "stopped";
-}
-
-/// The state code EC2 reports with each state name.
-pub fn state_code(name: &str) -> i64 {
-    match name {
-        state::PENDING => 0,
-        state::RUNNING => 16,
-        state::SHUTTING_DOWN => 32,
-        state::TERMINATED => 48,
-        state::STOPPING => 64,
-        _ => 80,
-    }
-}
-
-/// Where a transitional state leads once its time is up.
-pub fn next_state(name: &str) -> Option<&'static str> {
-    match name {
-        state::PENDING => Some(state::RUNNING),
-        state::STOPPING => Some(state::STOPPED),
-        state::SHUTTING_DOWN => Some(state::TERMINATED),
-        _ => None,
-    }
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(default)]
@@ -50,7 +20,7 @@ pub struct Instance {
     pub public_ip: Option<String>,
     pub key_name: Option<String>,
     pub user_data: Option<String>,
-    pub state: String,
+    pub state: InstanceState,
     pub state_transition_reason: String,
     pub state_reason_code: Option<String>,
     pub state_reason_message: Option<String>,
@@ -80,9 +50,9 @@ impl Instance {
     /// The instance as it is at `now`: a transitional state whose time is up has moved on.
     pub fn settled(&self, now: i64) -> Instance {
         let mut instance = self.clone();
-        if let (Some(next), Some(at)) = (next_state(&instance.state), instance.ready_at) {
+        if let (Some(next), Some(at)) = (instance.state.settles_to(), instance.ready_at) {
             if at <= now {
-                instance.state = next.to_string();
+                instance.state = next;
                 instance.ready_at = None;
             }
         }
@@ -247,7 +217,5 @@ mod tests {
         assert_eq!(private_ip(1, 0), "172.31.16.4");
         assert_eq!(private_dns_name("172.31.16.4", "us-east-1"), "ip-172-31-16-4.ec2.internal");
         assert_eq!(private_dns_name("172.31.0.9", "eu-west-1"), "ip-172-31-0-9.eu-west-1.compute.internal");
-        assert_eq!(state_code("stopped"), 80);
-        assert_eq!(next_state("stopping"), Some("stopped"));
     }
 }

@@ -1,10 +1,6 @@
 //! The EBS snapshot: states and how far a pending one has got.
 
-pub mod state {
-    pub const PENDING: &str = "pending";
-    pub const COMPLETED: &str = "completed";
-    pub const ERROR: &str = "error";
-}
+use super::lifecycle::SnapshotState;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
@@ -16,7 +12,7 @@ pub struct Snapshot {
     pub description: String,
     pub encrypted: bool,
     pub kms_key_id: Option<String>,
-    pub state: String,
+    pub state: SnapshotState,
     pub state_message: Option<String>,
     pub start_time: i64,
     pub ready_at: Option<i64>,
@@ -38,9 +34,9 @@ impl Snapshot {
     /// The snapshot as it is at `now` (see `Image::settled`).
     pub fn settled(&self, now: i64) -> Snapshot {
         let mut snapshot = self.clone();
-        if let (state::PENDING, Some(ready_at)) = (snapshot.state.as_str(), snapshot.ready_at) {
+        if let (SnapshotState::Pending, Some(ready_at)) = (snapshot.state, snapshot.ready_at) {
             if ready_at <= now {
-                snapshot.state = state::COMPLETED.to_string();
+                snapshot.state = SnapshotState::Completed;
                 snapshot.completion_time = Some(ready_at);
                 snapshot.ready_at = None;
             }
@@ -50,7 +46,7 @@ impl Snapshot {
 
     /// Whether an EBS direct upload into this snapshot is still open.
     pub fn is_uploading(&self) -> bool {
-        self.state == state::PENDING && self.upload_deadline.is_some()
+        self.state == SnapshotState::Pending && self.upload_deadline.is_some()
     }
 
     /// `100%` when done; while uploading, what the client last reported; otherwise while
@@ -59,9 +55,9 @@ impl Snapshot {
         if self.is_uploading() {
             return format!("{}%", self.upload_progress.unwrap_or(0).clamp(0, 99));
         }
-        match (self.state.as_str(), self.ready_at) {
-            (state::COMPLETED, _) => "100%".to_string(),
-            (state::PENDING, Some(ready_at)) if ready_at > self.start_time => {
+        match (self.state, self.ready_at) {
+            (SnapshotState::Completed, _) => "100%".to_string(),
+            (SnapshotState::Pending, Some(ready_at)) if ready_at > self.start_time => {
                 let done = (now - self.start_time).clamp(0, ready_at - self.start_time) * 100;
                 format!("{}%", (done / (ready_at - self.start_time)).min(99))
             }
@@ -100,10 +96,10 @@ mod tests {
     #[test]
     fn progress_tracks_elapsed_time() {
         let mut s =
-            Snapshot { state: state::PENDING.into(), start_time: 1000, ready_at: Some(2000), ..Default::default() };
+            Snapshot { state: SnapshotState::Pending, start_time: 1000, ready_at: Some(2000), ..Default::default() };
         assert_eq!(s.progress(1500), "50%");
         assert_eq!(s.progress(5000), "99%");
-        s.state = state::COMPLETED.into();
+        s.state = SnapshotState::Completed;
         assert_eq!(s.progress(1500), "100%");
     }
 }

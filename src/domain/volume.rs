@@ -1,14 +1,8 @@
 //! The EBS volume: types, their size and performance rules, and states.
 
+use super::lifecycle::VolumeState;
 use crate::ec2_err;
 use crate::error::Result;
-
-pub mod state {
-    pub const CREATING: &str = "creating";
-    pub const AVAILABLE: &str = "available";
-    pub const IN_USE: &str = "in-use";
-    pub const ERROR: &str = "error";
-}
 
 pub const VOLUME_TYPES: &[&str] = &["standard", "io1", "io2", "gp2", "sc1", "st1", "gp3"];
 
@@ -27,7 +21,7 @@ pub struct Volume {
     pub kms_key_id: Option<String>,
     pub snapshot_id: Option<String>,
     pub multi_attach_enabled: bool,
-    pub state: String,
+    pub state: VolumeState,
     pub create_time: i64,
     pub ready_at: Option<i64>,
     pub attachment: Option<Attachment>,
@@ -38,8 +32,8 @@ impl Volume {
     /// The volume as it is at `now` (see `Image::settled`).
     pub fn settled(&self, now: i64) -> Volume {
         let mut volume = self.clone();
-        if volume.state == state::CREATING && volume.ready_at.is_some_and(|t| t <= now) {
-            volume.state = state::AVAILABLE.to_string();
+        if volume.state == VolumeState::Creating && volume.ready_at.is_some_and(|t| t <= now) {
+            volume.state = VolumeState::Available;
             volume.ready_at = None;
         }
         volume

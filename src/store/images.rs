@@ -1,12 +1,13 @@
 //! Images, their launch permissions and the snapshots they reference.
 
+use crate::domain::lifecycle::ImageState;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::filters::{FilterSpec, Page, Target};
 use super::{is_unique_violation, Conn};
 use crate::domain::filter::Filter;
-use crate::domain::image::{state, Image, LaunchPermission};
+use crate::domain::image::{Image, LaunchPermission};
 use crate::ec2_err;
 use crate::error::Result;
 
@@ -372,7 +373,7 @@ pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
     .bind(&image.name)
     .bind(&image.description)
     .bind(&image.image_location)
-    .bind(&image.state)
+    .bind(image.state)
     .bind(image.state_reason.as_ref().map(|r| r.code.as_str()))
     .bind(image.state_reason.as_ref().map(|r| r.message.as_str()))
     .bind(image.ready_at)
@@ -499,7 +500,7 @@ pub async fn reset_launch_permissions(conn: &mut Conn, image_id: &str) -> Result
 /// references). The row stays as a tombstone so a second call can say "unavailable".
 pub async fn deregister(conn: &mut Conn, image_id: &str, now: i64) -> Result<()> {
     sqlx::query("update image set state = ?, ready_at = null, deregistered_at = ? where image_id = ?")
-        .bind(state::DEREGISTERED)
+        .bind(ImageState::Deregistered)
         .bind(now)
         .bind(image_id)
         .execute(&mut *conn)

@@ -1,10 +1,11 @@
 //! VM Import tasks.
 
+use crate::domain::lifecycle::ImportTaskState;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{parse_tags, push_tags_column, Conn};
-use crate::domain::import_task::{state, ImportTask, TaskDetail, TaskKind, RETENTION_MS};
+use crate::domain::import_task::{ImportTask, TaskDetail, TaskKind, RETENTION_MS};
 use crate::error::Result;
 
 const COLUMNS: &str = "t.task_id, t.account_id, t.region, t.kind, t.state, t.status_message, t.progress, \
@@ -53,7 +54,7 @@ pub async fn insert(conn: &mut Conn, t: &ImportTask) -> Result<()> {
     .bind(&t.account_id)
     .bind(&t.region)
     .bind(t.kind.as_str())
-    .bind(&t.state)
+    .bind(t.state)
     .bind(&t.status_message)
     .bind(t.progress)
     .bind(&t.description)
@@ -148,7 +149,7 @@ pub async fn advance(conn: &mut Conn, task_id: &str, message: &str, progress: i6
 pub async fn finish(
     conn: &mut Conn,
     task_id: &str,
-    final_state: &str,
+    final_state: ImportTaskState,
     message: Option<&str>,
     detail: &TaskDetail,
     now: i64,
@@ -173,11 +174,11 @@ pub async fn cancel(conn: &mut Conn, task_id: &str, reason: Option<&str>, now: i
         "update import_task set state = ?, status_message = coalesce(?, status_message), updated_at = ? \
          where task_id = ? and state = ?",
     )
-    .bind(state::DELETING)
+    .bind(ImportTaskState::Deleting)
     .bind(reason)
     .bind(now)
     .bind(task_id)
-    .bind(state::ACTIVE)
+    .bind(ImportTaskState::Active)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)

@@ -1,5 +1,6 @@
 //! Instances, and what happens to their volumes when they go.
 
+use crate::domain::lifecycle::InstanceState;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -164,7 +165,7 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     .bind(&i.public_ip)
     .bind(&i.key_name)
     .bind(&i.user_data)
-    .bind(&i.state)
+    .bind(i.state)
     .bind(&i.state_transition_reason)
     .bind(&i.state_reason_code)
     .bind(&i.state_reason_message)
@@ -198,19 +199,19 @@ pub async fn set_state(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
          state_reason_message = ?, launch_time = ?, public_ip = ?, \
          terminated_at = case when ? = 'terminated' then ? end where instance_id = ?",
     )
-    .bind(&i.state)
+    .bind(i.state)
     .bind(i.ready_at)
     .bind(&i.state_transition_reason)
     .bind(&i.state_reason_code)
     .bind(&i.state_reason_message)
     .bind(i.launch_time)
     .bind(&i.public_ip)
-    .bind(&i.state)
+    .bind(i.state)
     .bind(now)
     .bind(&i.instance_id)
     .execute(&mut *conn)
     .await?;
-    if i.state == crate::domain::instance::state::TERMINATED {
+    if i.state == InstanceState::Terminated {
         release_volumes(conn, &i.instance_id).await?;
     }
     Ok(())

@@ -177,7 +177,7 @@ pub async fn insert(conn: &mut Conn, s: &Snapshot, now: i64) -> Result<()> {
     .bind(&s.description)
     .bind(s.encrypted)
     .bind(&s.kms_key_id)
-    .bind(&s.state)
+    .bind(s.state)
     .bind(&s.state_message)
     .bind(&s.owner_alias)
     .bind(s.start_time)
@@ -278,7 +278,7 @@ pub async fn close_upload(conn: &mut Conn, closed: &Snapshot) -> Result<bool> {
            upload_deadline = null, upload_progress = null \
          where snapshot_id = ? and state = 'pending' and upload_deadline is not null",
     )
-    .bind(&closed.state)
+    .bind(closed.state)
     .bind(&closed.state_message)
     .bind(closed.ready_at)
     .bind(closed.completion_time)

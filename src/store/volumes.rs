@@ -154,7 +154,7 @@ pub async fn insert(conn: &mut Conn, v: &Volume, client_token: Option<&str>) -> 
     .bind(&v.kms_key_id)
     .bind(&v.snapshot_id)
     .bind(v.multi_attach_enabled)
-    .bind(&v.state)
+    .bind(v.state)
     .bind(v.ready_at)
     .bind(client_token)
     .bind(v.create_time)

@@ -8,6 +8,7 @@
 //! snapshot (and image) appear in one transaction at the end. Open tasks restart from
 //! the beginning when the server does.
 
+use crate::domain::lifecycle::{ImageState, ImportTaskState, SnapshotState};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -20,9 +21,9 @@ use crate::domain::block::{self, Digest, BLOCK_SIZE};
 use crate::domain::clock::{self, iso};
 use crate::domain::disk_image::{self, failure, Detected, DiskFormat};
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{self as image_rules, BlockDeviceMapping, EbsBlockDevice, Image};
-use crate::domain::import_task::{state, ImportTask, TaskDetail, TaskDisk, TaskKind};
-use crate::domain::snapshot::{self as snapshot_rules, Snapshot};
+use crate::domain::image::{BlockDeviceMapping, EbsBlockDevice, Image};
+use crate::domain::import_task::{ImportTask, TaskDetail, TaskDisk, TaskKind};
+use crate::domain::snapshot::Snapshot;
 use crate::error::Ec2Error;
 use crate::store::{blocks, images, import_tasks, snapshots};
 use crate::workers::Stop;
@@ -133,7 +134,7 @@ async fn cancelled(app: &App, task_id: &str) {
     loop {
         tokio::time::sleep(CANCEL_CHECK).await;
         if let Ok(task) = load(app, task_id).await {
-            if task.is_none_or(|t| t.state != state::ACTIVE) {
+            if task.is_none_or(|t| t.state != ImportTaskState::Active) {
                 return;
             }
         }
@@ -151,10 +152,11 @@ async fn end(app: &App, task: &ImportTask, detail: &TaskDetail, message: Option<
     let current = import_tasks::find(&mut tx, &task.task_id).await?;
     // A cancellation keeps its own reason.
     let message = match &current {
-        Some(t) if t.state == state::DELETING => t.status_message.clone(),
+        Some(t) if t.state == ImportTaskState::Deleting => t.status_message.clone(),
         _ => message.map(str::to_string),
     };
-    import_tasks::finish(&mut tx, &task.task_id, state::DELETED, message.as_deref(), detail, clock::now_ms()).await?;
+    import_tasks::finish(&mut tx, &task.task_id, ImportTaskState::Deleted, message.as_deref(), detail, clock::now_ms())
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -177,7 +179,7 @@ async fn step(app: &App, task: &ImportTask, index: usize) -> Result<(), Halt> {
 }
 
 async fn process(app: &App, task: &ImportTask, detail: &mut TaskDetail, scratch: &Path) -> Result<(), Halt> {
-    if task.state != state::ACTIVE {
+    if task.state != ImportTaskState::Active {
         return Err(Halt::Cancelled);
     }
     tokio::fs::create_dir_all(scratch).await?;
@@ -211,8 +213,7 @@ async fn process(app: &App, task: &ImportTask, detail: &mut TaskDetail, scratch:
 async fn copy_snapshot_disk(app: &App, task: &ImportTask, snapshot_id: &str, staging: &str) -> Result<u64, Halt> {
     let mut tx = app.store.write().await?;
     let snapshot = snapshots::find_visible(&mut tx, &task.account_id, &task.region, snapshot_id).await?;
-    let Some(snapshot) = snapshot.filter(|s| s.settled(clock::now_ms()).state == snapshot_rules::state::COMPLETED)
-    else {
+    let Some(snapshot) = snapshot.filter(|s| s.settled(clock::now_ms()).state == SnapshotState::Completed) else {
         return Err(Halt::Failed(format!(
             "ClientError: The snapshot {snapshot_id} does not exist or is not completed."
         )));
@@ -496,7 +497,7 @@ async fn complete(
     let now = clock::now_ms();
     let mut tx = app.store.write().await?;
     let current = import_tasks::find(&mut tx, &task.task_id).await?;
-    if current.is_none_or(|t| t.state != state::ACTIVE) {
+    if current.is_none_or(|t| t.state != ImportTaskState::Active) {
         return Err(Halt::Cancelled);
     }
     for (index, disk) in detail.disks.iter_mut().enumerate() {
@@ -509,7 +510,7 @@ async fn complete(
             description: format!("Created by AWS-VMImport service for {}", task.task_id),
             encrypted: detail.encrypted,
             kms_key_id: detail.kms_key_id.clone(),
-            state: snapshot_rules::state::COMPLETED.to_string(),
+            state: SnapshotState::Completed,
             start_time: task.created_at,
             completion_time: Some(now),
             ..Default::default()
@@ -527,7 +528,7 @@ async fn complete(
         images::insert(&mut tx, &image, now).await?;
         detail.image_id = Some(image.image_id);
     }
-    import_tasks::finish(&mut tx, &task.task_id, state::COMPLETED, None, detail, now).await?;
+    import_tasks::finish(&mut tx, &task.task_id, ImportTaskState::Completed, None, detail, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -572,7 +573,7 @@ fn imported_image(task: &ImportTask, detail: &TaskDetail, sizes: &[u64], now: i6
                 .unwrap_or_else(|| format!("AWS-VMImport service: {platform_name} - Other {platform_name}")),
         ),
         image_location: format!("{}/{}", task.account_id, task.task_id),
-        state: image_rules::state::AVAILABLE.to_string(),
+        state: ImageState::Available,
         architecture: detail.architecture.clone().unwrap_or_else(|| "x86_64".to_string()),
         image_type: "machine".to_string(),
         platform: windows.then(|| "windows".to_string()),

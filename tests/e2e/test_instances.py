@@ -761,7 +761,7 @@ def test_shared_image_launch(client_factory):
     snap = make_snapshot(owner, size=6)
     ami = register(owner, "shared-root", snap)
     owner.get_waiter("image_available").wait(ImageIds=[ami], WaiterConfig=WAITER)
-    expect_error("InvalidAMIID.NotFound", friend.run_instances, ImageId=ami, MinCount=1, MaxCount=1)
+    expect_error("AuthFailure", friend.run_instances, ImageId=ami, MinCount=1, MaxCount=1)
 
     owner.modify_image_attribute(ImageId=ami, LaunchPermission={"Add": [{"UserId": "222222222222"}]})
     reservation = friend.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1)
@@ -776,11 +776,11 @@ def test_shared_image_launch(client_factory):
     assert owner.describe_instances()["Reservations"] == []
     expect_error("InvalidInstanceID.NotFound", owner.describe_instances, InstanceIds=[iid])
 
-    expect_error("InvalidAMIID.NotFound", stranger.run_instances, ImageId=ami, MinCount=1, MaxCount=1)
+    expect_error("AuthFailure", stranger.run_instances, ImageId=ami, MinCount=1, MaxCount=1)
     assert stranger.describe_instances()["Reservations"] == []
 
     owner.modify_image_attribute(ImageId=ami, LaunchPermission={"Remove": [{"UserId": "222222222222"}]})
-    expect_error("InvalidAMIID.NotFound", friend.run_instances, ImageId=ami, MinCount=1, MaxCount=1)
+    expect_error("AuthFailure", friend.run_instances, ImageId=ami, MinCount=1, MaxCount=1)
     still = describe(friend, iid)
     assert (still["State"], still["ImageId"]) == (RUNNING, ami)
     assert len(instances_of(friend.describe_instances()["Reservations"])) == 1

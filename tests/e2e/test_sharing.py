@@ -222,7 +222,7 @@ _PRIVATE = {
     "is_public_filter":   (NO,  NO,   NO,  NO),
     "describe_attribute": (OK,  NF,   NF,  NF),
     "modify_description": (OK,  NF,   NF,  NF),
-    "run_instances":      (OK,  NF,   NF,  NF),
+    "run_instances":      (OK,  AUTH,   AUTH,  AUTH),
     "copy_image":         (OK,  NF,   NF,  NF),
     "enable_deprecation": (OK,  NF,   NF,  NF),
     "disable_deprecation": (OK, NF,   NF,  NF),
@@ -247,7 +247,7 @@ _USER = {
     "is_public_filter":   (NO,  NO,   NO,  NO),
     "describe_attribute": (OK,  AUTH, NF,  NF),
     "modify_description": (OK,  AUTH, NF,  NF),
-    "run_instances":      (OK,  OK,   NF,  NF),
+    "run_instances":      (OK,  OK,   AUTH,  AUTH),
     "copy_image":         (OK,  OK,   NF,  NF),
     "enable_deprecation": (OK,  AUTH, NF,  NF),
     "disable_deprecation": (OK, AUTH, NF,  NF),
@@ -276,7 +276,7 @@ def _organization_stage() -> dict:
         "is_public_filter":   (NO,  NO,   NO,  NO),
         "describe_attribute": (OK,  NF,   NF,  AUTH),
         "modify_description": (OK,  NF,   NF,  AUTH),
-        "run_instances":      (OK,  NF,   NF,  OK),
+        "run_instances":      (OK,  AUTH,   AUTH,  OK),
         "copy_image":         (OK,  NF,   NF,  OK),
         "enable_deprecation": (OK,  NF,   NF,  AUTH),
         "disable_deprecation": (OK, NF,   NF,  AUTH),
@@ -565,7 +565,7 @@ def test_organization_grants_reach_members_only(org_server):
     _grant(owner, image_id, add=elsewhere)
     for who in ("grantee", "stranger", "member"):
         _expect("InvalidAMIID.NotFound", c(who).describe_images, ImageIds=[image_id])
-        _expect("InvalidAMIID.NotFound", c(who).run_instances, ImageId=image_id, MinCount=1, MaxCount=1)
+        _expect("AuthFailure", c(who).run_instances, ImageId=image_id, MinCount=1, MaxCount=1)
         assert c(who).describe_images(ExecutableUsers=["self"])["Images"] == []
     # The member's own OU (the child) reaches it; nobody else.
     _grant(owner, image_id, add=[{"OrganizationalUnitArn": f"arn:aws:organizations::{OWNER}:ou/{ORG_ID}/{CHILD_OU}"}])
@@ -987,7 +987,7 @@ def test_cli_sharing_story(aws, client_factory):
         "describe-image-attribute", "--image-id", image_id, "--attribute", "launchPermission", access_key=A
     )
     assert attribute["LaunchPermissions"] == []
-    cli_error(aws("run-instances", "--image-id", image_id, "--count", "1", access_key=B), "InvalidAMIID.NotFound")
+    cli_error(aws("run-instances", "--image-id", image_id, "--count", "1", access_key=B), "AuthFailure")
     cli_error(aws("describe-images", "--image-ids", image_id, access_key=B), "InvalidAMIID.NotFound")
     assert aws.ok("describe-images", "--executable-users", "self", access_key=B)["Images"] == []
     public = aws.ok("describe-images", "--filters", "Name=is-public,Values=true", access_key=C)["Images"]
@@ -1061,7 +1061,7 @@ def test_copy_image_launch_permissions_are_not_copied(org_server):
             if other != who:
                 _expect("InvalidAMIID.NotFound", c(other, OTHER_REGION).describe_images, ImageIds=[copy_id])
                 _expect(
-                    "InvalidAMIID.NotFound",
+                    "AuthFailure",
                     c(other, OTHER_REGION).run_instances,
                     ImageId=copy_id, MinCount=1, MaxCount=1,
                 )  # fmt: skip

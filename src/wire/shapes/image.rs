@@ -7,7 +7,7 @@ use crate::wire::xml::Xml;
 pub fn write_image(x: &mut Xml, i: &Image) {
     x.text("imageId", &i.image_id)
         .text("imageLocation", &i.image_location)
-        .text("imageState", &i.state)
+        .text("imageState", i.state.as_str())
         .text("imageOwnerId", &i.owner_id)
         .text("creationDate", &i.creation_date)
         .bool("isPublic", i.is_public);
@@ -182,6 +182,7 @@ pub fn write_snapshot_deletions(x: &mut Xml, results: &[(String, &str)]) {
 mod tests {
     use super::*;
     use crate::domain::image::{EbsBlockDevice, StateReason};
+    use crate::domain::lifecycle::ImageState;
 
     fn image() -> Image {
         Image {
@@ -190,7 +191,7 @@ mod tests {
             region: "us-east-1".into(),
             name: "my-ami".into(),
             image_location: "123456789012/my-ami".into(),
-            state: "available".into(),
+            state: ImageState::Available,
             architecture: "x86_64".into(),
             image_type: "machine".into(),
             platform_details: "Linux/UNIX".into(),
@@ -262,7 +263,7 @@ mod tests {
         i.platform = Some("windows".into());
         i.description = Some("d".into());
         i.kernel_id = Some("aki-12345678".into());
-        i.state = "failed".into();
+        i.state = ImageState::Failed;
         i.state_reason = Some(StateReason { code: "Server.InternalError".into(), message: "boom".into() });
         i.tags = vec![("Name".into(), "x".into())];
         i.deprecation_time = Some("2030-01-01T00:00:00.000Z".into());

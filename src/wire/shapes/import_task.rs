@@ -3,7 +3,8 @@
 //! DescribeImportImageTasks), with the user bucket and per-disk snapshot detail they
 //! share.
 
-use crate::domain::import_task::{state, ImportTask, TaskDisk};
+use crate::domain::import_task::{ImportTask, TaskDisk};
+use crate::domain::lifecycle::ImportTaskState;
 use crate::wire::xml::Xml;
 
 pub fn write_import_snapshot_task(x: &mut Xml, task: &ImportTask) {
@@ -19,7 +20,7 @@ pub fn write_import_snapshot_task(x: &mut Xml, task: &ImportTask) {
     x.opt_text("kmsKeyId", task.detail.kms_key_id.as_deref());
     x.opt_text("progress", progress.as_deref());
     x.opt_text("snapshotId", disk.snapshot_id.as_deref());
-    x.text("status", &task.state);
+    x.text("status", task.state.as_str());
     x.opt_text("statusMessage", message);
     x.opt_text("url", disk.url.as_deref());
     write_user_bucket(x, &disk);
@@ -31,7 +32,7 @@ pub fn write_import_image_task(x: &mut Xml, task: &ImportTask) {
     let detail = &task.detail;
     let (progress, message) = open_fields(task);
     // A completed task reports what the image got, defaults included.
-    let done = task.state == state::COMPLETED;
+    let done = task.state == ImportTaskState::Completed;
     let shown = |default: &'static str, value: Option<&str>| {
         value.map(str::to_string).or_else(|| done.then(|| default.to_string()))
     };
@@ -45,8 +46,8 @@ pub fn write_import_image_task(x: &mut Xml, task: &ImportTask) {
     x.opt_text("licenseType", shown("BYOL", detail.license_type.as_deref()).as_deref());
     x.opt_text("platform", shown("Linux", detail.platform.as_deref()).as_deref());
     x.opt_text("progress", progress.as_deref());
-    x.list("snapshotDetailSet", &detail.disks, |x, disk| write_snapshot_detail(x, disk, &task.state));
-    x.text("status", &task.state);
+    x.list("snapshotDetailSet", &detail.disks, |x, disk| write_snapshot_detail(x, disk, task.state.as_str()));
+    x.text("status", task.state.as_str());
     x.opt_text("statusMessage", message);
     x.list("licenseSpecifications", &detail.license_configuration_arns, |x, arn| {
         x.text("licenseConfigurationArn", arn);
@@ -78,7 +79,7 @@ fn write_user_bucket(x: &mut Xml, disk: &TaskDisk) {
 /// Progress and status message show only while a task is open.
 fn open_fields(task: &ImportTask) -> (Option<String>, Option<&str>) {
     let progress = task.is_open().then(|| task.progress.map(|p| p.to_string())).flatten();
-    let message = if task.state == state::COMPLETED { None } else { task.status_message.as_deref() };
+    let message = if task.state == ImportTaskState::Completed { None } else { task.status_message.as_deref() };
     (progress, message)
 }
 
@@ -93,7 +94,7 @@ mod tests {
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
             kind,
-            state: task_state.into(),
+            state: ImportTaskState::parse(task_state).unwrap(),
             status_message: Some("converting".into()),
             progress: Some(42),
             description: Some("disk & co".into()),

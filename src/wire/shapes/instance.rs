@@ -4,7 +4,8 @@
 //! block-device mappings of a running instance that the last two share.
 
 use crate::domain::clock::iso;
-use crate::domain::instance::{self, instance_type, state, state_code, Instance};
+use crate::domain::instance::{self, instance_type, Instance};
+use crate::domain::lifecycle::InstanceState;
 use crate::wire::xml::Xml;
 
 /// A reservation: the instances of one launch. The body of RunInstances, and each
@@ -19,15 +20,18 @@ pub fn write_reservation(x: &mut Xml, owner_id: &str, region: &str, instances: &
 /// One instance. Its public address shows only while it is pending or running, and a
 /// terminated instance no longer shows its network.
 pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
-    let shows_public = matches!(i.state.as_str(), state::PENDING | state::RUNNING);
+    let shows_public = matches!(i.state, InstanceState::Pending | InstanceState::Running);
     let public_ip = i.public_ip.as_deref().filter(|_| shows_public);
-    let private_dns =
-        if i.state == state::TERMINATED { String::new() } else { instance::private_dns_name(&i.private_ip, region) };
+    let private_dns = if i.state == InstanceState::Terminated {
+        String::new()
+    } else {
+        instance::private_dns_name(&i.private_ip, region)
+    };
     x.text("instanceId", &i.instance_id)
         .text("imageId", &i.image_id)
         .open("instanceState")
-        .num("code", state_code(&i.state))
-        .text("name", &i.state)
+        .num("code", i.state.code())
+        .text("name", i.state.as_str())
         .close("instanceState")
         .text("privateDnsName", &private_dns)
         .text("dnsName", &public_ip.map(|ip| instance::public_dns_name(ip, region)).unwrap_or_default())
@@ -49,7 +53,7 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
         .open("monitoring")
         .text("state", "disabled")
         .close("monitoring");
-    if i.state != state::TERMINATED {
+    if i.state != InstanceState::Terminated {
         x.text("subnetId", &i.subnet_id).text("vpcId", &i.vpc_id).text("privateIpAddress", &i.private_ip);
     }
     x.opt_text("ipAddress", public_ip).bool("sourceDestCheck", true);
@@ -132,27 +136,27 @@ pub fn write_instance_block_device_mappings(x: &mut Xml, volumes: &[(String, Str
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateChange {
     pub instance_id: String,
-    pub previous_state: String,
-    pub current_state: String,
+    pub previous_state: InstanceState,
+    pub current_state: InstanceState,
 }
 
 /// The `instancesSet` of Start/Stop/TerminateInstances.
 pub fn write_state_changes(x: &mut Xml, changes: &[StateChange]) {
     x.list("instancesSet", changes, |x, change| {
         x.text("instanceId", &change.instance_id);
-        write_state(x, "currentState", &change.current_state);
-        write_state(x, "previousState", &change.previous_state);
+        write_state(x, "currentState", change.current_state);
+        write_state(x, "previousState", change.previous_state);
     });
 }
 
-fn write_state(x: &mut Xml, tag: &str, name: &str) {
-    x.open(tag).num("code", state_code(name)).text("name", name).close(tag);
+fn write_state(x: &mut Xml, tag: &str, state: InstanceState) {
+    x.open(tag).num("code", state.code()).text("name", state.as_str()).close(tag);
 }
 
 /// The system and instance status checks: `ok` while running, not applicable otherwise.
 /// Both the status shape and the `*-status.status` filters read it.
 pub fn status_check(i: &Instance) -> &'static str {
-    if i.state == state::RUNNING {
+    if i.state == InstanceState::Running {
         "ok"
     } else {
         "not-applicable"
@@ -163,7 +167,7 @@ pub fn status_check(i: &Instance) -> &'static str {
 pub fn write_instance_status(x: &mut Xml, i: &Instance) {
     let status = status_check(i);
     x.text("instanceId", &i.instance_id).text("availabilityZone", &i.availability_zone);
-    write_state(x, "instanceState", &i.state);
+    write_state(x, "instanceState", i.state);
     for tag in ["systemStatus", "instanceStatus"] {
         x.open(tag).text("status", status);
         if status == "ok" {
@@ -261,7 +265,7 @@ mod tests {
             public_ip: Some("3.90.1.2".into()),
             key_name: Some("web-key".into()),
             user_data: Some("ZWNobw==".into()),
-            state: state::RUNNING.into(),
+            state: InstanceState::Running,
             launch_time: LAUNCHED,
             architecture: "x86_64".into(),
             virtualization_type: "hvm".into(),
@@ -330,7 +334,7 @@ mod tests {
             vpc_id: "vpc-0123456789abcdef0".into(),
             private_ip: "172.31.16.4".into(),
             public_ip: Some("3.90.1.2".into()),
-            state: state::TERMINATED.into(),
+            state: InstanceState::Terminated,
             state_transition_reason: "User initiated (2024-05-01 12:00:00 GMT)".into(),
             state_reason_code: Some("Client.UserInitiatedShutdown".into()),
             state_reason_message: Some("Client.UserInitiatedShutdown: User initiated shutdown".into()),
@@ -396,8 +400,8 @@ mod tests {
     fn state_changes_are_exact() {
         let changes = [StateChange {
             instance_id: "i-0123456789abcdef0".into(),
-            previous_state: state::RUNNING.into(),
-            current_state: state::STOPPING.into(),
+            previous_state: InstanceState::Running,
+            current_state: InstanceState::Stopping,
         }];
         assert_eq!(
             written(|x| write_state_changes(x, &changes)),
@@ -411,7 +415,7 @@ mod tests {
             written(|x| write_instance_status(x, &running())),
             "<instanceId>i-0123456789abcdef0</instanceId><availabilityZone>us-east-1a</availabilityZone><instanceState><code>16</code><name>running</name></instanceState><systemStatus><status>ok</status><details><item><name>reachability</name><status>passed</status></item></details></systemStatus><instanceStatus><status>ok</status><details><item><name>reachability</name><status>passed</status></item></details></instanceStatus>"
         );
-        let stopped = Instance { state: state::STOPPED.into(), ..running() };
+        let stopped = Instance { state: InstanceState::Stopped, ..running() };
         assert_eq!(
             written(|x| write_instance_status(x, &stopped)),
             "<instanceId>i-0123456789abcdef0</instanceId><availabilityZone>us-east-1a</availabilityZone><instanceState><code>80</code><name>stopped</name></instanceState><systemStatus><status>not-applicable</status><details/></systemStatus><instanceStatus><status>not-applicable</status><details/></instanceStatus>"

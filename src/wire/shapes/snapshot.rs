@@ -9,7 +9,7 @@ use crate::wire::xml::Xml;
 pub fn write_snapshot(x: &mut Xml, s: &Snapshot, now: i64) {
     x.text("snapshotId", &s.snapshot_id)
         .text("volumeId", &s.volume_id)
-        .text("status", &s.state)
+        .text("status", s.state.as_str())
         .opt_text("statusMessage", s.state_message.as_deref())
         .text("startTime", &iso(s.start_time))
         .text("progress", &s.progress(now))
@@ -39,6 +39,7 @@ pub fn write_create_volume_permissions(x: &mut Xml, permissions: &[CreateVolumeP
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::lifecycle::SnapshotState;
 
     #[test]
     fn golden_snapshot() {
@@ -48,7 +49,7 @@ mod tests {
             volume_id: "vol-0123456789abcdef0".into(),
             volume_size: 8,
             description: "root & data".into(),
-            state: "completed".into(),
+            state: SnapshotState::Completed,
             start_time: 0,
             completion_time: Some(1000),
             ..Default::default()
@@ -74,7 +75,7 @@ mod tests {
             description: String::new(),
             encrypted: true,
             kms_key_id: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
-            state: "pending".into(),
+            state: SnapshotState::Pending,
             start_time: 0,
             ready_at: Some(1000),
             owner_alias: Some("amazon".into()),

@@ -13,7 +13,7 @@ pub fn write_volume(x: &mut Xml, v: &Volume) {
     };
     x.text("availabilityZone", &v.availability_zone)
         .text("availabilityZoneId", &v.availability_zone_id)
-        .text("status", &v.state)
+        .text("status", v.state.as_str())
         .text("createTime", &iso(v.create_time));
     let attachments: Vec<&Attachment> = v.attachment.iter().collect();
     x.list("attachmentSet", &attachments, |x, a| write_attachment(x, &v.volume_id, a));
@@ -34,7 +34,7 @@ pub fn write_attachment(x: &mut Xml, volume_id: &str, a: &Attachment) {
     x.text("volumeId", volume_id)
         .text("instanceId", &a.instance_id)
         .text("device", &a.device)
-        .text("status", &a.state)
+        .text("status", a.state.as_str())
         .text("attachTime", &iso(a.attach_time))
         .bool("deleteOnTermination", a.delete_on_termination);
 }
@@ -42,6 +42,7 @@ pub fn write_attachment(x: &mut Xml, volume_id: &str, a: &Attachment) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::lifecycle::VolumeState;
 
     fn volume() -> Volume {
         Volume {
@@ -55,7 +56,7 @@ mod tests {
             iops: Some(3000),
             throughput: Some(125),
             encrypted: false,
-            state: "creating".into(),
+            state: VolumeState::Creating,
             create_time: 0,
             tags: vec![("Name".into(), "root".into())],
             ..Default::default()
@@ -95,7 +96,7 @@ mod tests {
             encrypted: true,
             kms_key_id: Some("arn:aws:kms:us-east-1:000000000000:alias/aws/ebs".into()),
             multi_attach_enabled: true,
-            state: "in-use".into(),
+            state: VolumeState::InUse,
             attachment: Some(attachment()),
             tags: Vec::new(),
             ..volume()
