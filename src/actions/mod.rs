@@ -8,6 +8,7 @@
 //! `async fn(&Ctx, <Action>Input) -> Result<Xml>`, one row here, and (if new) its XML
 //! shape under `wire::shapes` with a golden test.
 
+pub mod account;
 pub mod block_public_access;
 pub mod copy_image;
 pub mod create_image;
@@ -142,6 +143,7 @@ macro_rules! operations {
 }
 
 operations! {
+    DescribeAccountAttributes(account::DescribeAccountAttributesInput) => account::describe_account_attributes;
     DescribeRegions(regions::DescribeRegionsInput) => regions::describe_regions;
     DescribeAvailabilityZones(regions::DescribeAvailabilityZonesInput) => regions::describe_availability_zones;
     CreateVolume(volumes::CreateVolumeInput) => volumes::create_volume;

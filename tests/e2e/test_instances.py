@@ -950,3 +950,18 @@ def test_uefi_preferred_boots_uefi_where_supported(ec2):
     assert (on_xen["BootMode"], on_xen["CurrentInstanceBootMode"]) == ("uefi-preferred", "legacy-bios")
     on_nitro = launch(ec2, image_id["ImageId"], InstanceType="t3.micro")
     assert (on_nitro["BootMode"], on_nitro["CurrentInstanceBootMode"]) == ("uefi-preferred", "uefi")
+
+
+def test_account_attributes_name_the_default_vpc(ec2):
+    [vpc] = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    every = {a["AttributeName"]: [v["AttributeValue"] for v in a["AttributeValues"]]
+             for a in ec2.describe_account_attributes()["AccountAttributes"]}
+    assert every["default-vpc"] == [vpc["VpcId"]]
+    assert every["supported-platforms"] == ["VPC"]
+    assert {"max-instances", "max-elastic-ips", "vpc-max-elastic-ips",
+            "vpc-max-security-groups-per-interface"} <= every.keys()
+    [only] = ec2.describe_account_attributes(AttributeNames=["supported-platforms"])["AccountAttributes"]
+    assert only["AttributeName"] == "supported-platforms"
+    with pytest.raises(ClientError) as refused:
+        ec2.describe_account_attributes(AttributeNames=["max-vcpus"])
+    assert error_code(refused.value) == "InvalidParameterValue"

@@ -1,6 +1,7 @@
 //! Every XML shape of EC2's answers that more than one field of one action writes: one
 //! writer per shape, each with a golden test of its exact XML.
 
+pub mod account;
 pub mod image;
 pub mod import_task;
 pub mod instance;
