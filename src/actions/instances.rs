@@ -10,9 +10,9 @@ use crate::domain::clock::iso;
 use crate::domain::filter::{filter_in_memory, Filter};
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{check_enum, BlockDeviceMapping, EbsBlockDevice, Image};
-use crate::domain::instance::{self, check_compatible, instance_type, Instance, InstanceType};
-use crate::domain::network::{default_security_group_id, default_subnets, Subnet};
-use crate::domain::regions::{self, Zone};
+use crate::domain::instance::{check_compatible, instance_type, Instance, InstanceType};
+use crate::domain::network::{cidr, default_security_group_id, default_subnets, Subnet};
+use crate::domain::regions;
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::{self, Volume};
 use crate::ec2_err;
@@ -180,7 +180,7 @@ fn subnet_for(ctx: &Ctx<'_>, request: &PlacementRequest) -> Result<Subnet> {
                 .into_iter()
                 .find(|s| s.subnet_id == id)
                 .ok_or_else(|| ec2_err!(InvalidSubnetID_NotFound, "The subnet ID '{id}' does not exist"))?;
-            if let Some(zone) = zone.filter(|z| *z != subnet.zone.name) {
+            if let Some(zone) = zone.filter(|z| *z != subnet.availability_zone) {
                 return Err(ec2_err!(
                     InvalidParameterCombination,
                     "The specified subnet {id} is not in the availability zone {zone}"
@@ -190,7 +190,7 @@ fn subnet_for(ctx: &Ctx<'_>, request: &PlacementRequest) -> Result<Subnet> {
         }
         (None, Some(zone)) => subnets
             .into_iter()
-            .find(|s| s.zone.name == zone)
+            .find(|s| s.availability_zone == zone)
             .ok_or_else(|| ec2_err!(InvalidParameterValue, "Invalid availability zone: [{zone}]")),
         (None, None) => Ok(subnets.into_iter().next().expect("every region has zones")),
     }
@@ -370,10 +370,10 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         reservation_id: reservation_id.to_string(),
         image_id: input.image_id.clone(),
         instance_type: input.instance_type.name.to_string(),
-        availability_zone: subnet.zone.name.clone(),
+        availability_zone: subnet.availability_zone.clone(),
         subnet_id: subnet.subnet_id.clone(),
         vpc_id: subnet.vpc_id.clone(),
-        private_ip: instance::private_ip(subnet.zone_index, rand::rng().random_range(0..4088)),
+        private_ip: cidr::address_at(&subnet.cidr_block, rand::rng().random()).expect("subnet blocks are valid"),
         public_ip: Some(random_public_ip()),
         key_name: input.key_name.clone(),
         user_data: input.user_data.clone(),
@@ -424,7 +424,7 @@ async fn create_volumes(
     let mut attached = Vec::new();
     for mapping in &plan.mappings {
         let Some(ebs) = &mapping.ebs else { continue };
-        let volume = volume_for_mapping(ctx, &plan.place.subnet.zone, ebs, &plan.snapshots, volume_tags)?;
+        let volume = volume_for_mapping(ctx, &plan.place.subnet, ebs, &plan.snapshots, volume_tags)?;
         volumes::insert(conn, &volume, None).await?;
         let delete_on_termination = ebs.delete_on_termination.unwrap_or(true);
         let device = &mapping.device_name;
@@ -440,7 +440,7 @@ async fn create_volumes(
 /// snapshot unless the mapping says otherwise.
 fn volume_for_mapping(
     ctx: &Ctx<'_>,
-    zone: &Zone,
+    subnet: &Subnet,
     ebs: &EbsBlockDevice,
     snapshots: &[SourceSnapshot],
     tags: &[Tag],
@@ -455,8 +455,8 @@ fn volume_for_mapping(
         volume_id: ids::new_id(IdKind::Volume),
         owner_id: ctx.scope.account.to_string(),
         region: ctx.scope.region.to_string(),
-        availability_zone: zone.name.clone(),
-        availability_zone_id: zone.id.clone(),
+        availability_zone: subnet.availability_zone.clone(),
+        availability_zone_id: subnet.availability_zone_id.clone(),
         size,
         volume_type,
         iops,

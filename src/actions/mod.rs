@@ -9,6 +9,7 @@
 //! shape under `wire::shapes` with a golden test.
 
 pub mod account;
+pub mod addresses;
 pub mod block_public_access;
 pub mod copy_image;
 pub mod create_image;
@@ -18,14 +19,19 @@ pub mod image_lifecycle;
 pub mod images;
 pub mod imports;
 pub mod instance_attributes;
+pub mod instance_types;
 pub mod instances;
 pub mod key_pairs;
-pub mod network;
+pub mod network_interfaces;
 pub mod regions;
+pub mod routing;
+pub mod security_groups;
 pub mod snapshot_attributes;
 pub mod snapshots;
+pub mod subnets;
 pub mod tags;
 pub mod volumes;
+pub mod vpcs;
 
 use crate::access::Scope;
 use crate::app::App;
@@ -33,7 +39,7 @@ use crate::domain::ids::{self, IdKind};
 use crate::domain::lifecycle::SnapshotState;
 use crate::domain::snapshot::Snapshot;
 use crate::domain::tags::Tag;
-use crate::error::{Ec2Error, Result};
+use crate::error::{Code, Ec2Error, Result};
 use crate::store::{self, blocks, Conn};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
@@ -47,6 +53,12 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Creates the caller's default network in the region if this is its first use:
+    /// every networking action and every launch calls it first.
+    pub async fn ensure_default_network(&self) -> Result<()> {
+        self.app.store.ensure_default_network(self.scope.account, self.scope.region, self.now).await
+    }
+
     /// Call once the request has been validated and would succeed: with `DryRun` set,
     /// this is where the call stops.
     pub fn check_dry_run(&self) -> Result<()> {
@@ -59,6 +71,14 @@ impl Ctx<'_> {
 }
 
 // Steps that several actions take.
+
+/// Refuses the first id of `asked` that is not `known`.
+pub fn check_known(kind: &str, code: Code, asked: &[String], known: &[String]) -> Result<()> {
+    match asked.iter().find(|id| !known.contains(id)) {
+        Some(missing) => Err(Ec2Error::new(code, format!("The {kind} ID '{missing}' does not exist"))),
+        None => Ok(()),
+    }
+}
 
 /// A new pending snapshot owned by the caller, due to complete after the configured time.
 pub fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, description: String) -> Snapshot {
@@ -189,9 +209,6 @@ operations! {
     AttachVolume(volumes::AttachVolumeInput) => volumes::attach_volume;
     DetachVolume(volumes::DetachVolumeInput) => volumes::detach_volume;
     CreateImage(create_image::CreateImageInput) => create_image::create_image;
-    DescribeVpcs(network::DescribeVpcsInput) => network::describe_vpcs;
-    DescribeSubnets(network::DescribeSubnetsInput) => network::describe_subnets;
-    DescribeSecurityGroups(network::DescribeSecurityGroupsInput) => network::describe_security_groups;
     CopyImage(copy_image::CopyImageInput) => copy_image::copy_image;
     EnableImageBlockPublicAccess(block_public_access::EnableImageBlockPublicAccessInput) => block_public_access::enable_image_block_public_access;
     DisableImageBlockPublicAccess(block_public_access::DisableImageBlockPublicAccessInput) => block_public_access::disable_image_block_public_access;
@@ -202,6 +219,25 @@ operations! {
     CreateTags(tags::CreateTagsInput) => tags::create_tags;
     DeleteTags(tags::DeleteTagsInput) => tags::delete_tags;
     DescribeTags(tags::DescribeTagsInput) => tags::describe_tags;
+
+    // VPCs and subnets.
+    DescribeVpcs(vpcs::DescribeVpcsInput) => vpcs::describe_vpcs;
+    // --
+    DescribeSubnets(subnets::DescribeSubnetsInput) => subnets::describe_subnets;
+    // --
+
+    // Security groups.
+    DescribeSecurityGroups(security_groups::DescribeSecurityGroupsInput) => security_groups::describe_security_groups;
+    // --
+
+    // Internet gateways and route tables.
+    // --
+
+    // Network interfaces and Elastic IPs.
+    // --
+
+    // Instance types.
+    // --
 }
 
 /// Every operation of the EC2 API (botocore's `ec2/2016-11-15` model), one per line.
@@ -214,6 +250,18 @@ pub fn is_ec2_action(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_ids_are_refused_by_kind() {
+        let known = ["vpc-1".to_string()];
+        assert!(check_known("vpc", Code::InvalidVpcID_NotFound, &["vpc-1".into()], &known).is_ok());
+        let err =
+            check_known("vpc", Code::InvalidVpcID_NotFound, &["vpc-1".into(), "vpc-2".into()], &known).unwrap_err();
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (Code::InvalidVpcID_NotFound, "The vpc ID 'vpc-2' does not exist")
+        );
+    }
 
     #[test]
     fn every_implemented_action_is_a_real_ec2_action() {

@@ -10,7 +10,7 @@ use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::filters::Page;
-use crate::store::{images, key_pairs, tags, Conn};
+use crate::store::{images, key_pairs, network, tags, Conn};
 use crate::wire::params::Params;
 use crate::wire::query::{dedup, parse_filters, parse_page, parse_tags, write_next_token};
 use crate::wire::shapes::tag::write_tag_descriptions;
@@ -25,6 +25,8 @@ pub enum TargetKind {
     Volume,
     Instance,
     KeyPair,
+    /// VPCs, subnets, security groups, gateways, route tables, interfaces, addresses.
+    Network(IdKind),
 }
 
 impl TargetKind {
@@ -35,6 +37,7 @@ impl TargetKind {
             TargetKind::Volume => IdKind::Volume.resource_type(),
             TargetKind::Instance => IdKind::Instance.resource_type(),
             TargetKind::KeyPair => IdKind::KeyPair.resource_type(),
+            TargetKind::Network(kind) => kind.resource_type(),
         }
     }
 }
@@ -68,7 +71,17 @@ fn tag_targets(resource_ids: Vec<String>) -> Result<Vec<TagTarget>> {
                 IdKind::Volume => TargetKind::Volume,
                 IdKind::Instance => TargetKind::Instance,
                 IdKind::KeyPair => TargetKind::KeyPair,
-                IdKind::Reservation | IdKind::Subnet | IdKind::SecurityGroup | IdKind::Vpc => {
+                IdKind::Vpc
+                | IdKind::Subnet
+                | IdKind::SecurityGroup
+                | IdKind::InternetGateway
+                | IdKind::RouteTable
+                | IdKind::NetworkAcl
+                | IdKind::NetworkInterface
+                | IdKind::ElasticIp
+                | IdKind::SecurityGroupRule
+                | IdKind::DhcpOptions => TargetKind::Network(id_kind),
+                IdKind::Reservation => {
                     return Err(ec2_err!(
                         InvalidParameterValue,
                         "ec2lite does not keep tags on '{}' resources ({id})",
@@ -101,6 +114,11 @@ async fn check_taggable(ctx: &Ctx<'_>, conn: &mut Conn, target: &TagTarget) -> R
         }
         TargetKind::Instance => {
             access::own_instance(scope, conn, id).await?;
+        }
+        TargetKind::Network(kind) => {
+            if !network::exists_owned(conn, scope.account, scope.region, kind, id).await? {
+                return Err(network::not_found(kind, id));
+            }
         }
         TargetKind::KeyPair => {
             if key_pairs::find(conn, scope.account, scope.region, None, Some(id)).await?.is_none() {
@@ -250,7 +268,7 @@ mod tests {
         assert_eq!(code(&[("ResourceId.1", "ami-12345678")]), "MissingParameter");
         assert_eq!(code(&[("ResourceId.1", "thing-1"), tag]), "InvalidID");
         assert_eq!(code(&[("ResourceId.1", "ami-xyz"), tag]), "InvalidAMIID.Malformed");
-        assert_eq!(code(&[("ResourceId.1", "vpc-12345678"), tag]), "InvalidParameterValue");
+        assert_eq!(code(&[("ResourceId.1", "r-12345678"), tag]), "InvalidParameterValue");
         assert_eq!(code(&[("ResourceId.1", "ami-12345678"), ("Tag.1.Key", "aws:x")]), "InvalidParameterValue");
     }
 

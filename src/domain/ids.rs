@@ -19,6 +19,13 @@ pub enum IdKind {
     SecurityGroup,
     Vpc,
     KeyPair,
+    InternetGateway,
+    RouteTable,
+    NetworkAcl,
+    NetworkInterface,
+    SecurityGroupRule,
+    ElasticIp,
+    DhcpOptions,
 }
 
 impl IdKind {
@@ -35,6 +42,13 @@ impl IdKind {
             IdKind::SecurityGroup => "sg",
             IdKind::Vpc => "vpc",
             IdKind::KeyPair => "key",
+            IdKind::InternetGateway => "igw",
+            IdKind::RouteTable => "rtb",
+            IdKind::NetworkAcl => "acl",
+            IdKind::NetworkInterface => "eni",
+            IdKind::SecurityGroupRule => "sgr",
+            IdKind::ElasticIp => "eipalloc",
+            IdKind::DhcpOptions => "dopt",
         }
     }
 
@@ -51,6 +65,13 @@ impl IdKind {
             IdKind::SecurityGroup => Code::InvalidGroupId_Malformed,
             IdKind::Vpc => Code::InvalidVpcID_Malformed,
             IdKind::KeyPair => Code::InvalidKeyPair_Malformed,
+            IdKind::InternetGateway => Code::InvalidInternetGatewayId_Malformed,
+            IdKind::RouteTable => Code::InvalidRouteTableId_Malformed,
+            IdKind::NetworkAcl => Code::InvalidNetworkAclId_Malformed,
+            IdKind::NetworkInterface => Code::InvalidNetworkInterfaceId_Malformed,
+            IdKind::SecurityGroupRule => Code::InvalidSecurityGroupRuleId_Malformed,
+            IdKind::ElasticIp => Code::InvalidAllocationID_Malformed,
+            IdKind::DhcpOptions => Code::InvalidParameterValue,
         }
     }
 
@@ -66,6 +87,13 @@ impl IdKind {
             IdKind::SecurityGroup => "security-group",
             IdKind::Vpc => "vpc",
             IdKind::KeyPair => "key-pair",
+            IdKind::InternetGateway => "internet-gateway",
+            IdKind::RouteTable => "route-table",
+            IdKind::NetworkAcl => "network-acl",
+            IdKind::NetworkInterface => "network-interface",
+            IdKind::SecurityGroupRule => "security-group-rule",
+            IdKind::ElasticIp => "elastic-ip",
+            IdKind::DhcpOptions => "dhcp-options",
         }
     }
 
@@ -84,6 +112,13 @@ impl IdKind {
             IdKind::SecurityGroup,
             IdKind::Vpc,
             IdKind::KeyPair,
+            IdKind::InternetGateway,
+            IdKind::RouteTable,
+            IdKind::NetworkAcl,
+            IdKind::NetworkInterface,
+            IdKind::SecurityGroupRule,
+            IdKind::ElasticIp,
+            IdKind::DhcpOptions,
         ]
         .into_iter()
         .find(|k| k.prefix() == prefix)
@@ -175,6 +210,7 @@ mod tests {
         assert_eq!(IdKind::of("vol-12345678"), Some(IdKind::Volume));
         assert_eq!(IdKind::of("i-12345678"), Some(IdKind::Instance));
         assert_eq!(IdKind::of("sg-12345678"), Some(IdKind::SecurityGroup));
-        assert_eq!(IdKind::of("eni-12345678"), None);
+        assert_eq!(IdKind::of("eni-12345678"), Some(IdKind::NetworkInterface));
+        assert_eq!(IdKind::of("xyz-12345678"), None);
     }
 }

@@ -161,39 +161,6 @@ pub fn check_compatible(itype: &InstanceType, architecture: &str, virtualization
     Ok(())
 }
 
-/// The default VPC's CIDR: every account's default VPC in every region is 172.31.0.0/16,
-/// with one /20 default subnet per availability zone.
-pub const DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
-
-pub fn default_subnet_cidr(zone_index: usize) -> String {
-    format!("172.31.{}.0/20", zone_index * 16)
-}
-
-/// A private address inside the zone's default subnet, from a number (0..4091).
-pub fn private_ip(zone_index: usize, n: u32) -> String {
-    let offset = 4 + n % 4088;
-    format!("172.31.{}.{}", zone_index as u32 * 16 + offset / 256, offset % 256)
-}
-
-/// `ip-172-31-5-10.ec2.internal` in us-east-1, `ip-…​.<region>.compute.internal` elsewhere.
-pub fn private_dns_name(ip: &str, region: &str) -> String {
-    let host = format!("ip-{}", ip.replace('.', "-"));
-    if region == "us-east-1" {
-        format!("{host}.ec2.internal")
-    } else {
-        format!("{host}.{region}.compute.internal")
-    }
-}
-
-pub fn public_dns_name(ip: &str, region: &str) -> String {
-    let host = format!("ec2-{}", ip.replace('.', "-"));
-    if region == "us-east-1" {
-        format!("{host}.compute-1.amazonaws.com")
-    } else {
-        format!("{host}.{region}.compute.amazonaws.com")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,12 +177,5 @@ mod tests {
         );
         assert!(check_compatible(instance_type("m1.small").unwrap(), "x86_64", "paravirtual").is_ok());
         assert!(instance_type("z9.huge").is_err());
-    }
-
-    #[test]
-    fn addresses_and_names() {
-        assert_eq!(private_ip(1, 0), "172.31.16.4");
-        assert_eq!(private_dns_name("172.31.16.4", "us-east-1"), "ip-172-31-16-4.ec2.internal");
-        assert_eq!(private_dns_name("172.31.0.9", "eu-west-1"), "ip-172-31-0-9.eu-west-1.compute.internal");
     }
 }

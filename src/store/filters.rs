@@ -42,6 +42,7 @@ impl FilterSpec {
         for filter in filters {
             let known = filter.name.strip_prefix("tag:").is_some_and(|k| !k.is_empty())
                 || filter.name == "tag-key"
+                || filter.name == "tag-value"
                 || self.target(&filter.name).is_some();
             if !known {
                 return Err(ec2_err!(InvalidParameterValue, "The filter '{}' is invalid", filter.name));
@@ -69,6 +70,12 @@ impl FilterSpec {
                 qb.push(format!(" and ft.resource_id = {} and ft.key = ", self.id_column));
                 qb.push_bind(key);
                 qb.push(" and ");
+                push_any_match(qb, "ft.value", &filter.values);
+                qb.push(")");
+            } else if filter.name == "tag-value" {
+                qb.push("exists (select 1 from tag ft where ft.account_id = ");
+                qb.push_bind(account);
+                qb.push(format!(" and ft.resource_id = {} and ", self.id_column));
                 push_any_match(qb, "ft.value", &filter.values);
                 qb.push(")");
             } else if filter.name == "tag-key" {

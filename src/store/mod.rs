@@ -13,16 +13,18 @@ pub mod import_tasks;
 pub mod instances;
 pub mod key_pairs;
 pub mod lifecycle;
+pub mod network;
 pub mod settings;
 pub mod snapshots;
 pub mod states;
 pub mod tags;
 pub mod volumes;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
@@ -46,6 +48,9 @@ pub struct Store {
     writer: SqlitePool,
     /// The earliest time a pending resource is due to change state (`i64::MAX`: none).
     next_transition: Arc<AtomicI64>,
+    /// The scopes (account, region) whose default network is known to exist, so that
+    /// only the first networking call of a scope writes.
+    network_scopes: Arc<Mutex<HashSet<(String, String)>>>,
 }
 
 impl Store {
@@ -55,7 +60,12 @@ impl Store {
                 let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
                 let pool = single_connection_pool().connect_with(options).await?;
                 sqlx::migrate!("./migrations").run(&pool).await?;
-                Store { reader: pool.clone(), writer: pool, next_transition: Arc::new(AtomicI64::new(0)) }
+                Store {
+                    reader: pool.clone(),
+                    writer: pool,
+                    next_transition: Arc::new(AtomicI64::new(0)),
+                    network_scopes: Default::default(),
+                }
             }
             Location::Url(url) => {
                 let options = file_options(url)?;
@@ -66,7 +76,12 @@ impl Store {
                     .min_connections(1)
                     .connect_with(options.read_only(true))
                     .await?;
-                Store { reader, writer, next_transition: Arc::new(AtomicI64::new(0)) }
+                Store {
+                    reader,
+                    writer,
+                    next_transition: Arc::new(AtomicI64::new(0)),
+                    network_scopes: Default::default(),
+                }
             }
         };
         Ok(store)
@@ -80,6 +95,24 @@ impl Store {
     /// A write transaction; it takes effect only when committed.
     pub async fn write(&self) -> Result<Tx, sqlx::Error> {
         self.writer.begin().await
+    }
+
+    /// Creates the scope's default network on its first use (once per scope, ever).
+    pub async fn ensure_default_network(
+        &self,
+        account: &str,
+        region: &str,
+        now: i64,
+    ) -> Result<(), crate::error::Ec2Error> {
+        let key = (account.to_string(), region.to_string());
+        if self.network_scopes.lock().expect("not poisoned").contains(&key) {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        network::ensure_default(&mut tx, account, region, now).await?;
+        tx.commit().await?;
+        self.network_scopes.lock().expect("not poisoned").insert(key);
+        Ok(())
     }
 
     /// Records that some resource will change state at `at` (ms), so that
@@ -107,6 +140,18 @@ impl Store {
     pub async fn reset(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
         for table in [
+            "address",
+            "network_interface",
+            "route_table_association",
+            "route",
+            "internet_gateway",
+            "network_acl",
+            "security_group_rule",
+            "security_group",
+            "subnet",
+            "route_table",
+            "vpc",
+            "network_scope",
             "block_map",
             "import_task",
             "key_pair",
@@ -125,6 +170,7 @@ impl Store {
         }
         tx.commit().await?;
         self.next_transition.store(i64::MAX, Ordering::SeqCst);
+        self.network_scopes.lock().expect("not poisoned").clear();
         Ok(())
     }
 

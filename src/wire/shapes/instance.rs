@@ -4,8 +4,9 @@
 //! block-device mappings of a running instance that the last two share.
 
 use crate::domain::clock::iso;
-use crate::domain::instance::{self, instance_type, Instance};
+use crate::domain::instance::{instance_type, Instance};
 use crate::domain::lifecycle::InstanceState;
+use crate::domain::network;
 use crate::wire::xml::Xml;
 
 /// A reservation: the instances of one launch. The body of RunInstances, and each
@@ -25,7 +26,7 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
     let private_dns = if i.state == InstanceState::Terminated {
         String::new()
     } else {
-        instance::private_dns_name(&i.private_ip, region)
+        network::private_dns_name(&i.private_ip, region)
     };
     x.text("instanceId", &i.instance_id)
         .text("imageId", &i.image_id)
@@ -34,7 +35,7 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
         .text("name", i.state.as_str())
         .close("instanceState")
         .text("privateDnsName", &private_dns)
-        .text("dnsName", &public_ip.map(|ip| instance::public_dns_name(ip, region)).unwrap_or_default())
+        .text("dnsName", &public_ip.map(|ip| network::public_dns_name(ip, region)).unwrap_or_default())
         .text("reason", &i.state_transition_reason)
         .opt_text("keyName", i.key_name.as_deref())
         .num("amiLaunchIndex", i.ami_launch_index)

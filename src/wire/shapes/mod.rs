@@ -2,12 +2,17 @@
 //! writer per shape, each with a golden test of its exact XML.
 
 pub mod account;
+pub mod address;
 pub mod image;
 pub mod import_task;
 pub mod instance;
+pub mod instance_type;
 pub mod key_pair;
-pub mod network;
+pub mod network_interface;
 pub mod region;
+pub mod routing;
+pub mod security_group;
 pub mod snapshot;
 pub mod tag;
 pub mod volume;
+pub mod vpc;

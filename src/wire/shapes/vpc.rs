@@ -1,8 +1,6 @@
-//! The shapes of the default network every account has: `Vpc` (DescribeVpcs), `Subnet`
-//! (DescribeSubnets) and `SecurityGroup` (DescribeSecurityGroups).
+//! The `Vpc` (DescribeVpcs) and `Subnet` (DescribeSubnets) shapes.
 
-use crate::domain::instance::DEFAULT_VPC_CIDR;
-use crate::domain::network::Subnet;
+use crate::domain::network::{Subnet, DEFAULT_VPC_CIDR};
 use crate::wire::xml::Xml;
 
 /// The default VPC `vpc_id` of account `owner_id`.
@@ -32,53 +30,19 @@ pub fn write_default_subnet(x: &mut Xml, owner_id: &str, region: &str, s: &Subne
         .text("state", "available")
         .text("ownerId", owner_id)
         .text("vpcId", &s.vpc_id)
-        .text("cidrBlock", &s.cidr)
+        .text("cidrBlock", &s.cidr_block)
         .empty("ipv6CidrBlockAssociationSet")
         .num("availableIpAddressCount", 4091)
-        .text("availabilityZone", &s.zone.name)
-        .text("availabilityZoneId", &s.zone.id)
+        .text("availabilityZone", &s.availability_zone)
+        .text("availabilityZoneId", &s.availability_zone_id)
         .bool("defaultForAz", true)
         .bool("mapPublicIpOnLaunch", true)
         .bool("assignIpv6AddressOnCreation", false);
 }
 
-/// The default security group `group_id` of VPC `vpc_id`: all traffic in from its own
-/// members, all traffic out.
-pub fn write_default_security_group(x: &mut Xml, owner_id: &str, group_id: &str, vpc_id: &str) {
-    x.text("ownerId", owner_id)
-        .text("groupId", group_id)
-        .text("groupName", "default")
-        .text("groupDescription", "default VPC security group")
-        .text("vpcId", vpc_id)
-        .open("ipPermissions")
-        .open("item")
-        .text("ipProtocol", "-1")
-        .open("groups")
-        .open("item")
-        .text("userId", owner_id)
-        .text("groupId", group_id)
-        .close("item")
-        .close("groups")
-        .empty("ipRanges")
-        .close("item")
-        .close("ipPermissions")
-        .open("ipPermissionsEgress")
-        .open("item")
-        .text("ipProtocol", "-1")
-        .empty("groups")
-        .open("ipRanges")
-        .open("item")
-        .text("cidrIp", "0.0.0.0/0")
-        .close("item")
-        .close("ipRanges")
-        .close("item")
-        .close("ipPermissionsEgress");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::regions;
 
     const OWNER: &str = "000000000000";
     const VPC: &str = "vpc-0123456789abcdef0";
@@ -99,13 +63,13 @@ mod tests {
 
     #[test]
     fn golden_subnet() {
-        let region = regions::find("us-east-1").unwrap();
         let subnet = Subnet {
             subnet_id: "subnet-0123456789abcdef0".into(),
             vpc_id: VPC.into(),
-            zone: regions::zone_by_name(region, "us-east-1b").unwrap(),
-            zone_index: 1,
-            cidr: "172.31.16.0/20".into(),
+            availability_zone: "us-east-1b".into(),
+            availability_zone_id: "use1-az2".into(),
+            cidr_block: "172.31.16.0/20".into(),
+            ..Default::default()
         };
         let mut x = Xml::new();
         write_default_subnet(&mut x, OWNER, "us-east-1", &subnet);
@@ -118,21 +82,6 @@ mod tests {
              <availabilityZone>us-east-1b</availabilityZone><availabilityZoneId>use1-az2</availabilityZoneId>\
              <defaultForAz>true</defaultForAz><mapPublicIpOnLaunch>true</mapPublicIpOnLaunch>\
              <assignIpv6AddressOnCreation>false</assignIpv6AddressOnCreation>"
-        );
-    }
-
-    #[test]
-    fn golden_security_group() {
-        let mut x = Xml::new();
-        write_default_security_group(&mut x, OWNER, "sg-0123456789abcdef0", VPC);
-        assert_eq!(
-            x.as_str(),
-            "<ownerId>000000000000</ownerId><groupId>sg-0123456789abcdef0</groupId><groupName>default</groupName>\
-             <groupDescription>default VPC security group</groupDescription><vpcId>vpc-0123456789abcdef0</vpcId>\
-             <ipPermissions><item><ipProtocol>-1</ipProtocol><groups><item><userId>000000000000</userId>\
-             <groupId>sg-0123456789abcdef0</groupId></item></groups><ipRanges/></item></ipPermissions>\
-             <ipPermissionsEgress><item><ipProtocol>-1</ipProtocol><groups/><ipRanges><item><cidrIp>0.0.0.0/0</cidrIp>\
-             </item></ipRanges></item></ipPermissionsEgress>"
         );
     }
 }

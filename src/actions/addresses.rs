@@ -1,0 +1,1 @@
+//! AllocateAddress … DescribeAddresses: Elastic IPs.

@@ -1,0 +1,1 @@
+//! DescribeInstanceTypes, DescribeInstanceTypeOfferings, instance credit specifications.

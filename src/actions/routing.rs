@@ -1,0 +1,1 @@
+//! CreateInternetGateway … DescribeRouteTables: internet gateways and route tables.

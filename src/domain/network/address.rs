@@ -1,0 +1,1 @@
+//! Elastic IP addresses (AllocateAddress and friends).

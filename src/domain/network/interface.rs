@@ -1,0 +1,1 @@
+//! Network interfaces: each instance's primary one and secondary ones.

@@ -1,0 +1,1 @@
+//! Internet gateways, route tables with their routes and associations, network ACLs.

@@ -1,0 +1,113 @@
+//! Networking rows, per account and region. The default network of a scope is created
+//! here, on first use.
+
+pub mod addresses;
+pub mod interfaces;
+pub mod routing;
+pub mod security_groups;
+pub mod vpcs;
+
+use super::Conn;
+use crate::domain::ids::IdKind;
+use crate::domain::network::{self, default_subnets, Vpc};
+use crate::domain::regions;
+use crate::error::{Code, Ec2Error, Result};
+
+/// Creates the default network of a scope unless it was created before (and perhaps
+/// deleted since: a deleted default VPC stays deleted). Returns whether it created it.
+pub async fn ensure_default(conn: &mut Conn, account: &str, region: &str, now: i64) -> Result<bool> {
+    let created = sqlx::query(
+        "insert into network_scope (account_id, region, created_at) values (?, ?, ?) on conflict do nothing",
+    )
+    .bind(account)
+    .bind(region)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if created {
+        insert_default_network(conn, account, region, now).await?;
+    }
+    Ok(created)
+}
+
+/// The default VPC with its companions, default subnets and attached internet gateway
+/// (also what CreateDefaultVpc makes).
+pub async fn insert_default_network(conn: &mut Conn, account: &str, region: &str, now: i64) -> Result<Vpc> {
+    let vpc = Vpc::default_for(account, region);
+    vpcs::insert_vpc_with_companions(conn, &vpc, now).await?;
+    let known = regions::find(region).expect("known region");
+    for subnet in default_subnets(account, known) {
+        vpcs::insert_subnet(conn, &subnet, now).await?;
+    }
+    let igw = network::default_internet_gateway_id(account, region);
+    sqlx::query(
+        "insert into internet_gateway (internet_gateway_id, account_id, region, vpc_id, created_at) values (?, ?, ?, ?, ?)",
+    )
+    .bind(&igw)
+    .bind(account)
+    .bind(region)
+    .bind(&vpc.vpc_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let main_table = vpc.main_route_table_id();
+    sqlx::query(
+        "insert into route (route_table_id, destination, gateway_id, origin) values (?, '0.0.0.0/0', ?, 'CreateRoute')",
+    )
+    .bind(&main_table)
+    .bind(&igw)
+    .execute(&mut *conn)
+    .await?;
+    Ok(vpc)
+}
+
+/// The table and id column of each network resource kind.
+fn table_of(kind: IdKind) -> Option<(&'static str, &'static str)> {
+    Some(match kind {
+        IdKind::Vpc => ("vpc", "vpc_id"),
+        IdKind::Subnet => ("subnet", "subnet_id"),
+        IdKind::SecurityGroup => ("security_group", "group_id"),
+        IdKind::SecurityGroupRule => ("security_group_rule", "rule_id"),
+        IdKind::InternetGateway => ("internet_gateway", "internet_gateway_id"),
+        IdKind::RouteTable => ("route_table", "route_table_id"),
+        IdKind::NetworkAcl => ("network_acl", "network_acl_id"),
+        IdKind::NetworkInterface => ("network_interface", "network_interface_id"),
+        IdKind::ElasticIp => ("address", "allocation_id"),
+        _ => return None,
+    })
+}
+
+/// Whether the caller owns the network resource `id` of `kind` in the region.
+pub async fn exists_owned(conn: &mut Conn, account: &str, region: &str, kind: IdKind, id: &str) -> Result<bool> {
+    if kind == IdKind::DhcpOptions {
+        return Ok(id == network::dhcp_options_id(account, region));
+    }
+    let Some((table, column)) = table_of(kind) else { return Ok(false) };
+    let found: Option<i64> =
+        sqlx::query_scalar(&format!("select 1 from {table} where {column} = ? and account_id = ? and region = ?"))
+            .bind(id)
+            .bind(account)
+            .bind(region)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// EC2's NotFound error for a network resource id.
+pub fn not_found(kind: IdKind, id: &str) -> Ec2Error {
+    let (code, noun) = match kind {
+        IdKind::Vpc => (Code::InvalidVpcID_NotFound, "vpc ID"),
+        IdKind::Subnet => (Code::InvalidSubnetID_NotFound, "subnet ID"),
+        IdKind::SecurityGroup => (Code::InvalidGroup_NotFound, "security group"),
+        IdKind::SecurityGroupRule => (Code::InvalidSecurityGroupRuleId_NotFound, "security group rule ID"),
+        IdKind::InternetGateway => (Code::InvalidInternetGatewayID_NotFound, "internetGateway ID"),
+        IdKind::RouteTable => (Code::InvalidRouteTableID_NotFound, "routeTable ID"),
+        IdKind::NetworkAcl => (Code::InvalidNetworkAclID_NotFound, "networkAcl ID"),
+        IdKind::NetworkInterface => (Code::InvalidNetworkInterfaceID_NotFound, "networkInterface ID"),
+        IdKind::ElasticIp => (Code::InvalidAllocationID_NotFound, "allocation ID"),
+        _ => (Code::InvalidID, "ID"),
+    };
+    Ec2Error::new(code, format!("The {noun} '{id}' does not exist"))
+}

@@ -1,0 +1,1 @@
+//! Internet gateways, route tables, routes and associations, network ACLs.

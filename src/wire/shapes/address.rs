@@ -1,0 +1,1 @@
+//! The Elastic IP `Address` shape (DescribeAddresses).

@@ -1,0 +1,1 @@
+//! The `InstanceTypeInfo` and `InstanceTypeOffering` shapes.

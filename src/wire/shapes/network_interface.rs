@@ -1,0 +1,1 @@
+//! The `NetworkInterface` shape (DescribeNetworkInterfaces, and inside instances).

@@ -1,0 +1,1 @@
+//! The `InternetGateway` and `RouteTable` shapes.
