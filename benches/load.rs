@@ -3,85 +3,15 @@
 //! cold start to the first answer, idle memory, durable RegisterImage throughput (which
 //! also stores 10,000 images), DescribeImages by one id, and `Owners=self` returning all.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use ec2lite_test_support::{auth_header, form, Server};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
-use tokio::net::TcpStream;
+use common::{element, percentile, report, rss_kib, run_parallel, Connection};
+use ec2lite_test_support::{form, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ec2lite");
 const IMAGES: usize = 10_000;
-const CONNECTIONS: usize = 16;
-
-/// One keep-alive HTTP/1.1 connection sending EC2 Query POSTs.
-struct Connection {
-    stream: AsyncBufReader<TcpStream>,
-    address: String,
-    auth: String,
-}
-
-impl Connection {
-    async fn open(address: &str) -> Connection {
-        let stream = TcpStream::connect(address).await.expect("connect");
-        stream.set_nodelay(true).unwrap();
-        Connection {
-            stream: AsyncBufReader::new(stream),
-            address: address.to_string(),
-            auth: auth_header("123456789012", "us-east-1"),
-        }
-    }
-
-    async fn post(&mut self, body: &str) -> (u16, String) {
-        let request = format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: {}\r\nContent-Length: {}\r\n\r\n{body}",
-            self.address,
-            self.auth,
-            body.len()
-        );
-        self.stream.get_mut().write_all(request.as_bytes()).await.unwrap();
-        let mut status_line = String::new();
-        self.stream.read_line(&mut status_line).await.unwrap();
-        let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            self.stream.read_line(&mut line).await.unwrap();
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap();
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).await.unwrap();
-        (status, String::from_utf8(body).unwrap())
-    }
-}
-
-fn element<'a>(body: &'a str, tag: &str) -> &'a str {
-    let open = format!("<{tag}>");
-    let start = body.find(&open).map(|i| i + open.len()).unwrap_or_else(|| panic!("no <{tag}> in {body}"));
-    &body[start..start + body[start..].find('<').unwrap()]
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn cold_start() {
     let mut samples = Vec::new();
@@ -112,52 +42,6 @@ fn cold_start() {
         "cold start to first answer (fresh data dir, 10 runs): median {:.1} ms, max {:.1} ms",
         percentile(&samples, 0.5).as_secs_f64() * 1e3,
         samples.last().unwrap().as_secs_f64() * 1e3
-    );
-}
-
-/// Runs `work(connection, index)` for indices 0..total over `CONNECTIONS` connections.
-async fn run_parallel<F, Fut>(address: &str, total: usize, work: F) -> (Duration, Vec<Duration>)
-where
-    F: Fn(Connection, usize) -> Fut + Send + Sync + Copy + 'static,
-    Fut: std::future::Future<Output = (Connection, Duration)> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let next = next.clone();
-        let address = address.to_string();
-        tasks.push(tokio::spawn(async move {
-            let mut connection = Connection::open(&address).await;
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    break;
-                }
-                let (c, latency) = work(connection, i).await;
-                connection = c;
-                latencies.push(latency);
-            }
-            latencies
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    latencies.sort();
-    (started.elapsed(), latencies)
-}
-
-fn report(label: &str, elapsed: Duration, latencies: &[Duration]) {
-    println!(
-        "{label}: {} requests in {:.2} s = {:.0} req/s (p50 {:.0} µs, p99 {:.0} µs, {CONNECTIONS} connections)",
-        latencies.len(),
-        elapsed.as_secs_f64(),
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        percentile(latencies, 0.5).as_secs_f64() * 1e6,
-        percentile(latencies, 0.99).as_secs_f64() * 1e6
     );
 }
 
@@ -247,9 +131,17 @@ async fn instances(address: &str, image_id: &str) {
 
     let mut c = Connection::open(address).await;
     let mut ids = Vec::new();
-    for _ in 0..100 {
+    // 100 launches of 100, spread over the zones' default subnets (a /20 holds 4,091).
+    for batch in 0..100 {
+        let zone = format!("us-east-1{}", ["a", "b", "c", "d", "e", "f"][batch % 6]);
         let (status, answer) = c
-            .post(&form(&[("Action", "RunInstances"), ("ImageId", image_id), ("MinCount", "100"), ("MaxCount", "100")]))
+            .post(&form(&[
+                ("Action", "RunInstances"),
+                ("ImageId", image_id),
+                ("MinCount", "100"),
+                ("MaxCount", "100"),
+                ("Placement.AvailabilityZone", &zone),
+            ]))
             .await;
         assert_eq!(status, 200, "{answer}");
         ids.extend(answer.split("<instanceId>").skip(1).map(|s| s[..s.find('<').unwrap()].to_string()));

@@ -1,9 +1,9 @@
 //! DescribeAccountAttributes: the caller's account limits and its default VPC in the region.
 
 use super::{Ctx, FromParams};
-use crate::domain::network::default_vpc_id;
 use crate::ec2_err;
 use crate::error::Result;
+use crate::store::network::vpcs;
 use crate::wire::params::Params;
 use crate::wire::shapes::account::write_account_attribute;
 use crate::wire::xml::Xml;
@@ -36,11 +36,11 @@ impl FromParams for DescribeAccountAttributesInput {
     }
 }
 
-/// The value(s) of one attribute for the caller in its region.
-fn attribute_values(ctx: &Ctx<'_>, name: &str) -> Vec<String> {
+/// The value(s) of one attribute; `default_vpc` is the caller's in its region, if any.
+fn attribute_values(name: &str, default_vpc: Option<&str>) -> Vec<String> {
     let fixed = match name {
         "supported-platforms" => "VPC",
-        "default-vpc" => return vec![default_vpc_id(ctx.scope.account, ctx.scope.region)],
+        "default-vpc" => default_vpc.unwrap_or("none"),
         "max-instances" => "20",
         "vpc-max-security-groups-per-interface" => "5",
         _ => "5", // max-elastic-ips, vpc-max-elastic-ips
@@ -49,14 +49,18 @@ fn attribute_values(ctx: &Ctx<'_>, name: &str) -> Vec<String> {
 }
 
 pub async fn describe_account_attributes(ctx: &Ctx<'_>, input: DescribeAccountAttributesInput) -> Result<Xml> {
+    ctx.ensure_default_network().await?;
     ctx.check_dry_run()?;
+    let default_vpc = vpcs::default_vpc(&mut *ctx.app.store.read().await?, ctx.scope.account, ctx.scope.region)
+        .await?
+        .map(|v| v.vpc_id);
     let asked: Vec<&str> = if input.names.is_empty() {
         ACCOUNT_ATTRIBUTES.to_vec()
     } else {
         ACCOUNT_ATTRIBUTES.iter().copied().filter(|a| input.names.iter().any(|n| n == a)).collect()
     };
     let mut x = Xml::new();
-    x.list("accountAttributeSet", &asked, |x, name| write_account_attribute(x, name, &attribute_values(ctx, name)));
+    x.list("accountAttributeSet", &asked, |x, name| write_account_attribute(x, name, &attribute_values(name, default_vpc.as_deref())));
     Ok(x)
 }
 

@@ -221,9 +221,17 @@ operations! {
     DescribeTags(tags::DescribeTagsInput) => tags::describe_tags;
 
     // VPCs and subnets.
+    CreateVpc(vpcs::CreateVpcInput) => vpcs::create_vpc;
     DescribeVpcs(vpcs::DescribeVpcsInput) => vpcs::describe_vpcs;
+    DeleteVpc(vpcs::DeleteVpcInput) => vpcs::delete_vpc;
+    ModifyVpcAttribute(vpcs::ModifyVpcAttributeInput) => vpcs::modify_vpc_attribute;
+    DescribeVpcAttribute(vpcs::DescribeVpcAttributeInput) => vpcs::describe_vpc_attribute;
+    CreateDefaultVpc(vpcs::CreateDefaultVpcInput) => vpcs::create_default_vpc;
     // --
+    CreateSubnet(subnets::CreateSubnetInput) => subnets::create_subnet;
     DescribeSubnets(subnets::DescribeSubnetsInput) => subnets::describe_subnets;
+    DeleteSubnet(subnets::DeleteSubnetInput) => subnets::delete_subnet;
+    ModifySubnetAttribute(subnets::ModifySubnetAttributeInput) => subnets::modify_subnet_attribute;
     // --
 
     // Security groups.

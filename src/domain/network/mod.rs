@@ -11,9 +11,8 @@ pub mod interface;
 pub mod routing;
 pub mod security_group;
 
-use super::ids::stable_id;
+use super::ids::{new_id, stable_id, IdKind};
 use super::regions::{self, Region, Zone};
-use super::tags::Tag;
 
 pub const DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
 
@@ -58,14 +57,14 @@ pub struct Vpc {
     pub enable_dns_support: bool,
     pub enable_dns_hostnames: bool,
     pub enable_network_address_usage_metrics: bool,
-    pub tags: Vec<Tag>,
+    pub tags: Vec<(String, String)>,
 }
 
 impl Vpc {
-    /// The security group every VPC is created with (the default VPC's keeps the id it
-    /// has always had in its scope).
+    /// The security group every VPC is created with (the scope's first default VPC keeps
+    /// the id its group has always had).
     pub fn default_security_group_id(&self) -> String {
-        if self.is_default {
+        if self.vpc_id == default_vpc_id(&self.owner_id, &self.region) {
             default_security_group_id(&self.owner_id, &self.region)
         } else {
             stable_id("sg", &[&self.vpc_id, "default-sg"])
@@ -84,9 +83,13 @@ impl Vpc {
         stable_id("acl", &[&self.vpc_id, "default"])
     }
 
-    /// The default VPC of a scope.
+    /// The first default VPC of a scope (its id is stable per scope).
     pub fn default_for(account: &str, region: &str) -> Vpc {
-        let vpc_id = default_vpc_id(account, region);
+        Vpc::new_default(account, region, default_vpc_id(account, region))
+    }
+
+    /// A default VPC with id `vpc_id` (CreateDefaultVpc makes one with a new id).
+    pub fn new_default(account: &str, region: &str, vpc_id: String) -> Vpc {
         Vpc {
             cidr_association_id: stable_id("vpc-cidr-assoc", &[&vpc_id]),
             vpc_id,
@@ -101,6 +104,86 @@ impl Vpc {
             enable_dns_hostnames: true,
             ..Default::default()
         }
+    }
+
+    /// A new VPC of the caller (CreateVpc): DNS support on, hostnames off, as EC2 makes them.
+    pub fn new(account: &str, region: &str, cidr_block: &str, instance_tenancy: &str) -> Vpc {
+        let vpc_id = new_id(IdKind::Vpc);
+        Vpc {
+            cidr_association_id: stable_id("vpc-cidr-assoc", &[&vpc_id]),
+            vpc_id,
+            owner_id: account.to_string(),
+            region: region.to_string(),
+            cidr_block: cidr_block.to_string(),
+            state: "available".to_string(),
+            instance_tenancy: instance_tenancy.to_string(),
+            dhcp_options_id: dhcp_options_id(account, region),
+            enable_dns_support: true,
+            ..Default::default()
+        }
+    }
+
+    /// Gives the VPC an Amazon-provided IPv6 /56, numbered from its id.
+    pub fn with_amazon_ipv6(mut self) -> Vpc {
+        let n = u64::from_str_radix(&self.vpc_id[self.vpc_id.len() - 8..], 16).unwrap_or(0);
+        self.ipv6_cidr_block = Some(cidr::amazon_ipv6_block(n));
+        self.ipv6_association_id = Some(stable_id("vpc-cidr-assoc", &[&self.vpc_id, "ipv6"]));
+        self
+    }
+
+    pub fn arn(&self) -> String {
+        format!("arn:aws:ec2:{}:{}:vpc/{}", self.region, self.owner_id, self.vpc_id)
+    }
+}
+
+/// The attributes of a VPC that ModifyVpcAttribute and DescribeVpcAttribute name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VpcAttribute {
+    EnableDnsSupport,
+    EnableDnsHostnames,
+    EnableNetworkAddressUsageMetrics,
+}
+
+impl VpcAttribute {
+    pub const ALL: [VpcAttribute; 3] =
+        [VpcAttribute::EnableDnsSupport, VpcAttribute::EnableDnsHostnames, VpcAttribute::EnableNetworkAddressUsageMetrics];
+
+    /// The name as DescribeVpcAttribute's `Attribute` and its answer spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            VpcAttribute::EnableDnsSupport => "enableDnsSupport",
+            VpcAttribute::EnableDnsHostnames => "enableDnsHostnames",
+            VpcAttribute::EnableNetworkAddressUsageMetrics => "enableNetworkAddressUsageMetrics",
+        }
+    }
+
+    /// The member ModifyVpcAttribute sets it with (`<Member>.Value`).
+    pub fn member(self) -> &'static str {
+        match self {
+            VpcAttribute::EnableDnsSupport => "EnableDnsSupport",
+            VpcAttribute::EnableDnsHostnames => "EnableDnsHostnames",
+            VpcAttribute::EnableNetworkAddressUsageMetrics => "EnableNetworkAddressUsageMetrics",
+        }
+    }
+
+    pub fn column(self) -> &'static str {
+        match self {
+            VpcAttribute::EnableDnsSupport => "enable_dns_support",
+            VpcAttribute::EnableDnsHostnames => "enable_dns_hostnames",
+            VpcAttribute::EnableNetworkAddressUsageMetrics => "enable_network_address_usage_metrics",
+        }
+    }
+
+    pub fn value_of(self, vpc: &Vpc) -> bool {
+        match self {
+            VpcAttribute::EnableDnsSupport => vpc.enable_dns_support,
+            VpcAttribute::EnableDnsHostnames => vpc.enable_dns_hostnames,
+            VpcAttribute::EnableNetworkAddressUsageMetrics => vpc.enable_network_address_usage_metrics,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<VpcAttribute> {
+        VpcAttribute::ALL.into_iter().find(|a| a.name() == name)
     }
 }
 
@@ -119,9 +202,21 @@ pub struct Subnet {
     pub map_public_ip_on_launch: bool,
     pub assign_ipv6_address_on_creation: bool,
     pub state: String,
+    pub enable_dns64: bool,
+    pub ipv6_native: bool,
+    /// `ip-name` or `resource-name`: how instances launched here are named.
+    pub hostname_type: String,
+    pub enable_resource_name_dns_a_record: bool,
+    pub enable_resource_name_dns_aaaa_record: bool,
     /// Addresses not reserved (5 per subnet) nor taken by a network interface.
     pub available_ip_address_count: i64,
-    pub tags: Vec<Tag>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Subnet {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:ec2:{}:{}:subnet/{}", self.region, self.owner_id, self.subnet_id)
+    }
 }
 
 /// The default subnets of a scope, one per standard availability zone.
@@ -143,6 +238,7 @@ pub fn default_subnets(account: &str, region: &Region) -> Vec<Subnet> {
                 availability_zone_id: zone.id,
                 default_for_az: true,
                 map_public_ip_on_launch: true,
+                hostname_type: "ip-name".to_string(),
                 state: "available".to_string(),
                 ..Default::default()
             }

@@ -8,7 +8,7 @@ pub mod security_groups;
 pub mod vpcs;
 
 use super::Conn;
-use crate::domain::ids::IdKind;
+use crate::domain::ids::{new_id, IdKind};
 use crate::domain::network::{self, default_subnets, Vpc};
 use crate::domain::regions;
 use crate::error::{Code, Ec2Error, Result};
@@ -27,21 +27,27 @@ pub async fn ensure_default(conn: &mut Conn, account: &str, region: &str, now: i
     .rows_affected()
         == 1;
     if created {
-        insert_default_network(conn, account, region, now).await?;
+        insert_default_network(conn, &Vpc::default_for(account, region), now).await?;
     }
     Ok(created)
 }
 
-/// The default VPC with its companions, default subnets and attached internet gateway
-/// (also what CreateDefaultVpc makes).
-pub async fn insert_default_network(conn: &mut Conn, account: &str, region: &str, now: i64) -> Result<Vpc> {
-    let vpc = Vpc::default_for(account, region);
-    vpcs::insert_vpc_with_companions(conn, &vpc, now).await?;
+/// A default VPC with its companions, a default subnet per zone and an attached internet
+/// gateway. The scope's first default network has ids stable per scope; the one
+/// CreateDefaultVpc makes after a deletion has new ids.
+pub async fn insert_default_network(conn: &mut Conn, vpc: &Vpc, now: i64) -> Result<()> {
+    let (account, region) = (vpc.owner_id.as_str(), vpc.region.as_str());
+    let first = vpc.vpc_id == network::default_vpc_id(account, region);
+    vpcs::insert_vpc_with_companions(conn, vpc, now).await?;
     let known = regions::find(region).expect("known region");
-    for subnet in default_subnets(account, known) {
+    for mut subnet in default_subnets(account, known) {
+        if !first {
+            subnet.subnet_id = new_id(IdKind::Subnet);
+            subnet.vpc_id = vpc.vpc_id.clone();
+        }
         vpcs::insert_subnet(conn, &subnet, now).await?;
     }
-    let igw = network::default_internet_gateway_id(account, region);
+    let igw = if first { network::default_internet_gateway_id(account, region) } else { new_id(IdKind::InternetGateway) };
     sqlx::query(
         "insert into internet_gateway (internet_gateway_id, account_id, region, vpc_id, created_at) values (?, ?, ?, ?, ?)",
     )
@@ -60,7 +66,7 @@ pub async fn insert_default_network(conn: &mut Conn, account: &str, region: &str
     .bind(&igw)
     .execute(&mut *conn)
     .await?;
-    Ok(vpc)
+    Ok(())
 }
 
 /// The table and id column of each network resource kind.

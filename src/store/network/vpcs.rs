@@ -1,19 +1,100 @@
 //! VPCs and subnets.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
 
+use crate::domain::filter::Filter;
 use crate::domain::ids::stable_id;
-use crate::domain::network::cidr::RESERVED_PER_SUBNET;
-use crate::domain::network::{Subnet, Vpc};
+use crate::domain::network::{Subnet, Vpc, VpcAttribute};
 use crate::error::Result;
-use crate::store::Conn;
+use crate::store::filters::{push_in, FilterSpec, Page, Target};
+use crate::store::{parse_tags, push_tags_column, Conn};
 
-const VPC_COLUMNS: &str = "v.vpc_id, v.account_id, v.region, v.cidr_block, v.cidr_association_id, v.ipv6_cidr_block, \
-     v.ipv6_association_id, v.is_default, v.state, v.instance_tenancy, v.dhcp_options_id, v.enable_dns_support, \
-     v.enable_dns_hostnames, v.enable_network_address_usage_metrics";
+/// The VPC filters of DescribeVpcs, with the aliases EC2 accepts (`isDefault`).
+pub static VPC_FILTERS: FilterSpec = FilterSpec {
+    id_column: "v.vpc_id",
+    fields: &[
+        ("cidr", Target::Text("v.cidr_block")),
+        ("cidr-block-association.cidr-block", Target::Text("v.cidr_block")),
+        ("cidr-block-association.association-id", Target::Text("v.cidr_association_id")),
+        ("cidr-block-association.state", Target::Text("'associated'")),
+        ("dhcp-options-id", Target::Text("v.dhcp_options_id")),
+        ("ipv6-cidr-block-association.ipv6-cidr-block", Target::Text("v.ipv6_cidr_block")),
+        ("ipv6-cidr-block-association.association-id", Target::Text("v.ipv6_association_id")),
+        ("ipv6-cidr-block-association.ipv6-pool", Target::Text(IPV6_POOL)),
+        ("ipv6-cidr-block-association.state", Target::Text(IPV6_STATE)),
+        ("is-default", Target::Bool("v.is_default")),
+        ("isDefault", Target::Bool("v.is_default")),
+        ("owner-id", Target::Text("v.account_id")),
+        ("state", Target::Text("v.state")),
+        ("vpc-id", Target::Text("v.vpc_id")),
+    ],
+};
 
-pub fn vpc_from_row(r: &SqliteRow) -> Vpc {
+const IPV6_POOL: &str = "(case when v.ipv6_cidr_block is not null then 'Amazon' end)";
+const IPV6_STATE: &str = "(case when v.ipv6_cidr_block is not null then 'associated' end)";
+
+/// Addresses of subnet `s` that are neither reserved (5) nor held by an interface.
+macro_rules! available_addresses {
+    () => {
+        "((1 << (32 - cast(substr(s.cidr_block, instr(s.cidr_block, '/') + 1) as integer))) - 5 \
+         - (select count(*) from network_interface n where n.subnet_id = s.subnet_id))"
+    };
+}
+const AVAILABLE_ADDRESSES: &str = available_addresses!();
+const AVAILABLE_ADDRESSES_TEXT: &str = concat!("cast(", available_addresses!(), " as text)");
+
+/// The subnet filters of DescribeSubnets, with the aliases EC2 accepts (`defaultForAz`,
+/// `availabilityZone`, `cidr`, `cidrBlock`, …).
+pub static SUBNET_FILTERS: FilterSpec = FilterSpec {
+    id_column: "s.subnet_id",
+    fields: &[
+        ("availability-zone", Target::Text("s.availability_zone")),
+        ("availabilityZone", Target::Text("s.availability_zone")),
+        ("availability-zone-id", Target::Text("s.availability_zone_id")),
+        ("availabilityZoneId", Target::Text("s.availability_zone_id")),
+        ("available-ip-address-count", Target::Text(AVAILABLE_ADDRESSES_TEXT)),
+        ("availableIpAddressCount", Target::Text(AVAILABLE_ADDRESSES_TEXT)),
+        ("cidr-block", Target::Text("s.cidr_block")),
+        ("cidr", Target::Text("s.cidr_block")),
+        ("cidrBlock", Target::Text("s.cidr_block")),
+        ("default-for-az", Target::Bool("s.default_for_az")),
+        ("defaultForAz", Target::Bool("s.default_for_az")),
+        ("enable-dns64", Target::Bool("s.enable_dns64")),
+        ("ipv6-cidr-block-association.ipv6-cidr-block", Target::Text("s.ipv6_cidr_block")),
+        ("ipv6-cidr-block-association.association-id", Target::Text("s.ipv6_association_id")),
+        ("ipv6-cidr-block-association.state", Target::Text(SUBNET_IPV6_STATE)),
+        ("ipv6-native", Target::Bool("s.ipv6_native")),
+        ("map-customer-owned-ip-on-launch", Target::Bool("0")),
+        ("map-public-ip-on-launch", Target::Bool("s.map_public_ip_on_launch")),
+        ("owner-id", Target::Text("s.account_id")),
+        ("private-dns-name-options-on-launch.hostname-type", Target::Text("s.hostname_type")),
+        ("private-dns-name-options-on-launch.enable-resource-name-dns-a-record", Target::Bool("s.dns_a_record")),
+        ("private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record", Target::Bool("s.dns_aaaa_record")),
+        ("state", Target::Text("s.state")),
+        ("subnet-arn", Target::Text(SUBNET_ARN)),
+        ("subnet-id", Target::Text("s.subnet_id")),
+        ("vpc-id", Target::Text("s.vpc_id")),
+    ],
+};
+
+const SUBNET_IPV6_STATE: &str = "(case when s.ipv6_cidr_block is not null then 'associated' end)";
+const SUBNET_ARN: &str = "('arn:aws:ec2:' || s.region || ':' || s.account_id || ':subnet/' || s.subnet_id)";
+
+/// `select <vpc columns and the caller's tags> from vpc v where v.account_id = … and v.region = …`
+fn select_vpcs<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
+    let mut qb = QueryBuilder::new(
+        "select v.vpc_id, v.account_id, v.region, v.cidr_block, v.cidr_association_id, v.ipv6_cidr_block, \
+         v.ipv6_association_id, v.is_default, v.state, v.instance_tenancy, v.dhcp_options_id, v.enable_dns_support, \
+         v.enable_dns_hostnames, v.enable_network_address_usage_metrics, ",
+    );
+    push_tags_column(&mut qb, account, "v.vpc_id");
+    qb.push(" from vpc v where v.account_id = ").push_bind(account);
+    qb.push(" and v.region = ").push_bind(region);
+    qb
+}
+
+fn vpc_from_row(r: &SqliteRow) -> Vpc {
     Vpc {
         vpc_id: r.get(0),
         owner_id: r.get(1),
@@ -29,22 +110,25 @@ pub fn vpc_from_row(r: &SqliteRow) -> Vpc {
         enable_dns_support: r.get(11),
         enable_dns_hostnames: r.get(12),
         enable_network_address_usage_metrics: r.get(13),
-        tags: Vec::new(),
+        tags: parse_tags(r.get(14)),
     }
 }
 
-/// The columns of a subnet, its free address count included (`s` is the subnet).
-pub fn subnet_columns() -> String {
-    format!(
-        "s.subnet_id, s.account_id, s.region, s.vpc_id, s.cidr_block, s.ipv6_cidr_block, s.ipv6_association_id, \
+/// `select <subnet columns, free addresses and the caller's tags> from subnet s where …`
+fn select_subnets<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
+    let mut qb = QueryBuilder::new(format!(
+        "select s.subnet_id, s.account_id, s.region, s.vpc_id, s.cidr_block, s.ipv6_cidr_block, s.ipv6_association_id, \
          s.availability_zone, s.availability_zone_id, s.default_for_az, s.map_public_ip_on_launch, \
-         s.assign_ipv6_address_on_creation, s.state, \
-         (1 << (32 - cast(substr(s.cidr_block, instr(s.cidr_block, '/') + 1) as integer))) - {RESERVED_PER_SUBNET} \
-           - (select count(*) from network_interface n where n.subnet_id = s.subnet_id)"
-    )
+         s.assign_ipv6_address_on_creation, s.state, s.enable_dns64, s.ipv6_native, s.hostname_type, s.dns_a_record, \
+         s.dns_aaaa_record, {AVAILABLE_ADDRESSES}, "
+    ));
+    push_tags_column(&mut qb, account, "s.subnet_id");
+    qb.push(" from subnet s where s.account_id = ").push_bind(account);
+    qb.push(" and s.region = ").push_bind(region);
+    qb
 }
 
-pub fn subnet_from_row(r: &SqliteRow) -> Subnet {
+fn subnet_from_row(r: &SqliteRow) -> Subnet {
     Subnet {
         subnet_id: r.get(0),
         owner_id: r.get(1),
@@ -59,8 +143,13 @@ pub fn subnet_from_row(r: &SqliteRow) -> Subnet {
         map_public_ip_on_launch: r.get(10),
         assign_ipv6_address_on_creation: r.get(11),
         state: r.get(12),
-        available_ip_address_count: r.get(13),
-        tags: Vec::new(),
+        enable_dns64: r.get(13),
+        ipv6_native: r.get(14),
+        hostname_type: r.get(15),
+        enable_resource_name_dns_a_record: r.get(16),
+        enable_resource_name_dns_aaaa_record: r.get(17),
+        available_ip_address_count: r.get(18),
+        tags: parse_tags(r.get(19)),
     }
 }
 
@@ -186,7 +275,8 @@ pub async fn insert_subnet(conn: &mut Conn, s: &Subnet, now: i64) -> Result<()> 
     sqlx::query(
         "insert into subnet (subnet_id, account_id, region, vpc_id, cidr_block, ipv6_cidr_block, ipv6_association_id, \
          availability_zone, availability_zone_id, default_for_az, map_public_ip_on_launch, \
-         assign_ipv6_address_on_creation, state, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         assign_ipv6_address_on_creation, state, ipv6_native, hostname_type, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&s.subnet_id)
     .bind(&s.owner_id)
@@ -201,41 +291,193 @@ pub async fn insert_subnet(conn: &mut Conn, s: &Subnet, now: i64) -> Result<()> 
     .bind(s.map_public_ip_on_launch)
     .bind(s.assign_ipv6_address_on_creation)
     .bind(&s.state)
+    .bind(s.ipv6_native)
+    .bind(&s.hostname_type)
     .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
+pub struct VpcQuery<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub ids: &'a [String],
+    pub filters: &'a [Filter],
+    pub page: &'a Page,
+}
+
+pub async fn describe_vpcs(conn: &mut Conn, q: &VpcQuery<'_>) -> Result<(Vec<Vpc>, Option<String>)> {
+    let mut qb = select_vpcs(q.account, q.region);
+    if !q.ids.is_empty() {
+        push_in(&mut qb, "v.vpc_id", q.ids);
+    }
+    VPC_FILTERS.push(&mut qb, q.filters, q.account)?;
+    q.page.push(&mut qb, "v.vpc_id");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let mut vpcs: Vec<Vpc> = rows.iter().map(vpc_from_row).collect();
+    let next = q.page.finish(&mut vpcs, |v| v.vpc_id.clone());
+    Ok((vpcs, next))
+}
+
 pub async fn find_vpc(conn: &mut Conn, account: &str, region: &str, vpc_id: &str) -> Result<Option<Vpc>> {
-    let sql = format!("select {VPC_COLUMNS} from vpc v where v.vpc_id = ? and v.account_id = ? and v.region = ?");
-    let row = sqlx::query(&sql).bind(vpc_id).bind(account).bind(region).fetch_optional(&mut *conn).await?;
+    let mut qb = select_vpcs(account, region);
+    qb.push(" and v.vpc_id = ").push_bind(vpc_id);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(vpc_from_row))
 }
 
 /// The scope's default VPC, if it has one (it may have been deleted).
 pub async fn default_vpc(conn: &mut Conn, account: &str, region: &str) -> Result<Option<Vpc>> {
-    let sql = format!("select {VPC_COLUMNS} from vpc v where v.account_id = ? and v.region = ? and v.is_default = 1");
-    let row = sqlx::query(&sql).bind(account).bind(region).fetch_optional(&mut *conn).await?;
+    let mut qb = select_vpcs(account, region);
+    qb.push(" and v.is_default = 1");
+    let row = qb.build().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(vpc_from_row))
 }
 
+pub async fn count_vpcs(conn: &mut Conn, account: &str, region: &str) -> Result<i64> {
+    let n = sqlx::query_scalar("select count(*) from vpc where account_id = ? and region = ?")
+        .bind(account)
+        .bind(region)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n)
+}
+
+/// Whether something a VPC cannot be deleted with still lives in it: subnets, an attached
+/// gateway, security groups but its default one, route tables but its main one,
+/// interfaces.
+pub async fn vpc_has_dependencies(conn: &mut Conn, vpc: &Vpc) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "select 1 where exists (select 1 from subnet where vpc_id = ?1) \
+         or exists (select 1 from internet_gateway where vpc_id = ?1) \
+         or exists (select 1 from security_group where vpc_id = ?1 and group_id != ?2) \
+         or exists (select 1 from route_table where vpc_id = ?1 and route_table_id != ?3) \
+         or exists (select 1 from network_interface where vpc_id = ?1)",
+    )
+    .bind(&vpc.vpc_id)
+    .bind(vpc.default_security_group_id())
+    .bind(vpc.main_route_table_id())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Deletes a VPC without dependencies, with what it was created with and its tags.
+pub async fn delete_vpc(conn: &mut Conn, vpc: &Vpc) -> Result<()> {
+    let (group, table, acl) = (vpc.default_security_group_id(), vpc.main_route_table_id(), vpc.default_network_acl_id());
+    for (sql, id) in [
+        ("delete from security_group_rule where group_id = ?", &group),
+        ("delete from security_group where group_id = ?", &group),
+        ("delete from route_table_association where route_table_id = ?", &table),
+        ("delete from route where route_table_id = ?", &table),
+        ("delete from route_table where route_table_id = ?", &table),
+        ("delete from network_acl where vpc_id = ?", &vpc.vpc_id),
+        ("delete from vpc where vpc_id = ?", &vpc.vpc_id),
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *conn).await?;
+    }
+    sqlx::query("delete from tag where resource_id in (?, ?, ?, ?, ?)")
+        .bind(&vpc.vpc_id)
+        .bind(&group)
+        .bind(&table)
+        .bind(&acl)
+        .bind(stable_id("sgr", &[&group, "egress-all"]))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_vpc_attribute(conn: &mut Conn, vpc_id: &str, attribute: VpcAttribute, value: bool) -> Result<()> {
+    sqlx::query(&format!("update vpc set {} = ? where vpc_id = ?", attribute.column()))
+        .bind(value)
+        .bind(vpc_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub struct SubnetQuery<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub ids: &'a [String],
+    pub filters: &'a [Filter],
+    pub page: &'a Page,
+}
+
+pub async fn describe_subnets(conn: &mut Conn, q: &SubnetQuery<'_>) -> Result<(Vec<Subnet>, Option<String>)> {
+    let mut qb = select_subnets(q.account, q.region);
+    if !q.ids.is_empty() {
+        push_in(&mut qb, "s.subnet_id", q.ids);
+    }
+    SUBNET_FILTERS.push(&mut qb, q.filters, q.account)?;
+    q.page.push(&mut qb, "s.subnet_id");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let mut subnets: Vec<Subnet> = rows.iter().map(subnet_from_row).collect();
+    let next = q.page.finish(&mut subnets, |s| s.subnet_id.clone());
+    Ok((subnets, next))
+}
+
 pub async fn find_subnet(conn: &mut Conn, account: &str, region: &str, subnet_id: &str) -> Result<Option<Subnet>> {
-    let sql = format!(
-        "select {} from subnet s where s.subnet_id = ? and s.account_id = ? and s.region = ?",
-        subnet_columns()
-    );
-    let row = sqlx::query(&sql).bind(subnet_id).bind(account).bind(region).fetch_optional(&mut *conn).await?;
+    let mut qb = select_subnets(account, region);
+    qb.push(" and s.subnet_id = ").push_bind(subnet_id);
+    let row = qb.build().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(subnet_from_row))
 }
 
 /// The default subnets of the scope's default VPC, in zone order.
 pub async fn default_subnets(conn: &mut Conn, account: &str, region: &str) -> Result<Vec<Subnet>> {
-    let sql = format!(
-        "select {} from subnet s where s.account_id = ? and s.region = ? and s.default_for_az = 1 \
-         order by s.availability_zone",
-        subnet_columns()
-    );
-    let rows = sqlx::query(&sql).bind(account).bind(region).fetch_all(&mut *conn).await?;
+    let mut qb = select_subnets(account, region);
+    qb.push(" and s.default_for_az = 1 order by s.availability_zone");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(subnet_from_row).collect())
+}
+
+/// The IPv4 and IPv6 blocks of the VPC's subnets.
+pub async fn subnet_blocks(conn: &mut Conn, vpc_id: &str) -> Result<(Vec<String>, Vec<String>)> {
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("select cidr_block, ipv6_cidr_block from subnet where vpc_id = ?")
+            .bind(vpc_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let ipv4 = rows.iter().map(|(b, _)| b.clone()).collect();
+    let ipv6 = rows.into_iter().filter_map(|(_, b)| b).collect();
+    Ok((ipv4, ipv6))
+}
+
+/// Whether an interface or an instance that is not terminated sits in the subnet.
+pub async fn subnet_in_use(conn: &mut Conn, subnet_id: &str) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "select 1 where exists (select 1 from network_interface where subnet_id = ?1) \
+         or exists (select 1 from instance where subnet_id = ?1 and state != 'terminated')",
+    )
+    .bind(subnet_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Deletes a subnet not in use, its explicit route table association and its tags.
+pub async fn delete_subnet(conn: &mut Conn, subnet_id: &str) -> Result<()> {
+    for sql in [
+        "delete from route_table_association where subnet_id = ?",
+        "delete from subnet where subnet_id = ?",
+        "delete from tag where resource_id = ?",
+    ] {
+        sqlx::query(sql).bind(subnet_id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Sets one of the subnet's attributes (a column of `subnet`, named by the action).
+pub async fn set_subnet_attribute<T>(conn: &mut Conn, subnet_id: &str, column: &str, value: T) -> Result<()>
+where
+    T: for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Send,
+{
+    sqlx::query(&format!("update subnet set {column} = ? where subnet_id = ?"))
+        .bind(value)
+        .bind(subnet_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
