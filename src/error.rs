@@ -123,6 +123,7 @@ error_codes! {
     SecurityGroupLimitExceeded = "SecurityGroupLimitExceeded", 400;
     SecurityGroupsPerInstanceLimitExceeded = "SecurityGroupsPerInstanceLimitExceeded", 400;
     SecurityGroupsPerInterfaceLimitExceeded = "SecurityGroupsPerInterfaceLimitExceeded", 400;
+    InvalidPrefixListId_Malformed = "InvalidPrefixListId.Malformed", 400;
     InvalidInternetGatewayId_Malformed = "InvalidInternetGatewayId.Malformed", 400;
     InvalidInternetGatewayID_NotFound = "InvalidInternetGatewayID.NotFound", 400;
     InvalidGatewayID_NotFound = "InvalidGatewayID.NotFound", 400;

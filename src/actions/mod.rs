@@ -25,6 +25,7 @@ pub mod key_pairs;
 pub mod network_interfaces;
 pub mod regions;
 pub mod routing;
+pub mod security_group_rules;
 pub mod security_groups;
 pub mod snapshot_attributes;
 pub mod snapshots;
@@ -235,7 +236,17 @@ operations! {
     // --
 
     // Security groups.
+    CreateSecurityGroup(security_groups::CreateSecurityGroupInput) => security_groups::create_security_group;
     DescribeSecurityGroups(security_groups::DescribeSecurityGroupsInput) => security_groups::describe_security_groups;
+    DeleteSecurityGroup(security_groups::DeleteSecurityGroupInput) => security_groups::delete_security_group;
+    AuthorizeSecurityGroupIngress(security_group_rules::AuthorizeSecurityGroupIngressInput) => security_group_rules::authorize_security_group_ingress;
+    AuthorizeSecurityGroupEgress(security_group_rules::AuthorizeSecurityGroupEgressInput) => security_group_rules::authorize_security_group_egress;
+    RevokeSecurityGroupIngress(security_group_rules::RevokeSecurityGroupIngressInput) => security_group_rules::revoke_security_group_ingress;
+    RevokeSecurityGroupEgress(security_group_rules::RevokeSecurityGroupEgressInput) => security_group_rules::revoke_security_group_egress;
+    DescribeSecurityGroupRules(security_group_rules::DescribeSecurityGroupRulesInput) => security_group_rules::describe_security_group_rules;
+    ModifySecurityGroupRules(security_group_rules::ModifySecurityGroupRulesInput) => security_group_rules::modify_security_group_rules;
+    UpdateSecurityGroupRuleDescriptionsIngress(security_group_rules::UpdateSecurityGroupRuleDescriptionsIngressInput) => security_group_rules::update_security_group_rule_descriptions_ingress;
+    UpdateSecurityGroupRuleDescriptionsEgress(security_group_rules::UpdateSecurityGroupRuleDescriptionsEgressInput) => security_group_rules::update_security_group_rule_descriptions_egress;
     // --
 
     // Internet gateways and route tables.
