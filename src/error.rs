@@ -148,6 +148,8 @@ error_codes! {
     InvalidAddress_NotFound = "InvalidAddress.NotFound", 400;
     InvalidAddress_Malformed = "InvalidAddress.Malformed", 400;
     AddressLimitExceeded = "AddressLimitExceeded", 400;
+    InsufficientFreeAddressesInSubnet = "InsufficientFreeAddressesInSubnet", 400;
+    InvalidNetworkInterfaceAttachmentId_Malformed = "InvalidNetworkInterfaceAttachmentId.Malformed", 400;
     InvalidInstanceType = "InvalidInstanceType", 400;
 }
 

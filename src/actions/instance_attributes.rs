@@ -7,10 +7,14 @@ use crate::domain::ids::{self, IdKind};
 use crate::domain::image::check_enum;
 use crate::domain::instance::{check_compatible, instance_type, Instance, InstanceType};
 use crate::domain::lifecycle::InstanceState;
+use crate::domain::network::interface::check_group_count;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::instances::{self as store, InstanceColumn};
+use crate::store::network::{interfaces, not_found, security_groups};
+use crate::store::Conn;
 use crate::wire::params::Params;
+use crate::wire::query::dedup;
 use crate::wire::shapes::instance::{write_instance_attribute, INSTANCE_ATTRIBUTES};
 use crate::wire::xml::Xml;
 
@@ -59,6 +63,8 @@ pub enum AttributeChange {
     UserData(String),
     DisableApiTermination(bool),
     ShutdownBehavior(String),
+    /// `GroupId.N`: the groups of the primary interface, in the instance's VPC.
+    Groups(Vec<String>),
     /// `sourceDestCheck`, `ebsOptimized`, `enaSupport`, `disableApiStop`: accepted and
     /// kept as EC2's defaults, as there is no network or hardware to change.
     KeptAsDefault,
@@ -118,6 +124,9 @@ impl AttributeChange {
             AttributeChange::UserData(data) => Some((InstanceColumn::UserData, data.clone())),
             AttributeChange::DisableApiTermination(on) => Some((InstanceColumn::DisableApiTermination, on.to_string())),
             AttributeChange::ShutdownBehavior(behavior) => Some((InstanceColumn::ShutdownBehavior, behavior.clone())),
+            AttributeChange::Groups(ids) => {
+                Some((InstanceColumn::SecurityGroupIds, serde_json::to_string(ids).expect("json")))
+            }
             AttributeChange::KeptAsDefault => None,
         }
     }
@@ -132,9 +141,16 @@ pub struct ModifyInstanceAttributeInput {
 impl FromParams for ModifyInstanceAttributeInput {
     fn from_params(p: &Params) -> Result<Self> {
         let instance_id = p.required("InstanceId")?;
-        let (attribute, value) = requested_change(p)?;
         ids::check(IdKind::Instance, instance_id)?;
-        let change = AttributeChange::parse(attribute, value)?;
+        let groups = dedup(p.list("GroupId")?);
+        let change = if groups.is_empty() {
+            let (attribute, value) = requested_change(p)?;
+            AttributeChange::parse(attribute, value)?
+        } else {
+            ids::check_all(IdKind::SecurityGroup, &groups)?;
+            check_group_count(groups.len())?;
+            AttributeChange::Groups(groups)
+        };
         Ok(ModifyInstanceAttributeInput { instance_id: instance_id.to_string(), change })
     }
 }
@@ -167,12 +183,36 @@ pub async fn modify_instance_attribute(ctx: &Ctx<'_>, input: ModifyInstanceAttri
     let mut tx = ctx.app.store.write().await?;
     let instance = own_instance(ctx.scope, &mut tx, &input.instance_id).await?;
     input.change.check_allowed(&instance)?;
+    if let AttributeChange::Groups(ids) = &input.change {
+        check_groups_in_vpc(ctx, &mut tx, ids, &instance.vpc_id).await?;
+    }
     ctx.check_dry_run()?;
     if let Some((column, value)) = input.change.stored() {
         store::set_attribute(&mut tx, &input.instance_id, column, &value).await?;
     }
+    if let AttributeChange::Groups(ids) = &input.change {
+        interfaces::set_primary_groups(&mut tx, &input.instance_id, ids).await?;
+    }
     tx.commit().await?;
     Ok(Xml::return_true())
+}
+
+/// Every group must be the caller's, in the instance's VPC.
+async fn check_groups_in_vpc(ctx: &Ctx<'_>, conn: &mut Conn, ids: &[String], vpc_id: &str) -> Result<()> {
+    let found = security_groups::group_vpcs(conn, ctx.scope.account, ctx.scope.region, ids).await?;
+    for id in ids {
+        match found.iter().find(|(group, _)| group == id) {
+            None => return Err(not_found(IdKind::SecurityGroup, id)),
+            Some((_, vpc)) if vpc != vpc_id => {
+                return Err(ec2_err!(
+                    InvalidGroup_NotFound,
+                    "The security group '{id}' does not exist in VPC '{vpc_id}'"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

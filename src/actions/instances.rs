@@ -10,15 +10,18 @@ use crate::domain::clock::iso;
 use crate::domain::filter::{filter_in_memory, Filter};
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{check_enum, BlockDeviceMapping, EbsBlockDevice, Image};
-use crate::domain::instance::{check_compatible, instance_type, Instance, InstanceType};
-use crate::domain::network::{cidr, default_security_group_id, default_subnets, Subnet};
-use crate::domain::regions;
+use crate::domain::instance::{check_compatible, instance_type, Instance, InstanceInterface, InstanceType};
+use crate::domain::network::interface::{
+    check_group_count, new_attachment_id, random_mac, InterfaceAttachment, NetworkInterface,
+};
+use crate::domain::network::{cidr, Subnet};
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::{self, Volume};
 use crate::ec2_err;
 use crate::error::{Code, Ec2Error, Result};
 use crate::store::filters::Page;
 use crate::store::instances::{self as store, InstanceQuery};
+use crate::store::network::{interfaces, not_found, security_groups, vpcs};
 use crate::store::{key_pairs, snapshots, tags, volumes, Conn};
 use crate::wire::params::Params;
 use crate::wire::query::{
@@ -37,14 +40,17 @@ const LAUNCH_TAGGABLE: &[&str] = &["instance", "volume", "network-interface"];
 
 // RunInstances ---------------------------------------------------------------------------
 
-/// Where a launch asks to go: a subnet or a zone of the default VPC, and security groups
-/// by id or by name. Resolved against the caller's default network by `placement`.
+/// Where a launch asks to go: a subnet (or a zone of the default VPC), security groups
+/// by id or by name, a private address, a public one. Resolved by `placement`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlacementRequest {
     pub subnet_id: Option<String>,
     pub zone: Option<String>,
     pub security_group_ids: Vec<String>,
     pub security_group_names: Vec<String>,
+    pub private_ip: Option<String>,
+    /// `AssociatePublicIpAddress`; the subnet's `MapPublicIpOnLaunch` when unset.
+    pub public_ip: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +64,7 @@ pub struct RunInstancesInput {
     pub disable_api_termination: bool,
     pub instance_tags: Vec<Tag>,
     pub volume_tags: Vec<Tag>,
+    pub interface_tags: Vec<Tag>,
     /// `BlockDeviceMapping.N`, applied over the image's own mappings.
     pub block_device_mappings: Vec<BlockDeviceMapping>,
     pub key_name: Option<String>,
@@ -77,6 +84,7 @@ impl FromParams for RunInstancesInput {
         let tag_specs = parse_tag_specs(p)?;
         let instance_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "instance")?;
         let volume_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "volume")?;
+        let interface_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "network-interface")?;
         let block_device_mappings = parse_block_device_mappings(p)?;
         ids::check(IdKind::Image, &image_id)?;
         Ok(RunInstancesInput {
@@ -88,6 +96,7 @@ impl FromParams for RunInstancesInput {
             disable_api_termination,
             instance_tags,
             volume_tags,
+            interface_tags,
             block_device_mappings,
             key_name: p.str("KeyName").map(str::to_string),
             user_data: p.str("UserData").map(str::to_string),
@@ -115,9 +124,15 @@ fn parse_count(p: &Params) -> Result<i64> {
     Ok(max.min(MAX_LAUNCH))
 }
 
-/// The subnet, zone and security groups, from the top-level members or the first
+/// The subnet, zone, groups and addresses, from the top-level members or the first
 /// network interface's.
 fn parse_placement(p: &Params) -> Result<PlacementRequest> {
+    if p.has("NetworkInterface.1.NetworkInterfaceId") {
+        return Err(ec2_err!(
+            UnsupportedOperation,
+            "Launching with an existing network interface is not implemented by ec2lite."
+        ));
+    }
     let subnet_id = p.str("SubnetId").or(p.str("NetworkInterface.1.SubnetId"));
     if let Some(id) = subnet_id {
         ids::check(IdKind::Subnet, id)?;
@@ -125,27 +140,39 @@ fn parse_placement(p: &Params) -> Result<PlacementRequest> {
     let mut security_group_ids = p.list("SecurityGroupId")?;
     security_group_ids.extend(p.list("NetworkInterface.1.SecurityGroupId")?);
     ids::check_all(IdKind::SecurityGroup, &security_group_ids)?;
+    let security_group_ids = dedup(security_group_ids);
+    check_group_count(security_group_ids.len())?;
+    let private_ip = p.str("PrivateIpAddress").or(p.str("NetworkInterface.1.PrivateIpAddress"));
+    if let Some(ip) = private_ip {
+        if ip.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(ec2_err!(InvalidParameterValue, "Invalid value '{ip}' for privateIpAddress"));
+        }
+    }
     Ok(PlacementRequest {
         subnet_id: subnet_id.map(str::to_string),
         zone: p.str("Placement.AvailabilityZone").map(str::to_string),
         security_group_ids,
-        security_group_names: p.list("SecurityGroup")?,
+        security_group_names: dedup(p.list("SecurityGroup")?),
+        private_ip: private_ip.map(str::to_string),
+        public_ip: p.bool("NetworkInterface.1.AssociatePublicIpAddress")?,
     })
 }
 
 pub async fn run_instances(ctx: &Ctx<'_>, input: RunInstancesInput) -> Result<Xml> {
-    let place = placement(ctx, &input.placement)?;
+    ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
     if let Some(earlier) = earlier_launch(ctx, &mut tx, &input).await? {
         ctx.check_dry_run()?;
         return Ok(reservation_xml(ctx, &earlier));
     }
+    let place = placement(ctx, &mut tx, &input.placement).await?;
+    let addresses = private_addresses(&mut tx, &place, input.count).await?;
     let image = launch_check(ctx, &mut tx, &input).await?;
     let mappings = merge_mappings(&image, &input.block_device_mappings)?;
     let snapshots = source_snapshots(ctx, &mut tx, &mappings).await?;
     check_key_pair(ctx, &mut tx, input.key_name.as_deref()).await?;
     ctx.check_dry_run()?;
-    let plan = LaunchPlan { input: &input, image: &image, place, mappings, snapshots };
+    let plan = LaunchPlan { input: &input, image: &image, place, addresses, mappings, snapshots };
     let launched = store_launch(ctx, &mut tx, &plan).await?;
     tx.commit().await?;
     Ok(reservation_xml(ctx, &launched))
@@ -157,66 +184,136 @@ fn reservation_xml(ctx: &Ctx<'_>, instances: &[Instance]) -> Xml {
     x
 }
 
-/// Where the instances go, in the caller's default VPC.
+/// Where the instances go: a subnet of the caller, groups of its VPC, and whether they
+/// get a public address.
 struct Placement {
     subnet: Subnet,
-    security_groups: Vec<String>,
+    /// (group id, group name)
+    groups: Vec<(String, String)>,
+    public_ip: bool,
+    private_ip: Option<String>,
 }
 
-fn placement(ctx: &Ctx<'_>, request: &PlacementRequest) -> Result<Placement> {
-    let subnet = subnet_for(ctx, request)?;
-    let security_groups = security_groups_for(ctx, request, &subnet)?;
-    Ok(Placement { subnet, security_groups })
+async fn placement(ctx: &Ctx<'_>, conn: &mut Conn, request: &PlacementRequest) -> Result<Placement> {
+    let subnet = subnet_for(ctx, conn, request).await?;
+    let groups = security_groups_for(ctx, conn, request, &subnet).await?;
+    Ok(Placement {
+        public_ip: request.public_ip.unwrap_or(subnet.map_public_ip_on_launch),
+        subnet,
+        groups,
+        private_ip: request.private_ip.clone(),
+    })
 }
 
-/// The default subnet asked for by id or by zone; the first zone's when neither is.
-fn subnet_for(ctx: &Ctx<'_>, request: &PlacementRequest) -> Result<Subnet> {
-    let region = regions::find(ctx.scope.region).expect("known region");
-    let subnets = default_subnets(ctx.scope.account, region);
+/// The subnet asked for by id, else the default subnet of the zone asked for, else the
+/// default VPC's first.
+async fn subnet_for(ctx: &Ctx<'_>, conn: &mut Conn, request: &PlacementRequest) -> Result<Subnet> {
+    let (account, region) = (ctx.scope.account, ctx.scope.region);
     let zone = request.zone.as_deref();
-    match (request.subnet_id.as_deref(), zone) {
-        (Some(id), _) => {
-            let subnet = subnets
-                .into_iter()
-                .find(|s| s.subnet_id == id)
-                .ok_or_else(|| ec2_err!(InvalidSubnetID_NotFound, "The subnet ID '{id}' does not exist"))?;
-            if let Some(zone) = zone.filter(|z| *z != subnet.availability_zone) {
-                return Err(ec2_err!(
-                    InvalidParameterCombination,
-                    "The specified subnet {id} is not in the availability zone {zone}"
-                ));
-            }
-            Ok(subnet)
+    if let Some(id) = request.subnet_id.as_deref() {
+        let subnet =
+            vpcs::find_subnet(conn, account, region, id).await?.ok_or_else(|| not_found(IdKind::Subnet, id))?;
+        if let Some(zone) = zone.filter(|z| *z != subnet.availability_zone) {
+            return Err(ec2_err!(
+                InvalidParameterCombination,
+                "The specified subnet {id} is not in the availability zone {zone}"
+            ));
         }
-        (None, Some(zone)) => subnets
+        return Ok(subnet);
+    }
+    let subnets = vpcs::default_subnets(conn, account, region).await?;
+    if subnets.is_empty() {
+        return Err(ec2_err!(VPCIdNotSpecified, "No default VPC for this user"));
+    }
+    match zone {
+        Some(zone) => subnets
             .into_iter()
             .find(|s| s.availability_zone == zone)
             .ok_or_else(|| ec2_err!(InvalidParameterValue, "Invalid availability zone: [{zone}]")),
-        (None, None) => Ok(subnets.into_iter().next().expect("every region has zones")),
+        None => Ok(subnets.into_iter().next().expect("not empty")),
     }
 }
 
-/// The default VPC has one security group, `default`: every group asked for must be it.
-fn security_groups_for(ctx: &Ctx<'_>, request: &PlacementRequest, subnet: &Subnet) -> Result<Vec<String>> {
-    let default_group = default_security_group_id(ctx.scope.account, ctx.scope.region);
-    let mut groups = request.security_group_ids.clone();
-    if let Some(id) = groups.iter().find(|id| **id != default_group) {
-        return Err(ec2_err!(InvalidGroup_NotFound, "The security group '{id}' does not exist"));
-    }
-    for name in &request.security_group_names {
-        if name != "default" {
+/// The groups asked for, by id (in the subnet's VPC) or by name (in the default VPC
+/// only, as on EC2); the VPC's default group when none is.
+async fn security_groups_for(
+    ctx: &Ctx<'_>,
+    conn: &mut Conn,
+    request: &PlacementRequest,
+    subnet: &Subnet,
+) -> Result<Vec<(String, String)>> {
+    let (account, region) = (ctx.scope.account, ctx.scope.region);
+    let mut groups = Vec::new();
+    for id in &request.security_group_ids {
+        let group = security_groups::find_group(conn, account, region, id)
+            .await?
+            .ok_or_else(|| not_found(IdKind::SecurityGroup, id))?;
+        if group.vpc_id != subnet.vpc_id {
             return Err(ec2_err!(
-                InvalidGroup_NotFound,
-                "The security group '{name}' does not exist in default VPC '{}'",
-                subnet.vpc_id
+                InvalidParameter,
+                "Security group {id} and subnet {} belong to different networks.",
+                subnet.subnet_id
             ));
         }
-        groups.push(default_group.clone());
+        groups.push((group.group_id, group.group_name));
     }
-    if groups.is_empty() {
-        groups.push(default_group);
+    let named_outside_default_vpc = !request.security_group_names.is_empty()
+        && !vpcs::find_vpc(conn, account, region, &subnet.vpc_id).await?.is_some_and(|v| v.is_default);
+    if named_outside_default_vpc {
+        return Err(ec2_err!(
+            InvalidParameterCombination,
+            "The parameter groupName cannot be used with the parameter subnet"
+        ));
     }
-    Ok(dedup(groups))
+    let mut names = request.security_group_names.clone();
+    if groups.is_empty() && names.is_empty() {
+        names.push("default".into());
+    }
+    for name in &names {
+        let group = security_groups::find_group_by_name(conn, account, region, &subnet.vpc_id, name)
+            .await?
+            .ok_or_else(|| {
+                ec2_err!(InvalidGroup_NotFound, "The security group '{name}' does not exist in VPC '{}'", subnet.vpc_id)
+            })?;
+        groups.push((group.group_id, group.group_name));
+    }
+    groups.dedup_by(|a, b| a.0 == b.0);
+    check_group_count(groups.len())?;
+    Ok(groups)
+}
+
+/// One private address per instance from the subnet: the one asked for, or the lowest
+/// free ones.
+async fn private_addresses(conn: &mut Conn, place: &Placement, count: i64) -> Result<Vec<String>> {
+    let subnet = &place.subnet;
+    let taken = interfaces::taken_addresses(conn, &subnet.subnet_id).await?;
+    if let Some(ip) = &place.private_ip {
+        if count > 1 {
+            return Err(ec2_err!(
+                InvalidParameterCombination,
+                "Cannot specify a private IP address when launching more than one instance"
+            ));
+        }
+        if !cidr::is_usable_address(&subnet.cidr_block, ip) {
+            return Err(ec2_err!(
+                InvalidParameterValue,
+                "Address {ip} does not fall within the subnet's address range"
+            ));
+        }
+        if taken.contains(ip) {
+            return Err(ec2_err!(InvalidIPAddress_InUse, "Address {ip} is in use."));
+        }
+        return Ok(vec![ip.clone()]);
+    }
+    let free = cidr::free_addresses(&subnet.cidr_block, &taken, count as usize);
+    if (free.len() as i64) < count {
+        return Err(ec2_err!(
+            InsufficientFreeAddressesInSubnet,
+            "There are not enough free addresses in subnet '{}' to satisfy the requested number of instances.",
+            subnet.subnet_id
+        ));
+    }
+    Ok(free)
 }
 
 /// The instances an earlier launch with the same client token made, if any. The token
@@ -333,6 +430,8 @@ struct LaunchPlan<'a> {
     input: &'a RunInstancesInput,
     image: &'a Image,
     place: Placement,
+    /// One private address per instance.
+    addresses: Vec<String>,
     mappings: Vec<BlockDeviceMapping>,
     snapshots: Vec<SourceSnapshot>,
 }
@@ -350,6 +449,7 @@ async fn store_launch(ctx: &Ctx<'_>, conn: &mut Conn, plan: &LaunchPlan<'_>) -> 
         let instance_tags = &plan.input.instance_tags;
         tags::upsert(conn, ctx.scope.account, ctx.scope.region, instance_id, "instance", instance_tags, ctx.now)
             .await?;
+        instance.interfaces = vec![create_primary_interface(ctx, conn, plan, &instance).await?];
         instance.volumes = create_volumes(ctx, conn, plan, &instance.instance_id).await?;
         ctx.app.store.schedule_transition(stored.ready_at);
         launched.push(instance);
@@ -373,8 +473,8 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         availability_zone: subnet.availability_zone.clone(),
         subnet_id: subnet.subnet_id.clone(),
         vpc_id: subnet.vpc_id.clone(),
-        private_ip: cidr::address_at(&subnet.cidr_block, rand::rng().random()).expect("subnet blocks are valid"),
-        public_ip: Some(random_public_ip()),
+        private_ip: plan.addresses[index as usize].clone(),
+        public_ip: plan.place.public_ip.then(random_public_ip),
         key_name: input.key_name.clone(),
         user_data: input.user_data.clone(),
         state: InstanceState::Pending,
@@ -397,10 +497,65 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         client_token: input.client_token.clone(),
         shutdown_behavior: input.shutdown_behavior.clone(),
         disable_api_termination: input.disable_api_termination,
-        security_group_ids: plan.place.security_groups.clone(),
+        security_group_ids: plan.place.groups.iter().map(|(id, _)| id.clone()).collect(),
+        groups: plan.place.groups.clone(),
+        interfaces: Vec::new(),
         tags: pairs(&input.instance_tags),
         volumes: Vec::new(),
     }
+}
+
+/// The instance's primary interface (device 0, deleted with it), holding its address.
+async fn create_primary_interface(
+    ctx: &Ctx<'_>,
+    conn: &mut Conn,
+    plan: &LaunchPlan<'_>,
+    instance: &Instance,
+) -> Result<InstanceInterface> {
+    let subnet = &plan.place.subnet;
+    let interface = NetworkInterface {
+        network_interface_id: ids::new_id(IdKind::NetworkInterface),
+        owner_id: instance.owner_id.clone(),
+        region: instance.region.clone(),
+        subnet_id: subnet.subnet_id.clone(),
+        vpc_id: subnet.vpc_id.clone(),
+        availability_zone: subnet.availability_zone.clone(),
+        private_ip: instance.private_ip.clone(),
+        mac_address: random_mac(),
+        description: String::new(),
+        interface_type: "interface".into(),
+        source_dest_check: true,
+        groups: plan.place.groups.clone(),
+        attachment: Some(InterfaceAttachment {
+            attachment_id: new_attachment_id(),
+            instance_id: instance.instance_id.clone(),
+            instance_owner_id: instance.owner_id.clone(),
+            device_index: 0,
+            attach_time: ctx.now,
+            delete_on_termination: true,
+        }),
+        association: None,
+        tags: pairs(&plan.input.interface_tags),
+    };
+    interfaces::insert_interface(conn, &interface, ctx.now).await?;
+    let id = &interface.network_interface_id;
+    let interface_tags = &plan.input.interface_tags;
+    tags::upsert(conn, ctx.scope.account, ctx.scope.region, id, "network-interface", interface_tags, ctx.now).await?;
+    let attachment = interface.attachment.expect("attached");
+    Ok(InstanceInterface {
+        network_interface_id: interface.network_interface_id,
+        subnet_id: interface.subnet_id,
+        vpc_id: interface.vpc_id,
+        private_ip: interface.private_ip,
+        mac_address: interface.mac_address,
+        description: interface.description,
+        source_dest_check: true,
+        attachment_id: attachment.attachment_id,
+        device_index: 0,
+        attach_time: attachment.attach_time,
+        delete_on_termination: true,
+        groups: interface.groups,
+    })
 }
 
 fn random_public_ip() -> String {
@@ -818,6 +973,7 @@ mod tests {
                 zone: Some("us-east-1a".into()),
                 security_group_ids: vec!["sg-0123456789abcdef0".into()],
                 security_group_names: vec!["default".into()],
+                ..Default::default()
             }
         );
         assert_eq!((input.shutdown_behavior.as_str(), input.disable_api_termination), ("terminate", true));

@@ -41,9 +41,31 @@ pub struct Instance {
     pub shutdown_behavior: String,
     pub disable_api_termination: bool,
     pub security_group_ids: Vec<String>,
+    /// (group id, group name) of `security_group_ids`, as read back.
+    pub groups: Vec<(String, String)>,
+    /// Attached network interfaces, by device index.
+    pub interfaces: Vec<InstanceInterface>,
     pub tags: Vec<(String, String)>,
     /// Attached volumes: (device, volume id, attach time, delete on termination).
     pub volumes: Vec<(String, String, i64, bool)>,
+}
+
+/// A network interface as its instance shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct InstanceInterface {
+    pub network_interface_id: String,
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub private_ip: String,
+    pub mac_address: String,
+    pub description: String,
+    pub source_dest_check: bool,
+    pub attachment_id: String,
+    pub device_index: i64,
+    pub attach_time: i64,
+    pub delete_on_termination: bool,
+    pub groups: Vec<(String, String)>,
 }
 
 impl Instance {

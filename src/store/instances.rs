@@ -26,12 +26,35 @@ const INSTANCE_JSON: &str = "json_object(\
     'kernel_id', i.kernel_id, 'client_token', i.client_token, 'shutdown_behavior', i.shutdown_behavior, \
     'disable_api_termination', case when i.disable_api_termination then json('true') else json('false') end, \
     'security_group_ids', json(i.security_group_ids), \
+    'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
+        from json_each(i.security_group_ids) j left join security_group sg on sg.group_id = j.value)), \
+    'interfaces', (select json_group_array(json_object('network_interface_id', n.network_interface_id, \
+        'subnet_id', n.subnet_id, 'vpc_id', n.vpc_id, 'private_ip', n.private_ip_address, \
+        'mac_address', n.mac_address, 'description', n.description, \
+        'source_dest_check', case when n.source_dest_check then json('true') else json('false') end, \
+        'attachment_id', n.attachment_id, 'device_index', n.device_index, 'attach_time', n.attach_time, \
+        'delete_on_termination', case when n.delete_on_termination then json('true') else json('false') end, \
+        'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
+            from json_each(n.security_group_ids) j left join security_group sg on sg.group_id = j.value)))) \
+        from (select * from network_interface where instance_id = i.instance_id order by device_index) n), \
     'volumes', (select json_group_array(json_array(v.attached_device, v.volume_id, v.attach_time, \
         case when v.delete_on_termination then json('true') else json('false') end)) \
         from (select * from volume where attached_instance_id = i.instance_id order by attached_device) v), \
     'tags', (select json_group_array(json_array(t.key, t.value)) from \
         (select key, value from tag where tag.account_id = ";
 const INSTANCE_JSON_END: &str = " and tag.resource_id = i.instance_id order by key) t)) as doc";
+
+/// A field of any interface attached to the instance.
+macro_rules! interface_field {
+    ($expr:literal) => {
+        Target::Any { from: "(select * from network_interface where instance_id = i.instance_id) n", expr: $expr }
+    };
+}
+
+const GROUP_NAME: Target = Target::Any {
+    from: "json_each(i.security_group_ids) g join security_group fg on fg.group_id = g.value",
+    expr: "fg.group_name",
+};
 
 pub static FILTERS: FilterSpec = FilterSpec {
     id_column: "i.instance_id",
@@ -69,6 +92,18 @@ pub static FILTERS: FilterSpec = FilterSpec {
             },
         ),
         ("instance.group-id", Target::Any { from: "json_each(i.security_group_ids) g", expr: "g.value" }),
+        ("group-id", Target::Any { from: "json_each(i.security_group_ids) g", expr: "g.value" }),
+        ("instance.group-name", GROUP_NAME),
+        ("group-name", GROUP_NAME),
+        ("network-interface.network-interface-id", interface_field!("n.network_interface_id")),
+        ("network-interface.attachment.attachment-id", interface_field!("n.attachment_id")),
+        ("network-interface.attachment.device-index", interface_field!("cast(n.device_index as text)")),
+        ("network-interface.addresses.private-ip-address", interface_field!("n.private_ip_address")),
+        ("network-interface.private-ip-address", interface_field!("n.private_ip_address")),
+        ("network-interface.mac-address", interface_field!("n.mac_address")),
+        ("network-interface.subnet-id", interface_field!("n.subnet_id")),
+        ("network-interface.vpc-id", interface_field!("n.vpc_id")),
+        ("network-interface.description", interface_field!("n.description")),
     ],
 };
 
@@ -212,13 +247,15 @@ pub async fn set_state(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     .execute(&mut *conn)
     .await?;
     if i.state == InstanceState::Terminated {
-        release_volumes(conn, &i.instance_id).await?;
+        release_resources(conn, &i.instance_id).await?;
     }
     Ok(())
 }
 
-/// Deletes the volumes marked delete-on-termination and detaches the others.
-pub async fn release_volumes(conn: &mut Conn, instance_id: &str) -> Result<()> {
+/// What a terminated instance lets go: the volumes marked delete-on-termination are
+/// deleted and the others detached; so are its network interfaces.
+pub async fn release_resources(conn: &mut Conn, instance_id: &str) -> Result<()> {
+    super::network::interfaces::release_instance(conn, instance_id).await?;
     sqlx::query(
         "delete from tag where resource_id in \
          (select volume_id from volume where attached_instance_id = ? and delete_on_termination = 1)",
@@ -249,6 +286,7 @@ pub async fn set_attribute(conn: &mut Conn, instance_id: &str, column: InstanceC
         InstanceColumn::DisableApiTermination => {
             "update instance set disable_api_termination = (? = 'true') where instance_id = ?"
         }
+        InstanceColumn::SecurityGroupIds => "update instance set security_group_ids = ? where instance_id = ?",
     };
     sqlx::query(sql).bind(value).bind(instance_id).execute(&mut *conn).await?;
     Ok(())
@@ -260,6 +298,8 @@ pub enum InstanceColumn {
     UserData,
     ShutdownBehavior,
     DisableApiTermination,
+    /// A JSON array of group ids.
+    SecurityGroupIds,
 }
 
 pub async fn attach_volume(

@@ -101,7 +101,7 @@ async fn settle_instances(conn: &mut Conn, now: i64, terminated_retention_ms: i6
         .execute(&mut *conn)
         .await?;
         if terminated {
-            super::instances::release_volumes(conn, &instance_id).await?;
+            super::instances::release_resources(conn, &instance_id).await?;
         }
     }
     sqlx::query(

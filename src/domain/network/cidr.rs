@@ -69,6 +69,18 @@ pub fn first_free_address(cidr: &str, taken: &[String]) -> Option<String> {
     (4..size - 1).map(|offset| Ipv4Addr::from(base + offset).to_string()).find(|ip| !taken.contains(ip))
 }
 
+/// Up to `n` usable addresses of `cidr` that `taken` does not hold, lowest first.
+pub fn free_addresses(cidr: &str, taken: &std::collections::HashSet<String>, n: usize) -> Vec<String> {
+    let Some(net) = parse_ipv4(cidr) else { return Vec::new() };
+    let base = u32::from(net.network());
+    let size = 1u32 << (32 - net.prefix_len());
+    (4..size - 1)
+        .map(|offset| Ipv4Addr::from(base + offset).to_string())
+        .filter(|ip| !taken.contains(ip))
+        .take(n)
+        .collect()
+}
+
 /// The usable address number `n` of `cidr` (wrapping), counting from the first after
 /// the reserved ones.
 pub fn address_at(cidr: &str, n: u32) -> Option<String> {
@@ -124,6 +136,9 @@ mod tests {
         assert_eq!(first_free_address("10.0.0.0/28", &["10.0.0.4".into()]).as_deref(), Some("10.0.0.5"));
         let all: Vec<String> = (4..15).map(|i| format!("10.0.0.{i}")).collect();
         assert_eq!(first_free_address("10.0.0.0/28", &all), None);
+        let taken: std::collections::HashSet<String> = ["10.0.0.5".to_string()].into();
+        assert_eq!(free_addresses("10.0.0.0/28", &taken, 2), ["10.0.0.4", "10.0.0.6"]);
+        assert_eq!(free_addresses("10.0.0.0/28", &taken, 20).len(), 10);
         assert!(is_usable_address("10.0.0.0/28", "10.0.0.9"));
         assert!(!is_usable_address("10.0.0.0/28", "10.0.0.2"));
         assert!(!is_usable_address("10.0.0.0/28", "10.0.0.15"));

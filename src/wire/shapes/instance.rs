@@ -4,7 +4,7 @@
 //! block-device mappings of a running instance that the last two share.
 
 use crate::domain::clock::iso;
-use crate::domain::instance::{instance_type, Instance};
+use crate::domain::instance::{instance_type, Instance, InstanceInterface};
 use crate::domain::lifecycle::InstanceState;
 use crate::domain::network;
 use crate::wire::xml::Xml;
@@ -58,9 +58,10 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
         x.text("subnetId", &i.subnet_id).text("vpcId", &i.vpc_id).text("privateIpAddress", &i.private_ip);
     }
     x.opt_text("ipAddress", public_ip).bool("sourceDestCheck", true);
-    x.list("groupSet", &i.security_group_ids, |x, id| {
-        x.text("groupId", id).text("groupName", "default");
+    x.list("groupSet", &i.groups, |x, (id, name)| {
+        x.text("groupId", id).text("groupName", name);
     });
+    x.list("networkInterfaceSet", &i.interfaces, |x, n| write_instance_interface(x, i, n, public_ip, region));
     if let Some(code) = &i.state_reason_code {
         x.open("stateReason")
             .text("code", code)
@@ -79,6 +80,50 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
         .opt_bool("enaSupport", i.ena_support);
     write_fixed_options(x);
     x.opt_text("bootMode", i.boot_mode.as_deref()).text("currentInstanceBootMode", current_boot_mode(i));
+}
+
+/// An interface of an instance; the primary one carries the instance's public address.
+fn write_instance_interface(x: &mut Xml, i: &Instance, n: &InstanceInterface, public_ip: Option<&str>, region: &str) {
+    let public_ip = public_ip.filter(|_| n.device_index == 0);
+    let private_dns = network::private_dns_name(&n.private_ip, region);
+    let association = |x: &mut Xml| {
+        if let Some(ip) = public_ip {
+            x.open("association")
+                .text("publicIp", ip)
+                .text("publicDnsName", &network::public_dns_name(ip, region))
+                .text("ipOwnerId", "amazon")
+                .close("association");
+        }
+    };
+    x.text("networkInterfaceId", &n.network_interface_id)
+        .text("subnetId", &n.subnet_id)
+        .text("vpcId", &n.vpc_id)
+        .text("description", &n.description)
+        .text("ownerId", &i.owner_id)
+        .text("status", "in-use")
+        .text("macAddress", &n.mac_address)
+        .text("privateIpAddress", &n.private_ip)
+        .text("privateDnsName", &private_dns)
+        .bool("sourceDestCheck", n.source_dest_check);
+    x.list("groupSet", &n.groups, |x, (id, name)| {
+        x.text("groupId", id).text("groupName", name);
+    });
+    x.open("attachment")
+        .text("attachmentId", &n.attachment_id)
+        .num("deviceIndex", n.device_index)
+        .text("status", "attached")
+        .text("attachTime", &iso(n.attach_time))
+        .bool("deleteOnTermination", n.delete_on_termination)
+        .num("networkCardIndex", 0)
+        .close("attachment");
+    association(x);
+    x.open("privateIpAddressesSet")
+        .open("item")
+        .text("privateIpAddress", &n.private_ip)
+        .text("privateDnsName", &private_dns)
+        .bool("primary", true);
+    association(x);
+    x.close("item").close("privateIpAddressesSet").empty("ipv6AddressesSet").text("interfaceType", "interface");
 }
 
 /// The options every instance shows with EC2's defaults: there is no hardware,
@@ -279,6 +324,21 @@ mod tests {
             client_token: Some("token-1".into()),
             shutdown_behavior: "stop".into(),
             security_group_ids: vec!["sg-0123456789abcdef0".into()],
+            groups: vec![("sg-0123456789abcdef0".into(), "default".into())],
+            interfaces: vec![InstanceInterface {
+                network_interface_id: "eni-0123456789abcdef0".into(),
+                subnet_id: "subnet-0123456789abcdef0".into(),
+                vpc_id: "vpc-0123456789abcdef0".into(),
+                private_ip: "172.31.0.10".into(),
+                mac_address: "0e:01:02:03:04:05".into(),
+                description: String::new(),
+                source_dest_check: true,
+                attachment_id: "eni-attach-0123456789abcdef0".into(),
+                device_index: 0,
+                attach_time: LAUNCHED,
+                delete_on_termination: true,
+                groups: vec![("sg-0123456789abcdef0".into(), "default".into())],
+            }],
             tags: vec![("Name".into(), "web".into())],
             volumes: vec![("/dev/xvda".into(), "vol-0123456789abcdef0".into(), LAUNCHED, true)],
             ..Default::default()
@@ -311,6 +371,22 @@ mod tests {
             "<privateIpAddress>172.31.0.10</privateIpAddress><ipAddress>3.90.1.2</ipAddress>",
             "<sourceDestCheck>true</sourceDestCheck>",
             "<groupSet><item><groupId>sg-0123456789abcdef0</groupId><groupName>default</groupName></item></groupSet>",
+            "<networkInterfaceSet><item><networkInterfaceId>eni-0123456789abcdef0</networkInterfaceId>",
+            "<subnetId>subnet-0123456789abcdef0</subnetId><vpcId>vpc-0123456789abcdef0</vpcId><description></description>",
+            "<ownerId>000000000000</ownerId><status>in-use</status><macAddress>0e:01:02:03:04:05</macAddress>",
+            "<privateIpAddress>172.31.0.10</privateIpAddress><privateDnsName>ip-172-31-0-10.ec2.internal</privateDnsName>",
+            "<sourceDestCheck>true</sourceDestCheck>",
+            "<groupSet><item><groupId>sg-0123456789abcdef0</groupId><groupName>default</groupName></item></groupSet>",
+            "<attachment><attachmentId>eni-attach-0123456789abcdef0</attachmentId><deviceIndex>0</deviceIndex>",
+            "<status>attached</status><attachTime>2024-05-01T12:00:00.000Z</attachTime>",
+            "<deleteOnTermination>true</deleteOnTermination><networkCardIndex>0</networkCardIndex></attachment>",
+            "<association><publicIp>3.90.1.2</publicIp><publicDnsName>ec2-3-90-1-2.compute-1.amazonaws.com</publicDnsName>",
+            "<ipOwnerId>amazon</ipOwnerId></association>",
+            "<privateIpAddressesSet><item><privateIpAddress>172.31.0.10</privateIpAddress>",
+            "<privateDnsName>ip-172-31-0-10.ec2.internal</privateDnsName><primary>true</primary>",
+            "<association><publicIp>3.90.1.2</publicIp><publicDnsName>ec2-3-90-1-2.compute-1.amazonaws.com</publicDnsName>",
+            "<ipOwnerId>amazon</ipOwnerId></association></item></privateIpAddressesSet><ipv6AddressesSet/>",
+            "<interfaceType>interface</interfaceType></item></networkInterfaceSet>",
             "<architecture>x86_64</architecture><rootDeviceType>ebs</rootDeviceType>",
             "<rootDeviceName>/dev/xvda</rootDeviceName>",
             ROOT_MAPPING,
@@ -360,7 +436,7 @@ mod tests {
             "<kernelId>aki-0123456789abcdef0</kernelId>",
             "<platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances</usageOperation>",
             "<monitoring><state>disabled</state></monitoring>",
-            "<sourceDestCheck>true</sourceDestCheck><groupSet/>",
+            "<sourceDestCheck>true</sourceDestCheck><groupSet/><networkInterfaceSet/>",
             "<stateReason><code>Client.UserInitiatedShutdown</code>",
             "<message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>",
             "<architecture>x86_64</architecture><rootDeviceType>instance-store</rootDeviceType>",
