@@ -84,6 +84,7 @@ error_codes! {
     InvalidAttachment_NotFound = "InvalidAttachment.NotFound", 400;
     InvalidInstanceID_Malformed = "InvalidInstanceID.Malformed", 400;
     InvalidInstanceID_NotFound = "InvalidInstanceID.NotFound", 400;
+    InvalidInstanceID = "InvalidInstanceID", 400;
     InvalidKernelId_Malformed = "InvalidKernelId.Malformed", 400;
     InvalidRamDiskId_Malformed = "InvalidRamDiskId.Malformed", 400;
     InvalidReservationID_Malformed = "InvalidReservationID.Malformed", 400;
