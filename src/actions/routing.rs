@@ -577,10 +577,10 @@ pub async fn create_route(ctx: &Ctx<'_>, input: CreateRouteInput) -> Result<Xml>
     ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
     let table = owned_table(ctx, &mut tx, &input.route_table_id).await?;
-    let route = resolve_route(ctx, &mut tx, &table, &input).await?;
-    if table.route(&route.destination).is_some() {
-        return Err(ec2_err!(RouteAlreadyExists, "The route identified by {} already exists.", route.destination));
+    if table.route(&input.destination.to_string()).is_some() {
+        return Err(ec2_err!(RouteAlreadyExists, "The route identified by {} already exists.", input.destination));
     }
+    let route = resolve_route(ctx, &mut tx, &table, &input).await?;
     ctx.check_dry_run()?;
     store::insert_route(&mut tx, &table.route_table_id, &route).await?;
     tx.commit().await?;
