@@ -134,6 +134,8 @@ error_codes! {
     InvalidRoute_NotFound = "InvalidRoute.NotFound", 400;
     InvalidRoute_InvalidState = "InvalidRoute.InvalidState", 400;
     RouteAlreadyExists = "RouteAlreadyExists", 400;
+    RouteLimitExceeded = "RouteLimitExceeded", 400;
+    RouteTableLimitExceeded = "RouteTableLimitExceeded", 400;
     InvalidAssociationID_NotFound = "InvalidAssociationID.NotFound", 400;
     InvalidAssociationID_Malformed = "InvalidAssociationID.Malformed", 400;
     InvalidNetworkAclId_Malformed = "InvalidNetworkAclId.Malformed", 400;

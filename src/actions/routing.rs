@@ -283,6 +283,9 @@ pub async fn create_route_table(ctx: &Ctx<'_>, input: CreateRouteTableInput) -> 
     let (account, region) = (ctx.scope.account, ctx.scope.region);
     let mut tx = ctx.app.store.write().await?;
     let vpc = owned_vpc(ctx, &mut tx, &input.vpc_id).await?;
+    if store::count_route_tables(&mut tx, &vpc.vpc_id).await? >= rules::MAX_ROUTE_TABLES_PER_VPC {
+        return Err(ec2_err!(RouteTableLimitExceeded, "The maximum number of route tables has been reached."));
+    }
     ctx.check_dry_run()?;
     let table = RouteTable {
         route_table_id: ids::new_id(IdKind::RouteTable),
@@ -581,6 +584,9 @@ pub async fn create_route(ctx: &Ctx<'_>, input: CreateRouteInput) -> Result<Xml>
         return Err(ec2_err!(RouteAlreadyExists, "The route identified by {} already exists.", input.destination));
     }
     let route = resolve_route(ctx, &mut tx, &table, &input).await?;
+    if table.is_full() {
+        return Err(ec2_err!(RouteLimitExceeded, "The maximum number of routes has been reached."));
+    }
     ctx.check_dry_run()?;
     store::insert_route(&mut tx, &table.route_table_id, &route).await?;
     tx.commit().await?;

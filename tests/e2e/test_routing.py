@@ -437,8 +437,30 @@ def test_hostile_route_inputs(ec2):
                  InstanceId="i-0123456789abcdef0")
     expect_error("MissingParameter", ec2.create_route, RouteTableId=table_id, DestinationCidrBlock="192.0.2.0/24")
     expect_error("InvalidRouteTableId.Malformed", ec2.delete_route, RouteTableId="rtb", DestinationCidrBlock="0.0.0.0/0")
-    # Many routes in one table.
+    # Routes up to EC2's quota of 50 per table (the main table has its default route).
     igw_id = routes_of(main_table(ec2, default_vpc_id(ec2)))["0.0.0.0/0"]["GatewayId"]
-    for n in range(50):
+    for n in range(49):
         ec2.create_route(RouteTableId=table_id, DestinationCidrBlock=f"100.64.{n}.0/24", GatewayId=igw_id)
-    assert len(main_table(ec2, default_vpc_id(ec2))["Routes"]) == 52
+    message = expect_error("RouteLimitExceeded", ec2.create_route, RouteTableId=table_id,
+                           DestinationCidrBlock="100.64.99.0/24", GatewayId=igw_id)
+    assert message == "The maximum number of routes has been reached."
+    assert len(main_table(ec2, default_vpc_id(ec2))["Routes"]) == 51
+    ec2.delete_route(RouteTableId=table_id, DestinationCidrBlock="100.64.0.0/24")
+    ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="100.64.99.0/24", GatewayId=igw_id)
+
+
+def test_route_tables_are_paged(ec2):
+    vpc_id = default_vpc_id(ec2)
+    created = {ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"] for _ in range(6)}
+    everything = {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]}
+    assert everything == created | {main_table(ec2, vpc_id)["RouteTableId"]}
+    seen, token, pages = set(), None, 0
+    while True:
+        page = ec2.describe_route_tables(MaxResults=5, **({"NextToken": token} if token else {}))
+        seen |= {t["RouteTableId"] for t in page["RouteTables"]}
+        pages += 1
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert seen == everything and pages == 2
+    expect_error("InvalidPaginationToken", ec2.describe_route_tables, NextToken="zz")

@@ -15,6 +15,11 @@ use crate::error::{Ec2Error, Result};
 /// The `gatewayId` of the routes within the VPC.
 pub const LOCAL: &str = "local";
 
+/// Route tables a VPC may have, and routes (besides the local ones) a table may hold:
+/// EC2's default quotas.
+pub const MAX_ROUTE_TABLES_PER_VPC: i64 = 200;
+pub const MAX_ROUTES_PER_TABLE: usize = 50;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InternetGateway {
     pub internet_gateway_id: String,
@@ -39,8 +44,9 @@ impl RouteTable {
         self.routes.iter().find(|r| r.destination == destination)
     }
 
-    pub fn is_main(&self) -> bool {
-        self.associations.iter().any(|a| a.main)
+    /// Whether another route would pass the quota of routes per table.
+    pub fn is_full(&self) -> bool {
+        self.routes.iter().filter(|r| !r.is_local()).count() >= MAX_ROUTES_PER_TABLE
     }
 }
 

@@ -267,6 +267,14 @@ pub async fn insert_route_table(conn: &mut Conn, table: &RouteTable, region: &st
     Ok(())
 }
 
+pub async fn count_route_tables(conn: &mut Conn, vpc_id: &str) -> Result<i64> {
+    let n = sqlx::query_scalar("select count(*) from route_table where vpc_id = ?")
+        .bind(vpc_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n)
+}
+
 pub async fn find_route_table(conn: &mut Conn, account: &str, region: &str, id: &str) -> Result<Option<RouteTable>> {
     let mut qb = select_tables(account, region);
     qb.push(" and r.route_table_id = ").push_bind(id);
