@@ -84,6 +84,7 @@ error_codes! {
     InvalidAttachment_NotFound = "InvalidAttachment.NotFound", 400;
     InvalidInstanceID_Malformed = "InvalidInstanceID.Malformed", 400;
     InvalidInstanceID_NotFound = "InvalidInstanceID.NotFound", 400;
+    InvalidInstanceID = "InvalidInstanceID", 400;
     InvalidKernelId_Malformed = "InvalidKernelId.Malformed", 400;
     InvalidRamDiskId_Malformed = "InvalidRamDiskId.Malformed", 400;
     InvalidReservationID_Malformed = "InvalidReservationID.Malformed", 400;
@@ -134,6 +135,8 @@ error_codes! {
     InvalidRoute_NotFound = "InvalidRoute.NotFound", 400;
     InvalidRoute_InvalidState = "InvalidRoute.InvalidState", 400;
     RouteAlreadyExists = "RouteAlreadyExists", 400;
+    RouteLimitExceeded = "RouteLimitExceeded", 400;
+    RouteTableLimitExceeded = "RouteTableLimitExceeded", 400;
     InvalidAssociationID_NotFound = "InvalidAssociationID.NotFound", 400;
     InvalidAssociationID_Malformed = "InvalidAssociationID.Malformed", 400;
     InvalidNetworkAclId_Malformed = "InvalidNetworkAclId.Malformed", 400;

@@ -250,6 +250,21 @@ operations! {
     // --
 
     // Internet gateways and route tables.
+    CreateInternetGateway(routing::CreateInternetGatewayInput) => routing::create_internet_gateway;
+    AttachInternetGateway(routing::AttachInternetGatewayInput) => routing::attach_internet_gateway;
+    DetachInternetGateway(routing::DetachInternetGatewayInput) => routing::detach_internet_gateway;
+    DeleteInternetGateway(routing::DeleteInternetGatewayInput) => routing::delete_internet_gateway;
+    DescribeInternetGateways(routing::DescribeInternetGatewaysInput) => routing::describe_internet_gateways;
+    CreateRouteTable(routing::CreateRouteTableInput) => routing::create_route_table;
+    DeleteRouteTable(routing::DeleteRouteTableInput) => routing::delete_route_table;
+    DescribeRouteTables(routing::DescribeRouteTablesInput) => routing::describe_route_tables;
+    AssociateRouteTable(routing::AssociateRouteTableInput) => routing::associate_route_table;
+    DisassociateRouteTable(routing::DisassociateRouteTableInput) => routing::disassociate_route_table;
+    ReplaceRouteTableAssociation(routing::ReplaceRouteTableAssociationInput) => routing::replace_route_table_association;
+    CreateRoute(routing::CreateRouteInput) => routing::create_route;
+    ReplaceRoute(routing::ReplaceRouteInput) => routing::replace_route;
+    DeleteRoute(routing::DeleteRouteInput) => routing::delete_route;
+    DescribeNetworkAcls(routing::DescribeNetworkAclsInput) => routing::describe_network_acls;
     // --
 
     // Network interfaces and Elastic IPs.

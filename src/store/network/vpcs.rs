@@ -345,44 +345,36 @@ pub async fn count_vpcs(conn: &mut Conn, account: &str, region: &str) -> Result<
 }
 
 /// Whether something a VPC cannot be deleted with still lives in it: subnets, an attached
-/// gateway, security groups but its default one, route tables but its main one,
-/// interfaces.
+/// gateway, security groups but its default one, route tables but its main one (which
+/// ReplaceRouteTableAssociation may have moved), interfaces.
 pub async fn vpc_has_dependencies(conn: &mut Conn, vpc: &Vpc) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
         "select 1 where exists (select 1 from subnet where vpc_id = ?1) \
          or exists (select 1 from internet_gateway where vpc_id = ?1) \
          or exists (select 1 from security_group where vpc_id = ?1 and group_id != ?2) \
-         or exists (select 1 from route_table where vpc_id = ?1 and route_table_id != ?3) \
          or exists (select 1 from network_interface where vpc_id = ?1)",
     )
     .bind(&vpc.vpc_id)
     .bind(vpc.default_security_group_id())
-    .bind(vpc.main_route_table_id())
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(found.is_some())
+    Ok(found.is_some() || super::routing::vpc_has_other_route_tables(conn, &vpc.vpc_id).await?)
 }
 
 /// Deletes a VPC without dependencies, with what it was created with and its tags.
 pub async fn delete_vpc(conn: &mut Conn, vpc: &Vpc) -> Result<()> {
-    let (group, table, acl) =
-        (vpc.default_security_group_id(), vpc.main_route_table_id(), vpc.default_network_acl_id());
+    let group = vpc.default_security_group_id();
+    super::routing::delete_vpc_routing(conn, &vpc.vpc_id).await?;
     for (sql, id) in [
         ("delete from security_group_rule where group_id = ?", &group),
         ("delete from security_group where group_id = ?", &group),
-        ("delete from route_table_association where route_table_id = ?", &table),
-        ("delete from route where route_table_id = ?", &table),
-        ("delete from route_table where route_table_id = ?", &table),
-        ("delete from network_acl where vpc_id = ?", &vpc.vpc_id),
         ("delete from vpc where vpc_id = ?", &vpc.vpc_id),
     ] {
         sqlx::query(sql).bind(id).execute(&mut *conn).await?;
     }
-    sqlx::query("delete from tag where resource_id in (?, ?, ?, ?, ?)")
+    sqlx::query("delete from tag where resource_id in (?, ?, ?)")
         .bind(&vpc.vpc_id)
         .bind(&group)
-        .bind(&table)
-        .bind(&acl)
         .bind(stable_id("sgr", &[&group, "egress-all"]))
         .execute(&mut *conn)
         .await?;
