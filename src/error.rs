@@ -148,6 +148,7 @@ error_codes! {
     InvalidAddress_Malformed = "InvalidAddress.Malformed", 400;
     AddressLimitExceeded = "AddressLimitExceeded", 400;
     InvalidInstanceType = "InvalidInstanceType", 400;
+    InstanceCreditSpecification_NotSupported = "InstanceCreditSpecification.NotSupported", 400;
 }
 
 impl std::fmt::Display for Code {
