@@ -7,9 +7,15 @@ use crate::wire::xml::Xml;
 
 /// `<tag><item>a</item>..</tag>` of plain values.
 fn values(x: &mut Xml, tag: &str, items: &[&str]) {
-    x.list(tag, items, |x, v| {
-        x.text("item", v);
-    });
+    if items.is_empty() {
+        x.empty(tag);
+        return;
+    }
+    x.open(tag);
+    for item in items {
+        x.text("item", item);
+    }
+    x.close(tag);
 }
 
 /// An instance type as EC2 describes it; `supported_in_region` answers whether the
