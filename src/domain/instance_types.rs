@@ -202,7 +202,8 @@ pub fn check_compatible(itype: &InstanceType, architecture: &str, virtualization
     Ok(())
 }
 
-/// The regions of `offered` that exist, for the regions `*-a,b` leaves out.
+/// Whether the data file names a region of `domain::regions` (a misspelt one would
+/// silently offer a type nowhere, or everywhere).
 fn known_region(name: &str) -> bool {
     REGIONS.iter().any(|r| r.name == name)
 }
