@@ -126,3 +126,4 @@ pub fn report(label: &str, elapsed: Duration, latencies: &[Duration]) {
         percentile(latencies, 0.99).as_secs_f64() * 1e6
     );
 }
+

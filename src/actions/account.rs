@@ -60,9 +60,7 @@ pub async fn describe_account_attributes(ctx: &Ctx<'_>, input: DescribeAccountAt
         ACCOUNT_ATTRIBUTES.iter().copied().filter(|a| input.names.iter().any(|n| n == a)).collect()
     };
     let mut x = Xml::new();
-    x.list("accountAttributeSet", &asked, |x, name| {
-        write_account_attribute(x, name, &attribute_values(name, default_vpc.as_deref()))
-    });
+    x.list("accountAttributeSet", &asked, |x, name| write_account_attribute(x, name, &attribute_values(name, default_vpc.as_deref())));
     Ok(x)
 }
 

@@ -97,9 +97,8 @@ pub async fn create_subnet(ctx: &Ctx<'_>, input: CreateSubnetInput) -> Result<Xm
     let (account, region) = (ctx.scope.account, ctx.scope.region);
     let zone = zone_for(region, input.zone.as_ref())?;
     let mut tx = ctx.app.store.write().await?;
-    let vpc = store::find_vpc(&mut tx, account, region, &input.vpc_id)
-        .await?
-        .ok_or_else(|| not_found(IdKind::Vpc, &input.vpc_id))?;
+    let vpc =
+        store::find_vpc(&mut tx, account, region, &input.vpc_id).await?.ok_or_else(|| not_found(IdKind::Vpc, &input.vpc_id))?;
     let (ipv4_blocks, ipv6_blocks) = store::subnet_blocks(&mut tx, &vpc.vpc_id).await?;
     cidr::check_subnet_cidr(&input.cidr_block, &vpc.cidr_block, &ipv4_blocks)?;
     if let Some(block) = &input.ipv6_cidr_block {
@@ -265,7 +264,8 @@ impl FromParams for ModifySubnetAttributeInput {
         if given.len() > 1 {
             return Err(ec2_err!(InvalidParameterCombination, "You can only modify one attribute at a time."));
         }
-        let attribute = given.pop().ok_or_else(|| ec2_err!(InvalidParameterCombination, "No attributes specified."))?;
+        let attribute =
+            given.pop().ok_or_else(|| ec2_err!(InvalidParameterCombination, "No attributes specified."))?;
         Ok(ModifySubnetAttributeInput { subnet_id, attribute })
     }
 }
@@ -346,9 +346,6 @@ mod tests {
         assert_eq!(check_subnet_ipv6("2600:1f18:12:3500::/64", vpc, &[]).unwrap_err().code, "InvalidSubnet.Range");
         assert_eq!(check_subnet_ipv6("2600:1f18:12:3401::/64", None, &[]).unwrap_err().code, "InvalidSubnet.Range");
         let taken = vec!["2600:1f18:12:3401::/64".to_string()];
-        assert_eq!(
-            check_subnet_ipv6("2600:1f18:12:3401::/64", vpc, &taken).unwrap_err().code,
-            "InvalidSubnet.Conflict"
-        );
+        assert_eq!(check_subnet_ipv6("2600:1f18:12:3401::/64", vpc, &taken).unwrap_err().code, "InvalidSubnet.Conflict");
     }
 }

@@ -134,7 +134,11 @@ pub async fn delete_vpc(ctx: &Ctx<'_>, input: DeleteVpcInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
     let vpc = owned_vpc(ctx, &mut tx, &input.vpc_id).await?;
     if store::vpc_has_dependencies(&mut tx, &vpc).await? {
-        return Err(ec2_err!(DependencyViolation, "The vpc '{}' has dependencies and cannot be deleted.", vpc.vpc_id));
+        return Err(ec2_err!(
+            DependencyViolation,
+            "The vpc '{}' has dependencies and cannot be deleted.",
+            vpc.vpc_id
+        ));
     }
     ctx.check_dry_run()?;
     store::delete_vpc(&mut tx, &vpc).await?;
@@ -283,8 +287,9 @@ mod tests {
 
     #[test]
     fn one_attribute_is_modified_at_a_time() {
-        let modify =
-            |pairs: &[(&str, &str)]| ModifyVpcAttributeInput::from_params(&Params::from_pairs(pairs.iter().copied()));
+        let modify = |pairs: &[(&str, &str)]| {
+            ModifyVpcAttributeInput::from_params(&Params::from_pairs(pairs.iter().copied()))
+        };
         let vpc = ("VpcId", "vpc-0123456789abcdef0");
         let input = modify(&[vpc, ("EnableDnsHostnames.Value", "true")]).unwrap();
         assert_eq!((input.attribute, input.value), (VpcAttribute::EnableDnsHostnames, true));

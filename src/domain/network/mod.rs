@@ -145,11 +145,8 @@ pub enum VpcAttribute {
 }
 
 impl VpcAttribute {
-    pub const ALL: [VpcAttribute; 3] = [
-        VpcAttribute::EnableDnsSupport,
-        VpcAttribute::EnableDnsHostnames,
-        VpcAttribute::EnableNetworkAddressUsageMetrics,
-    ];
+    pub const ALL: [VpcAttribute; 3] =
+        [VpcAttribute::EnableDnsSupport, VpcAttribute::EnableDnsHostnames, VpcAttribute::EnableNetworkAddressUsageMetrics];
 
     /// The name as DescribeVpcAttribute's `Attribute` and its answer spell it.
     pub fn name(self) -> &'static str {

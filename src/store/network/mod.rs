@@ -47,8 +47,7 @@ pub async fn insert_default_network(conn: &mut Conn, vpc: &Vpc, now: i64) -> Res
         }
         vpcs::insert_subnet(conn, &subnet, now).await?;
     }
-    let igw =
-        if first { network::default_internet_gateway_id(account, region) } else { new_id(IdKind::InternetGateway) };
+    let igw = if first { network::default_internet_gateway_id(account, region) } else { new_id(IdKind::InternetGateway) };
     sqlx::query(
         "insert into internet_gateway (internet_gateway_id, account_id, region, vpc_id, created_at) values (?, ?, ?, ?, ?)",
     )

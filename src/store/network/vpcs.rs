@@ -365,8 +365,7 @@ pub async fn vpc_has_dependencies(conn: &mut Conn, vpc: &Vpc) -> Result<bool> {
 
 /// Deletes a VPC without dependencies, with what it was created with and its tags.
 pub async fn delete_vpc(conn: &mut Conn, vpc: &Vpc) -> Result<()> {
-    let (group, table, acl) =
-        (vpc.default_security_group_id(), vpc.main_route_table_id(), vpc.default_network_acl_id());
+    let (group, table, acl) = (vpc.default_security_group_id(), vpc.main_route_table_id(), vpc.default_network_acl_id());
     for (sql, id) in [
         ("delete from security_group_rule where group_id = ?", &group),
         ("delete from security_group where group_id = ?", &group),
