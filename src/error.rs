@@ -154,6 +154,7 @@ error_codes! {
     InsufficientFreeAddressesInSubnet = "InsufficientFreeAddressesInSubnet", 400;
     InvalidNetworkInterfaceAttachmentId_Malformed = "InvalidNetworkInterfaceAttachmentId.Malformed", 400;
     InvalidInstanceType = "InvalidInstanceType", 400;
+    InstanceCreditSpecification_NotSupported = "InstanceCreditSpecification.NotSupported", 400;
 }
 
 impl std::fmt::Display for Code {

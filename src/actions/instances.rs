@@ -59,6 +59,8 @@ pub struct RunInstancesInput {
     /// How many instances to launch: MaxCount, capped at `MAX_LAUNCH`.
     pub count: i64,
     pub instance_type: &'static InstanceType,
+    /// `CreditSpecification.CpuCredits`, or the type's default.
+    pub cpu_credits: Option<String>,
     pub placement: PlacementRequest,
     pub shutdown_behavior: String,
     pub disable_api_termination: bool,
@@ -77,6 +79,7 @@ impl FromParams for RunInstancesInput {
         let image_id = p.required("ImageId")?.to_string();
         let count = parse_count(p)?;
         let instance_type = instance_type(p.str("InstanceType").unwrap_or("m1.small"))?;
+        let cpu_credits = super::instance_types::parse_launch_credits(p, instance_type)?;
         let placement = parse_placement(p)?;
         let shutdown_behavior = p.str("InstanceInitiatedShutdownBehavior").unwrap_or("stop").to_string();
         check_enum("InstanceInitiatedShutdownBehavior", &shutdown_behavior, &["stop", "terminate"])?;
@@ -91,6 +94,7 @@ impl FromParams for RunInstancesInput {
             image_id,
             count,
             instance_type,
+            cpu_credits,
             placement,
             shutdown_behavior,
             disable_api_termination,
@@ -500,6 +504,7 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         security_group_ids: plan.place.groups.iter().map(|(id, _)| id.clone()).collect(),
         groups: plan.place.groups.clone(),
         interfaces: Vec::new(),
+        cpu_credits: input.cpu_credits.clone(),
         tags: pairs(&input.instance_tags),
         volumes: Vec::new(),
     }

@@ -271,6 +271,10 @@ operations! {
     // --
 
     // Instance types.
+    DescribeInstanceTypes(instance_types::DescribeInstanceTypesInput) => instance_types::describe_instance_types;
+    DescribeInstanceTypeOfferings(instance_types::DescribeInstanceTypeOfferingsInput) => instance_types::describe_instance_type_offerings;
+    DescribeInstanceCreditSpecifications(instance_types::DescribeInstanceCreditSpecificationsInput) => instance_types::describe_instance_credit_specifications;
+    ModifyInstanceCreditSpecification(instance_types::ModifyInstanceCreditSpecificationInput) => instance_types::modify_instance_credit_specification;
     // --
 }
 

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod image;
 pub mod import_task;
 pub mod instance;
+pub mod instance_types;
 pub mod key_pair;
 pub mod lifecycle;
 pub mod network;

@@ -25,7 +25,7 @@ const INSTANCE_JSON: &str = "json_object(\
     'ena_support', case i.ena_support when 1 then json('true') when 0 then json('false') end, \
     'kernel_id', i.kernel_id, 'client_token', i.client_token, 'shutdown_behavior', i.shutdown_behavior, \
     'disable_api_termination', case when i.disable_api_termination then json('true') else json('false') end, \
-    'security_group_ids', json(i.security_group_ids), \
+    'security_group_ids', json(i.security_group_ids), 'cpu_credits', i.cpu_credits, \
     'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
         from json_each(i.security_group_ids) j left join security_group sg on sg.group_id = j.value)), \
     'interfaces', (select json_group_array(json_object('network_interface_id', n.network_interface_id, \
@@ -184,8 +184,8 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
          state_transition_reason, state_reason_code, state_reason_message, ready_at, launch_time, ami_launch_index, \
          architecture, virtualization_type, root_device_type, root_device_name, platform, platform_details, \
          usage_operation, boot_mode, ena_support, kernel_id, client_token, shutdown_behavior, disable_api_termination, \
-         security_group_ids, created_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         security_group_ids, cpu_credits, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&i.instance_id)
     .bind(&i.owner_id)
@@ -221,6 +221,7 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     .bind(&i.shutdown_behavior)
     .bind(i.disable_api_termination)
     .bind(serde_json::to_string(&i.security_group_ids).expect("json"))
+    .bind(&i.cpu_credits)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -289,6 +290,16 @@ pub async fn set_attribute(conn: &mut Conn, instance_id: &str, column: InstanceC
         InstanceColumn::SecurityGroupIds => "update instance set security_group_ids = ? where instance_id = ?",
     };
     sqlx::query(sql).bind(value).bind(instance_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Sets the CPU credit option of an instance (ModifyInstanceCreditSpecification).
+pub async fn set_cpu_credits(conn: &mut Conn, instance_id: &str, cpu_credits: &str) -> Result<()> {
+    sqlx::query("update instance set cpu_credits = ? where instance_id = ?")
+        .bind(cpu_credits)
+        .bind(instance_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -155,7 +155,7 @@ fn write_fixed_options(x: &mut Xml) {
 /// The boot mode the instance actually uses: UEFI when the image asks for it, or prefers
 /// it and the instance type (Nitro) supports it; legacy BIOS otherwise.
 fn current_boot_mode(i: &Instance) -> &'static str {
-    let supports_uefi = instance_type(&i.instance_type).is_ok_and(|t| t.uefi);
+    let supports_uefi = instance_type(&i.instance_type).is_ok_and(|t| t.supports_boot_mode("uefi"));
     match i.boot_mode.as_deref() {
         Some("uefi") => "uefi",
         Some("uefi-preferred") if supports_uefi => "uefi",
