@@ -152,6 +152,7 @@ error_codes! {
     InvalidAddress_Malformed = "InvalidAddress.Malformed", 400;
     AddressLimitExceeded = "AddressLimitExceeded", 400;
     InsufficientFreeAddressesInSubnet = "InsufficientFreeAddressesInSubnet", 400;
+    AttachmentLimitExceeded = "AttachmentLimitExceeded", 400;
     InvalidNetworkInterfaceAttachmentId_Malformed = "InvalidNetworkInterfaceAttachmentId.Malformed", 400;
     InvalidInstanceType = "InvalidInstanceType", 400;
     InstanceCreditSpecification_NotSupported = "InstanceCreditSpecification.NotSupported", 400;

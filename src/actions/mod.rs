@@ -268,6 +268,13 @@ operations! {
     // --
 
     // Network interfaces and Elastic IPs.
+    CreateNetworkInterface(network_interfaces::CreateNetworkInterfaceInput) => network_interfaces::create_network_interface;
+    DescribeNetworkInterfaces(network_interfaces::DescribeNetworkInterfacesInput) => network_interfaces::describe_network_interfaces;
+    DeleteNetworkInterface(network_interfaces::DeleteNetworkInterfaceInput) => network_interfaces::delete_network_interface;
+    AttachNetworkInterface(network_interfaces::AttachNetworkInterfaceInput) => network_interfaces::attach_network_interface;
+    DetachNetworkInterface(network_interfaces::DetachNetworkInterfaceInput) => network_interfaces::detach_network_interface;
+    ModifyNetworkInterfaceAttribute(network_interfaces::ModifyNetworkInterfaceAttributeInput) => network_interfaces::modify_network_interface_attribute;
+    DescribeNetworkInterfaceAttribute(network_interfaces::DescribeNetworkInterfaceAttributeInput) => network_interfaces::describe_network_interface_attribute;
     // --
 
     // Instance types.

@@ -7,10 +7,6 @@ use super::security_group::MAX_GROUPS_PER_INTERFACE;
 use crate::ec2_err;
 use crate::error::Result;
 
-/// Interfaces one instance may have attached (the smallest types' limit is 2; EC2 checks
-/// per type, ec2lite uses the common ceiling).
-pub const MAX_INTERFACES_PER_INSTANCE: i64 = 8;
-
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkInterface {
     pub network_interface_id: String,
