@@ -9,9 +9,9 @@ use std::time::Duration;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
-    ArchitectureType, AttributeBooleanValue, Filter, InstanceType, IpPermission, IpRange,
-    Ipv6Range, LocationType, NetworkInterfaceStatus, ResourceType, RouteOrigin, RouteState, SecurityGroup, Subnet,
-    SubnetState, Tag, TagSpecification, Tenancy, UserIdGroupPair, VpcAttributeName, VpcState,
+    ArchitectureType, AttributeBooleanValue, Filter, InstanceType, IpPermission, IpRange, Ipv6Range, LocationType,
+    NetworkInterfaceStatus, ResourceType, RouteOrigin, RouteState, SecurityGroup, Subnet, SubnetState, Tag,
+    TagSpecification, Tenancy, UserIdGroupPair, VpcAttributeName, VpcState,
 };
 use aws_sdk_ec2::Client;
 use ec2lite_sdk_tests::{client, code, Server};
@@ -93,7 +93,7 @@ async fn catalog_image(ec2: &Client) -> String {
 
 #[tokio::test]
 async fn vpc_story() {
-    let (_server, ec2) = start();
+    let (server, ec2) = start();
     let default = ec2.describe_vpcs().filters(filter("isDefault", "true")).send().await.unwrap();
     let [default] = default.vpcs() else { panic!("one default VPC: {default:?}") };
     assert_eq!((default.cidr_block(), default.is_default()), (Some("172.31.0.0/16"), Some(true)));
@@ -122,6 +122,9 @@ async fn vpc_story() {
     assert_eq!(block.cidr_block(), Some("10.0.0.0/16"));
     assert_eq!(block.cidr_block_state().unwrap().state().map(|s| s.as_str()), Some("associated"));
     assert_eq!(vpc.ipv6_cidr_block_association_set()[0].ipv6_cidr_block(), Some(ipv6));
+    let other_account = client(&server, "111111111111", "us-east-1");
+    let hidden = other_account.describe_vpcs().vpc_ids(vpc_id).send().await.unwrap_err();
+    assert_eq!(code(&hidden), "InvalidVpcID.NotFound");
 
     assert_eq!(vpc_ids_where(&ec2, "isDefault", "false").await, [vpc_id]);
     assert_eq!(vpc_ids_where(&ec2, "is-default", "true").await, [default.vpc_id().unwrap()]);
@@ -187,6 +190,10 @@ async fn subnet_story() {
     assert_eq!(created.ipv6_cidr_block_association_set()[0].ipv6_cidr_block(), Some(subnet_ipv6.as_str()));
     assert!(created.subnet_arn().unwrap().ends_with(&format!(":subnet/{subnet_id}")));
     ec2.wait_until_subnet_available().subnet_ids(&subnet_id).wait(WAIT).await.unwrap();
+    // The SDK's paginator over the six default subnets and this one, five at a time.
+    let pages = ec2.describe_subnets().max_results(5).into_paginator().send().collect::<Result<Vec<_>, _>>().await;
+    let pages = pages.unwrap();
+    assert_eq!(pages.iter().map(|p| p.subnets().len()).collect::<Vec<_>>(), [5, 2]);
 
     for (cidr, expected) in [
         ("10.1.0.128/25", "InvalidSubnet.Conflict"),
@@ -397,7 +404,10 @@ async fn internet_gateway_and_route_table_story() {
     ec2.attach_internet_gateway().internet_gateway_id(&igw_id).vpc_id(&vpc_id).send().await.unwrap();
     let described = ec2.describe_internet_gateways().internet_gateway_ids(&igw_id).send().await.unwrap();
     let attachment = &described.internet_gateways()[0].attachments()[0];
-    assert_eq!((attachment.vpc_id(), attachment.state().map(|s| s.as_str())), (Some(vpc_id.as_str()), Some("available")));
+    assert_eq!(
+        (attachment.vpc_id(), attachment.state().map(|s| s.as_str())),
+        (Some(vpc_id.as_str()), Some("available"))
+    );
     let by_vpc = ec2.describe_internet_gateways().filters(filter("attachment.vpc-id", &vpc_id)).send().await.unwrap();
     assert_eq!(by_vpc.internet_gateways()[0].internet_gateway_id(), Some(igw_id.as_str()));
     let twice = ec2.attach_internet_gateway().internet_gateway_id(&igw_id).vpc_id(&vpc_id).send().await;
