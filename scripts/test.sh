@@ -29,7 +29,8 @@ if [ -n "$missing" ]; then
     echo "== apt-get install$missing"
     sudo=""
     if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-    $sudo apt-get install -y --no-install-recommends $missing
+    $sudo apt-get install -y --no-install-recommends $missing \
+        || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends $missing; }
 fi
 
 tools="${EC2LITE_TOOLS:-.tools}"
