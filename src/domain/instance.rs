@@ -44,6 +44,8 @@ pub struct Instance {
     pub groups: Vec<(String, String)>,
     /// Attached network interfaces, by device index.
     pub interfaces: Vec<InstanceInterface>,
+    /// The image's product codes, which images made from the instance keep.
+    pub product_codes: Vec<crate::domain::image::ProductCode>,
     /// The CPU credit option set at launch or by ModifyInstanceCreditSpecification; none:
     /// the default of its type (`InstanceType::default_cpu_credits`).
     pub cpu_credits: Option<String>,

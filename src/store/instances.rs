@@ -26,6 +26,7 @@ const INSTANCE_JSON: &str = "json_object(\
     'kernel_id', i.kernel_id, 'client_token', i.client_token, 'shutdown_behavior', i.shutdown_behavior, \
     'disable_api_termination', case when i.disable_api_termination then json('true') else json('false') end, \
     'security_group_ids', json(i.security_group_ids), 'cpu_credits', i.cpu_credits, \
+    'product_codes', json(i.product_codes), \
     'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
         from json_each(i.security_group_ids) j left join security_group sg on sg.group_id = j.value)), \
     'interfaces', (select json_group_array(json_object('network_interface_id', n.network_interface_id, \
@@ -74,6 +75,7 @@ pub static FILTERS: FilterSpec = FilterSpec {
         ("placement-group-name", Target::Text("''")),
         ("platform", Target::Text("i.platform")),
         ("platform-details", Target::Text("i.platform_details")),
+        ("usage-operation", Target::Text("i.usage_operation")),
         ("private-dns-name", Target::Text("'ip-' || replace(i.private_ip, '.', '-') || '%'")),
         ("private-ip-address", Target::Text("i.private_ip")),
         ("reservation-id", Target::Text("i.reservation_id")),
@@ -184,8 +186,8 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
          state_transition_reason, state_reason_code, state_reason_message, ready_at, launch_time, ami_launch_index, \
          architecture, virtualization_type, root_device_type, root_device_name, platform, platform_details, \
          usage_operation, boot_mode, ena_support, kernel_id, client_token, shutdown_behavior, disable_api_termination, \
-         security_group_ids, cpu_credits, created_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         security_group_ids, cpu_credits, product_codes, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&i.instance_id)
     .bind(&i.owner_id)
@@ -222,6 +224,7 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     .bind(i.disable_api_termination)
     .bind(serde_json::to_string(&i.security_group_ids).expect("json"))
     .bind(&i.cpu_credits)
+    .bind(serde_json::to_string(&i.product_codes).expect("json"))
     .bind(now)
     .execute(&mut *conn)
     .await?;
