@@ -240,7 +240,7 @@ impl Ec2Error {
                 "The AMI ID '{image_id}' is currently pending and may not be used for this operation"
             )
         } else {
-            ec2_err!(InvalidAMIID_Unavailable, "The image '{image_id}' is no longer available ({state})")
+            ec2_err!(InvalidAMIID_Unavailable, "The image ID '{image_id}' is no longer available")
         }
     }
 

@@ -7,7 +7,7 @@
 use super::{Ctx, FromParams};
 use crate::access::own_image;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{validate_description, Image, LaunchPermission};
+use crate::domain::image::{protection_shown, validate_description, Image, LaunchPermission};
 use crate::domain::lifecycle::ImageState;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
@@ -162,7 +162,8 @@ impl FromParams for DescribeImageAttributeInput {
 
 pub async fn describe_image_attribute(ctx: &Ctx<'_>, input: DescribeImageAttributeInput) -> Result<Xml> {
     let mut conn = ctx.app.store.read().await?;
-    let image = own_image(ctx.scope, &mut conn, &input.image_id).await?;
+    let mut image = own_image(ctx.scope, &mut conn, &input.image_id).await?;
+    image.deregistration_protection = protection_shown(&image, ctx.now);
     if image.state == ImageState::Deregistered {
         return Err(Ec2Error::image_unavailable(&image.image_id, image.state.as_str()));
     }
