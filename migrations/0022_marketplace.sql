@@ -9,3 +9,7 @@ create table marketplace_subscription (
 );
 
 alter table instance add column product_codes text not null default '[]';
+
+-- ModifyInstanceAttribute's Ramdisk.Value and SriovNetSupport.Value (kernel_id exists).
+alter table instance add column ramdisk_id text;
+alter table instance add column sriov_net_support text;

@@ -153,6 +153,7 @@ error_codes! {
     AddressLimitExceeded = "AddressLimitExceeded", 400;
     InsufficientFreeAddressesInSubnet = "InsufficientFreeAddressesInSubnet", 400;
     AttachmentLimitExceeded = "AttachmentLimitExceeded", 400;
+    InvalidInstanceAttributeValue = "InvalidInstanceAttributeValue", 400;
     InvalidNetworkInterfaceAttachmentId_Malformed = "InvalidNetworkInterfaceAttachmentId.Malformed", 400;
     InvalidInstanceType = "InvalidInstanceType", 400;
     InstanceCreditSpecification_NotSupported = "InstanceCreditSpecification.NotSupported", 400;

@@ -518,6 +518,8 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         boot_mode: image.boot_mode.clone(),
         ena_support: image.ena_support,
         kernel_id: image.kernel_id.clone(),
+        ramdisk_id: image.ramdisk_id.clone(),
+        sriov_net_support: image.sriov_net_support.clone(),
         client_token: input.client_token.clone(),
         shutdown_behavior: input.shutdown_behavior.clone(),
         disable_api_termination: input.disable_api_termination,

@@ -36,6 +36,8 @@ pub struct Instance {
     pub boot_mode: Option<String>,
     pub ena_support: Option<bool>,
     pub kernel_id: Option<String>,
+    pub ramdisk_id: Option<String>,
+    pub sriov_net_support: Option<String>,
     pub client_token: Option<String>,
     pub shutdown_behavior: String,
     pub disable_api_termination: bool,

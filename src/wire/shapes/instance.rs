@@ -284,8 +284,11 @@ pub fn write_instance_attribute(x: &mut Xml, i: &Instance, attribute: &str) {
             x.open("enclaveOptions").bool("enabled", false).close("enclaveOptions");
         }
         "productCodes" => write_product_codes(x, &i.product_codes),
-        "ramdisk" | "sriovNetSupport" => {
-            x.empty(attribute);
+        "ramdisk" => {
+            x.attribute_value("ramdisk", i.ramdisk_id.as_deref());
+        }
+        "sriovNetSupport" => {
+            x.attribute_value("sriovNetSupport", i.sriov_net_support.as_deref());
         }
         _ => value(x, "false"),
     }
