@@ -80,3 +80,14 @@ def test_subscriptions_from_the_accounts_file(start_server, tmp_path):
     refused_opt_in(make_client(server.url, access_key="333333333333"), image["ImageId"])
     listed = server.admin("GET", "/_ec2lite/marketplace/222222222222")[1]
     assert listed["product_codes"] == [code]
+
+
+def test_cli_marketplace_subscription(server, aws):
+    images = aws.ok("describe-images", "--owners", "aws-marketplace")["Images"]
+    image = next(i for i in images if i.get("ProductCodes"))
+    code = image["ProductCodes"][0]["ProductCodeId"]
+    run = ("run-instances", "--image-id", image["ImageId"], "--count", "1", "--instance-type", "t3.micro")
+    assert "OptInRequired" in aws.err(*run)
+    assert server.admin("PUT", f"/_ec2lite/marketplace/000000000000/{code}")[0] == 200
+    [instance] = aws.ok(*run)["Instances"]
+    assert instance["ProductCodes"] == [{"ProductCodeId": code, "ProductCodeType": "marketplace"}]
