@@ -558,3 +558,91 @@ impl TemplateLaunch {
         Ok(input)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code<T>(result: Result<T>) -> &'static str {
+        result.err().expect("an error").code.as_str()
+    }
+
+    #[test]
+    fn create_reads_name_data_and_tags() {
+        let p = Params::from_pairs([
+            ("LaunchTemplateName", "web"),
+            ("VersionDescription", "first"),
+            ("LaunchTemplateData.ImageId", "ami-0123456789abcdef0"),
+            ("LaunchTemplateData.InstanceType", "t3.micro"),
+            ("TagSpecification.1.ResourceType", "launch-template"),
+            ("TagSpecification.1.Tag.1.Key", "env"),
+            ("TagSpecification.1.Tag.1.Value", "prod"),
+        ]);
+        let input = CreateLaunchTemplateInput::from_params(&p).unwrap();
+        assert_eq!((input.name.as_str(), input.description.as_deref()), ("web", Some("first")));
+        assert_eq!(input.data.get("InstanceType"), Some("t3.micro"));
+        assert_eq!(input.tags, [Tag { key: "env".into(), value: "prod".into() }]);
+
+        assert_eq!(code(CreateLaunchTemplateInput::from_params(&Params::default())), "MissingParameter");
+        let empty = Params::from_pairs([("LaunchTemplateName", "web")]);
+        assert_eq!(code(CreateLaunchTemplateInput::from_params(&empty)), "MissingParameter");
+        let bad_type =
+            Params::from_pairs([("LaunchTemplateName", "web"), ("LaunchTemplateData.InstanceType", "z9.huge")]);
+        assert_eq!(code(CreateLaunchTemplateInput::from_params(&bad_type)), "InvalidParameterValue");
+        let bad_tag = Params::from_pairs([
+            ("LaunchTemplateName", "web"),
+            ("LaunchTemplateData.ImageId", "ami-0123456789abcdef0"),
+            ("TagSpecification.1.ResourceType", "instance"),
+        ]);
+        assert_eq!(code(CreateLaunchTemplateInput::from_params(&bad_tag)), "InvalidParameterValue");
+    }
+
+    #[test]
+    fn a_new_version_may_inherit_everything() {
+        let p = Params::from_pairs([("LaunchTemplateName", "web"), ("SourceVersion", "$Latest")]);
+        let input = CreateLaunchTemplateVersionInput::from_params(&p).unwrap();
+        assert_eq!(input.source_version, Some(VersionRef::Latest));
+        assert!(input.data.is_empty());
+        let p = Params::from_pairs([("LaunchTemplateName", "web")]);
+        assert_eq!(code(CreateLaunchTemplateVersionInput::from_params(&p)), "MissingParameter");
+    }
+
+    #[test]
+    fn describe_versions_inputs() {
+        let p = Params::from_pairs([("LaunchTemplateVersion.1", "$Latest"), ("LaunchTemplateVersion.2", "$Default")]);
+        let input = DescribeLaunchTemplateVersionsInput::from_params(&p).unwrap();
+        assert_eq!((input.template, input.versions), (None, vec![VersionRef::Latest, VersionRef::Default]));
+        let p = Params::from_pairs([("LaunchTemplateVersion.1", "3")]);
+        assert_eq!(code(DescribeLaunchTemplateVersionsInput::from_params(&p)), "InvalidParameterCombination");
+        let p = Params::from_pairs([("LaunchTemplateName", "web"), ("MinVersion", "$Latest")]);
+        assert_eq!(code(DescribeLaunchTemplateVersionsInput::from_params(&p)), "InvalidParameterValue");
+        let p = Params::from_pairs([("Filter.1.Name", "image-id"), ("Filter.1.Value.1", "ami-*")]);
+        assert_eq!(DescribeLaunchTemplateVersionsInput::from_params(&p).unwrap().filters[0].name, "image-id");
+        let p = Params::from_pairs([("LaunchTemplateId.1", "lt-0123456789abcdef0"), ("MaxResults", "5")]);
+        assert_eq!(code(DescribeLaunchTemplatesInput::from_params(&p)), "InvalidParameterCombination");
+    }
+
+    #[test]
+    fn delete_versions_needs_versions() {
+        let p = Params::from_pairs([("LaunchTemplateId", "lt-0123456789abcdef0")]);
+        assert_eq!(code(DeleteLaunchTemplateVersionsInput::from_params(&p)), "MissingParameter");
+    }
+
+    #[test]
+    fn run_instances_names_a_template() {
+        let p = Params::from_pairs([
+            ("LaunchTemplate.LaunchTemplateId", "lt-0123456789abcdef0"),
+            ("LaunchTemplate.Version", "4"),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+        ]);
+        let launch = TemplateLaunch::parse(&p).unwrap().unwrap();
+        assert_eq!(launch.template, TemplateRef::Id("lt-0123456789abcdef0".into()));
+        assert_eq!(launch.version, VersionRef::Number(4));
+        let p = Params::from_pairs([("LaunchTemplate.LaunchTemplateName", "web")]);
+        assert_eq!(TemplateLaunch::parse(&p).unwrap().unwrap().version, VersionRef::Default);
+        assert!(TemplateLaunch::parse(&Params::from_pairs([("ImageId", "ami-12345678")])).unwrap().is_none());
+        let p = Params::from_pairs([("LaunchTemplate.Version", "1")]);
+        assert_eq!(code(TemplateLaunch::parse(&p)), "MissingParameter");
+    }
+}

@@ -940,3 +940,117 @@ pub static DATA_MEMBERS: &[Member] = &[
         ),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(pairs: &[(&str, &str)]) -> Result<TemplateData> {
+        TemplateData::from_params(&Params::from_pairs(pairs.iter().copied()), "LaunchTemplateData")
+    }
+
+    #[test]
+    fn data_is_kept_canonical() {
+        let d = data(&[
+            ("LaunchTemplateData.ImageId", "ami-0123456789abcdef0"),
+            ("LaunchTemplateData.EbsOptimized", "TRUE"),
+            ("LaunchTemplateData.SecurityGroupId.7", "sg-b"),
+            ("LaunchTemplateData.SecurityGroupId.3", "sg-a"),
+            ("LaunchTemplateData.BlockDeviceMapping.5.DeviceName", "/dev/xvda"),
+            ("LaunchTemplateData.BlockDeviceMapping.5.Ebs.VolumeSize", "012"),
+            ("LaunchTemplateData.Frobnicate", "ignored"),
+            ("ImageId", "not-template-data"),
+        ])
+        .unwrap();
+        let pairs: Vec<(&str, &str)> = d.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("BlockDeviceMapping.1.DeviceName", "/dev/xvda"),
+                ("BlockDeviceMapping.1.Ebs.VolumeSize", "12"),
+                ("EbsOptimized", "true"),
+                ("ImageId", "ami-0123456789abcdef0"),
+                ("SecurityGroupId.1", "sg-a"),
+                ("SecurityGroupId.2", "sg-b"),
+            ]
+        );
+        assert_eq!(d.indices("SecurityGroupId"), [1, 2]);
+        assert!(d.has_under("BlockDeviceMapping.1.Ebs") && !d.has_under("Placement"));
+    }
+
+    #[test]
+    fn bad_scalars_are_refused() {
+        let err = data(&[("LaunchTemplateData.DisableApiTermination", "yes")]).unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValue");
+        assert_eq!(
+            err.message,
+            "Value (yes) for parameter LaunchTemplateData.DisableApiTermination is invalid. Expected: 'true' or 'false'."
+        );
+        let err = data(&[("LaunchTemplateData.BlockDeviceMapping.1.Ebs.Iops", "many")]).unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValue");
+        let err = data(&[("LaunchTemplateData.SecurityGroupId.x", "sg-a")]).unwrap_err();
+        assert_eq!(err.code, "InvalidParameter");
+    }
+
+    #[test]
+    fn overlay_replaces_whole_members() {
+        let base = data(&[
+            ("LaunchTemplateData.ImageId", "ami-00000001"),
+            ("LaunchTemplateData.InstanceType", "t3.micro"),
+            ("LaunchTemplateData.SecurityGroupId.1", "sg-a"),
+            ("LaunchTemplateData.SecurityGroupId.2", "sg-b"),
+        ])
+        .unwrap();
+        let over =
+            data(&[("LaunchTemplateData.ImageId", "ami-00000002"), ("LaunchTemplateData.SecurityGroupId.1", "sg-c")])
+                .unwrap();
+        let merged = base.overlay(&over);
+        assert_eq!(merged.get("ImageId"), Some("ami-00000002"));
+        assert_eq!(merged.get("InstanceType"), Some("t3.micro"));
+        assert_eq!(merged.indices("SecurityGroupId"), [1]);
+        assert_eq!(merged.get("SecurityGroupId.1"), Some("sg-c"));
+    }
+
+    #[test]
+    fn run_params_use_run_instances_names() {
+        let d = data(&[
+            ("LaunchTemplateData.RamDiskId", "ari-12345678"),
+            ("LaunchTemplateData.ImageId", "ami-12345678"),
+            ("LaunchTemplateData.InstanceType", "t3.micro"),
+        ])
+        .unwrap();
+        let params = d.as_run_params(|member| member == "InstanceType");
+        assert_eq!(
+            params,
+            [
+                ("ImageId".to_string(), "ami-12345678".to_string()),
+                ("RamdiskId".to_string(), "ari-12345678".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn names_versions_and_references() {
+        assert!(check_name("web-fleet_(v1)/a.b").is_ok());
+        for bad in ["ab", "has space", &"x".repeat(129)] {
+            assert_eq!(check_name(bad).unwrap_err().code, "InvalidLaunchTemplateName.MalformedException", "{bad}");
+        }
+        assert_eq!(VersionRef::parse("$Latest").unwrap(), VersionRef::Latest);
+        assert_eq!(VersionRef::parse("$Default").unwrap(), VersionRef::Default);
+        assert_eq!(VersionRef::parse("12").unwrap(), VersionRef::Number(12));
+        for bad in ["0", "-1", "latest", ""] {
+            assert_eq!(VersionRef::parse(bad).unwrap_err().code, "InvalidLaunchTemplateId.VersionNotFound");
+        }
+        let p = Params::from_pairs([("LaunchTemplate.LaunchTemplateName", "web")]);
+        assert_eq!(TemplateRef::parse(&p, "LaunchTemplate.").unwrap(), Some(TemplateRef::Name("web".into())));
+        let p = Params::from_pairs([("LaunchTemplateId", "lt-12")]);
+        assert_eq!(TemplateRef::parse(&p, "").unwrap_err().code, "InvalidLaunchTemplateId.Malformed");
+        let p = Params::from_pairs([("LaunchTemplateId", "lt-0123456789abcdef0"), ("LaunchTemplateName", "web")]);
+        assert_eq!(TemplateRef::parse(&p, "").unwrap_err().code, "InvalidParameterCombination");
+        assert_eq!(TemplateRef::required(&Params::default(), "").unwrap_err().code, "MissingParameter");
+        assert_eq!(
+            TemplateRef::Name("web".into()).not_found().message,
+            "The specified launch template, with template name web, does not exist."
+        );
+    }
+}
