@@ -166,7 +166,7 @@ fn parse_placement(p: &Params) -> Result<PlacementRequest> {
 /// RunInstances as sent: a direct launch, or one from a launch template whose version
 /// is read at launch, its data under the request's own parameters.
 pub enum RunInstancesRequest {
-    Direct(RunInstancesInput),
+    Direct(Box<RunInstancesInput>),
     FromTemplate(TemplateLaunch),
 }
 
@@ -174,14 +174,14 @@ impl FromParams for RunInstancesRequest {
     fn from_params(p: &Params) -> Result<Self> {
         match TemplateLaunch::parse(p)? {
             Some(launch) => Ok(RunInstancesRequest::FromTemplate(launch)),
-            None => RunInstancesInput::from_params(p).map(RunInstancesRequest::Direct),
+            None => Ok(RunInstancesRequest::Direct(Box::new(RunInstancesInput::from_params(p)?))),
         }
     }
 }
 
 pub async fn run_instances(ctx: &Ctx<'_>, request: RunInstancesRequest) -> Result<Xml> {
     let input = match request {
-        RunInstancesRequest::Direct(input) => input,
+        RunInstancesRequest::Direct(input) => *input,
         RunInstancesRequest::FromTemplate(launch) => launch.input(ctx).await?,
     };
     ctx.ensure_default_network().await?;
