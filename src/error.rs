@@ -157,6 +157,12 @@ error_codes! {
     InvalidNetworkInterfaceAttachmentId_Malformed = "InvalidNetworkInterfaceAttachmentId.Malformed", 400;
     InvalidInstanceType = "InvalidInstanceType", 400;
     InstanceCreditSpecification_NotSupported = "InstanceCreditSpecification.NotSupported", 400;
+    InvalidLaunchTemplateId_Malformed = "InvalidLaunchTemplateId.Malformed", 400;
+    InvalidLaunchTemplateId_NotFound = "InvalidLaunchTemplateId.NotFound", 400;
+    InvalidLaunchTemplateId_VersionNotFound = "InvalidLaunchTemplateId.VersionNotFound", 400;
+    InvalidLaunchTemplateName_AlreadyExistsException = "InvalidLaunchTemplateName.AlreadyExistsException", 400;
+    InvalidLaunchTemplateName_MalformedException = "InvalidLaunchTemplateName.MalformedException", 400;
+    InvalidLaunchTemplateName_NotFoundException = "InvalidLaunchTemplateName.NotFoundException", 400;
 }
 
 impl std::fmt::Display for Code {

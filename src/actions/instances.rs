@@ -4,6 +4,7 @@
 use crate::domain::lifecycle::{InstanceState, VolumeState};
 use rand::Rng;
 
+use super::launch_templates::TemplateLaunch;
 use super::{Ctx, FromParams};
 use crate::access::launchable_image;
 use crate::domain::clock::iso;
@@ -162,7 +163,27 @@ fn parse_placement(p: &Params) -> Result<PlacementRequest> {
     })
 }
 
-pub async fn run_instances(ctx: &Ctx<'_>, input: RunInstancesInput) -> Result<Xml> {
+/// RunInstances as sent: a direct launch, or one from a launch template whose version
+/// is read at launch, its data under the request's own parameters.
+pub enum RunInstancesRequest {
+    Direct(Box<RunInstancesInput>),
+    FromTemplate(TemplateLaunch),
+}
+
+impl FromParams for RunInstancesRequest {
+    fn from_params(p: &Params) -> Result<Self> {
+        match TemplateLaunch::parse(p)? {
+            Some(launch) => Ok(RunInstancesRequest::FromTemplate(launch)),
+            None => Ok(RunInstancesRequest::Direct(Box::new(RunInstancesInput::from_params(p)?))),
+        }
+    }
+}
+
+pub async fn run_instances(ctx: &Ctx<'_>, request: RunInstancesRequest) -> Result<Xml> {
+    let input = match request {
+        RunInstancesRequest::Direct(input) => *input,
+        RunInstancesRequest::FromTemplate(launch) => launch.input(ctx).await?,
+    };
     ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
     if let Some(earlier) = earlier_launch(ctx, &mut tx, &input).await? {

@@ -22,6 +22,7 @@ pub mod instance_attributes;
 pub mod instance_types;
 pub mod instances;
 pub mod key_pairs;
+pub mod launch_templates;
 pub mod network_interfaces;
 pub mod regions;
 pub mod routing;
@@ -199,7 +200,7 @@ operations! {
     DisableImage(image_lifecycle::DisableImageInput) => image_lifecycle::disable_image;
     EnableImageDeregistrationProtection(image_lifecycle::EnableImageDeregistrationProtectionInput) => image_lifecycle::enable_image_deregistration_protection;
     DisableImageDeregistrationProtection(image_lifecycle::DisableImageDeregistrationProtectionInput) => image_lifecycle::disable_image_deregistration_protection;
-    RunInstances(instances::RunInstancesInput) => instances::run_instances;
+    RunInstances(instances::RunInstancesRequest) => instances::run_instances;
     DescribeInstances(instances::DescribeInstancesInput) => instances::describe_instances;
     StartInstances(instances::StartInstancesInput) => instances::start_instances;
     StopInstances(instances::StopInstancesInput) => instances::stop_instances;
@@ -283,6 +284,17 @@ operations! {
     DescribeInstanceTypeOfferings(instance_types::DescribeInstanceTypeOfferingsInput) => instance_types::describe_instance_type_offerings;
     DescribeInstanceCreditSpecifications(instance_types::DescribeInstanceCreditSpecificationsInput) => instance_types::describe_instance_credit_specifications;
     ModifyInstanceCreditSpecification(instance_types::ModifyInstanceCreditSpecificationInput) => instance_types::modify_instance_credit_specification;
+    // --
+
+    // Launch templates.
+    CreateLaunchTemplate(launch_templates::CreateLaunchTemplateInput) => launch_templates::create_launch_template;
+    CreateLaunchTemplateVersion(launch_templates::CreateLaunchTemplateVersionInput) => launch_templates::create_launch_template_version;
+    DescribeLaunchTemplates(launch_templates::DescribeLaunchTemplatesInput) => launch_templates::describe_launch_templates;
+    DescribeLaunchTemplateVersions(launch_templates::DescribeLaunchTemplateVersionsInput) => launch_templates::describe_launch_template_versions;
+    ModifyLaunchTemplate(launch_templates::ModifyLaunchTemplateInput) => launch_templates::modify_launch_template;
+    DeleteLaunchTemplate(launch_templates::DeleteLaunchTemplateInput) => launch_templates::delete_launch_template;
+    DeleteLaunchTemplateVersions(launch_templates::DeleteLaunchTemplateVersionsInput) => launch_templates::delete_launch_template_versions;
+    GetLaunchTemplateData(launch_templates::GetLaunchTemplateDataInput) => launch_templates::get_launch_template_data;
     // --
 }
 

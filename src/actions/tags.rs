@@ -25,7 +25,8 @@ pub enum TargetKind {
     Volume,
     Instance,
     KeyPair,
-    /// VPCs, subnets, security groups, gateways, route tables, interfaces, addresses.
+    /// VPCs, subnets, security groups, gateways, route tables, interfaces, addresses
+    /// (and launch templates: owned, per region, looked up by `network::exists_owned`).
     Network(IdKind),
 }
 
@@ -80,7 +81,8 @@ fn tag_targets(resource_ids: Vec<String>) -> Result<Vec<TagTarget>> {
                 | IdKind::NetworkInterface
                 | IdKind::ElasticIp
                 | IdKind::SecurityGroupRule
-                | IdKind::DhcpOptions => TargetKind::Network(id_kind),
+                | IdKind::DhcpOptions
+                | IdKind::LaunchTemplate => TargetKind::Network(id_kind),
                 IdKind::Reservation => {
                     return Err(ec2_err!(
                         InvalidParameterValue,

@@ -26,6 +26,7 @@ pub enum IdKind {
     SecurityGroupRule,
     ElasticIp,
     DhcpOptions,
+    LaunchTemplate,
 }
 
 impl IdKind {
@@ -49,6 +50,7 @@ impl IdKind {
             IdKind::SecurityGroupRule => "sgr",
             IdKind::ElasticIp => "eipalloc",
             IdKind::DhcpOptions => "dopt",
+            IdKind::LaunchTemplate => "lt",
         }
     }
 
@@ -72,6 +74,7 @@ impl IdKind {
             IdKind::SecurityGroupRule => Code::InvalidSecurityGroupRuleId_Malformed,
             IdKind::ElasticIp => Code::InvalidAllocationID_Malformed,
             IdKind::DhcpOptions => Code::InvalidParameterValue,
+            IdKind::LaunchTemplate => Code::InvalidLaunchTemplateId_Malformed,
         }
     }
 
@@ -94,6 +97,7 @@ impl IdKind {
             IdKind::SecurityGroupRule => "security-group-rule",
             IdKind::ElasticIp => "elastic-ip",
             IdKind::DhcpOptions => "dhcp-options",
+            IdKind::LaunchTemplate => "launch-template",
         }
     }
 
@@ -119,6 +123,7 @@ impl IdKind {
             IdKind::SecurityGroupRule,
             IdKind::ElasticIp,
             IdKind::DhcpOptions,
+            IdKind::LaunchTemplate,
         ]
         .into_iter()
         .find(|k| k.prefix() == prefix)

@@ -12,6 +12,7 @@ pub mod import_task;
 pub mod instance;
 pub mod instance_types;
 pub mod key_pair;
+pub mod launch_template;
 pub mod lifecycle;
 pub mod network;
 pub mod regions;

@@ -12,6 +12,7 @@ pub mod images;
 pub mod import_tasks;
 pub mod instances;
 pub mod key_pairs;
+pub mod launch_templates;
 pub mod lifecycle;
 pub mod marketplace;
 pub mod network;

@@ -52,6 +52,16 @@ impl Params {
         format!("{:016x}", crate::domain::ids::fnv1a(0, &parts))
     }
 
+    /// These parameters with `defaults` added under every key they do not set (a
+    /// launch template's data under a RunInstances request).
+    pub fn with_defaults(&self, defaults: impl IntoIterator<Item = (String, String)>) -> Params {
+        let mut map = self.map.clone();
+        for (key, value) in defaults {
+            map.entry(key).or_insert(value);
+        }
+        Params { map }
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

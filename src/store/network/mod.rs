@@ -82,6 +82,7 @@ fn table_of(kind: IdKind) -> Option<(&'static str, &'static str)> {
         IdKind::NetworkAcl => ("network_acl", "network_acl_id"),
         IdKind::NetworkInterface => ("network_interface", "network_interface_id"),
         IdKind::ElasticIp => ("address", "allocation_id"),
+        IdKind::LaunchTemplate => ("launch_template", "launch_template_id"),
         _ => return None,
     })
 }

@@ -8,6 +8,7 @@ pub mod import_task;
 pub mod instance;
 pub mod instance_type;
 pub mod key_pair;
+pub mod launch_template;
 pub mod network_interface;
 pub mod region;
 pub mod routing;
