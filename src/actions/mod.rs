@@ -283,6 +283,14 @@ operations! {
     DescribeInstanceCreditSpecifications(instance_types::DescribeInstanceCreditSpecificationsInput) => instance_types::describe_instance_credit_specifications;
     ModifyInstanceCreditSpecification(instance_types::ModifyInstanceCreditSpecificationInput) => instance_types::modify_instance_credit_specification;
     // --
+
+    // Elastic IPs.
+    AllocateAddress(addresses::AllocateAddressInput) => addresses::allocate_address;
+    AssociateAddress(addresses::AssociateAddressInput) => addresses::associate_address;
+    DisassociateAddress(addresses::DisassociateAddressInput) => addresses::disassociate_address;
+    ReleaseAddress(addresses::ReleaseAddressInput) => addresses::release_address;
+    DescribeAddresses(addresses::DescribeAddressesInput) => addresses::describe_addresses;
+    // --
 }
 
 /// Every operation of the EC2 API (botocore's `ec2/2016-11-15` model), one per line.
