@@ -1,5 +1,5 @@
 //! AllocateAddress, AssociateAddress, DisassociateAddress, ReleaseAddress,
-//! DescribeAddresses: Elastic IPs.
+//! DescribeAddresses, DescribeAddressesAttribute: Elastic IPs.
 //!
 //! An address is associated with one private address of a network interface (an
 //! instance's primary one when AssociateAddress names the instance). While it is on an
@@ -18,13 +18,14 @@ use crate::domain::network::address::{
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
+use crate::store::filters::Page;
 use crate::store::instances as instance_store;
 use crate::store::network::addresses::{self as store, AddressKey};
 use crate::store::network::{interfaces, not_found, routing};
 use crate::store::{tags, Conn};
 use crate::wire::params::Params;
-use crate::wire::query::{dedup, parse_filters, parse_tag_specs};
-use crate::wire::shapes::address::{write_address, write_allocation};
+use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
+use crate::wire::shapes::address::{write_address, write_address_attribute, write_allocation};
 use crate::wire::xml::Xml;
 
 /// Attempts at drawing a public address nobody holds before giving up.
@@ -458,19 +459,68 @@ pub async fn describe_addresses(ctx: &Ctx<'_>, input: DescribeAddressesInput) ->
         allocation_ids: &input.allocation_ids,
         public_ips: &input.public_ips,
         filters: &input.filters,
+        page: &Page::default(),
     };
-    let addresses = store::describe_addresses(&mut *ctx.app.store.read().await?, &query).await?;
+    let (addresses, _) = store::describe_addresses(&mut *ctx.app.store.read().await?, &query).await?;
     if input.filters.is_empty() {
-        if let Some(missing) = input.allocation_ids.iter().find(|id| !addresses.iter().any(|a| &a.allocation_id == *id))
-        {
-            return Err(not_found(IdKind::ElasticIp, missing));
-        }
+        check_all_found(&addresses, &input.allocation_ids)?;
         if let Some(missing) = input.public_ips.iter().find(|ip| !addresses.iter().any(|a| &a.public_ip == *ip)) {
             return Err(address_not_found(missing));
         }
     }
     let mut x = Xml::new();
     x.list("addressesSet", &addresses, write_address);
+    Ok(x)
+}
+
+/// Refuses the first allocation id asked for that is not among `found`.
+fn check_all_found(found: &[Address], allocation_ids: &[String]) -> Result<()> {
+    match allocation_ids.iter().find(|id| !found.iter().any(|a| &a.allocation_id == *id)) {
+        Some(missing) => Err(not_found(IdKind::ElasticIp, missing)),
+        None => Ok(()),
+    }
+}
+
+// DescribeAddressesAttribute -------------------------------------------------------------
+
+/// The one attribute of an address: its reverse DNS record (`domain-name`), which
+/// Terraform reads for every `aws_eip`. ec2lite sets none (no ModifyAddressAttribute).
+pub struct DescribeAddressesAttributeInput {
+    pub allocation_ids: Vec<String>,
+    pub page: Page,
+}
+
+impl FromParams for DescribeAddressesAttributeInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let allocation_ids = dedup(p.list("AllocationId")?);
+        ids::check_all(IdKind::ElasticIp, &allocation_ids)?;
+        match p.required("Attribute")? {
+            "domain-name" => {}
+            other => {
+                return Err(ec2_err!(InvalidParameterValue, "Value ({other}) for parameter attribute is invalid."))
+            }
+        }
+        let page = parse_page(p, !allocation_ids.is_empty(), "allocationIds", 1, 1000)?;
+        Ok(DescribeAddressesAttributeInput { allocation_ids, page })
+    }
+}
+
+pub async fn describe_addresses_attribute(ctx: &Ctx<'_>, input: DescribeAddressesAttributeInput) -> Result<Xml> {
+    ctx.ensure_default_network().await?;
+    ctx.check_dry_run()?;
+    let query = store::AddressQuery {
+        account: ctx.scope.account,
+        region: ctx.scope.region,
+        allocation_ids: &input.allocation_ids,
+        public_ips: &[],
+        filters: &[],
+        page: &input.page,
+    };
+    let (addresses, next) = store::describe_addresses(&mut *ctx.app.store.read().await?, &query).await?;
+    check_all_found(&addresses, &input.allocation_ids)?;
+    let mut x = Xml::new();
+    x.list("addressSet", &addresses, write_address_attribute);
+    write_next_token(&mut x, next);
     Ok(x)
 }
 
@@ -594,5 +644,19 @@ mod tests {
         for name in ["tag:Name", "tag-key", "tag-value", "network-interface-owner-id", "domain", "private-ip-address"] {
             assert!(parse::<DescribeAddressesInput>(&[("Filter.1.Name", name), ("Filter.1.Value.1", "x")]).is_ok());
         }
+    }
+
+    #[test]
+    fn the_only_address_attribute_is_its_domain_name() {
+        let attribute = ("Attribute", "domain-name");
+        let input: DescribeAddressesAttributeInput = parse(&[ALLOCATION, attribute]).unwrap();
+        assert_eq!(input.allocation_ids, ["eipalloc-0123456789abcdef0"]);
+        let input: DescribeAddressesAttributeInput = parse(&[attribute, ("MaxResults", "2")]).unwrap();
+        assert_eq!(input.page.limit, Some(2));
+        assert_eq!(code(parse::<DescribeAddressesAttributeInput>(&[ALLOCATION])), "MissingParameter");
+        let other = [ALLOCATION, ("Attribute", "description")];
+        assert_eq!(code(parse::<DescribeAddressesAttributeInput>(&other)), "InvalidParameterValue");
+        let paged = [ALLOCATION, attribute, ("MaxResults", "5")];
+        assert_eq!(code(parse::<DescribeAddressesAttributeInput>(&paged)), "InvalidParameterCombination");
     }
 }

@@ -290,6 +290,7 @@ operations! {
     DisassociateAddress(addresses::DisassociateAddressInput) => addresses::disassociate_address;
     ReleaseAddress(addresses::ReleaseAddressInput) => addresses::release_address;
     DescribeAddresses(addresses::DescribeAddressesInput) => addresses::describe_addresses;
+    DescribeAddressesAttribute(addresses::DescribeAddressesAttributeInput) => addresses::describe_addresses_attribute;
     // --
 }
 

@@ -278,6 +278,58 @@ def test_termination_leaves_the_address_allocated(ec2, image):
     assert instance_of(ec2, other)["PublicIpAddress"] == eip["PublicIp"]
 
 
+def test_instances_take_addresses_once_running(start_server):
+    server = start_server("--instance-pending-ms", "60000")
+    ec2 = make_client(server.url)
+    image = register(ec2, "eip-image", make_snapshot(ec2))
+    [instance] = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"]
+    instance_id, eni = instance["InstanceId"], instance["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    eip = allocate(ec2)
+    # What Terraform waits out after creating an aws_instance.
+    message = expect_error("InvalidInstanceID", ec2.associate_address, AllocationId=eip["AllocationId"],
+                           InstanceId=instance_id)
+    assert message == f"The pending instance '{instance_id}' is not in a valid state for this operation."
+    message = expect_error("IncorrectInstanceState", ec2.associate_address, AllocationId=eip["AllocationId"],
+                           NetworkInterfaceId=eni)
+    assert message.startswith(f"The pending instance to which '{eni}' is attached")
+    assert "AssociationId" not in address_of(ec2, eip["AllocationId"])
+
+
+def test_terraform_aws_eip_calls(ec2, image):
+    """The calls of Terraform's aws_eip with `instance` set: create, refresh, destroy."""
+    instance_id = launch(ec2, image)
+    allocated = ec2.allocate_address(
+        Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": "tf"}]}])
+    allocation_id = allocated["AllocationId"]
+    assert address_of(ec2, allocation_id)["Tags"] == [{"Key": "Name", "Value": "tf"}]
+    association_id = ec2.associate_address(AllocationId=allocation_id, InstanceId=instance_id)["AssociationId"]
+    [by_association] = ec2.describe_addresses(
+        Filters=[{"Name": "association-id", "Values": [association_id]}])["Addresses"]
+    assert by_association["AllocationId"] == allocation_id
+    # Read: the address, then its domain-name attribute (ptr_record), which has no record.
+    address = address_of(ec2, allocation_id)
+    assert (address["InstanceId"], address["NetworkBorderGroup"], address["PublicIpv4Pool"]) == (
+        instance_id, "us-east-1", "amazon")
+    [attribute] = ec2.describe_addresses_attribute(AllocationIds=[allocation_id], Attribute="domain-name")["Addresses"]
+    assert attribute == {"PublicIp": allocated["PublicIp"], "AllocationId": allocation_id}
+    # Destroy: disassociate, then release in its border group; both tolerate NotFound.
+    ec2.disassociate_address(AssociationId=association_id)
+    ec2.release_address(AllocationId=allocation_id, NetworkBorderGroup="us-east-1")
+    expect_error("InvalidAssociationID.NotFound", ec2.disassociate_address, AssociationId=association_id)
+    expect_error("InvalidAllocationID.NotFound", ec2.release_address, AllocationId=allocation_id)
+    expect_error("InvalidAllocationID.NotFound", ec2.describe_addresses_attribute, AllocationIds=[allocation_id],
+                 Attribute="domain-name")
+
+
+def test_address_attributes_are_paged(ec2):
+    allocation_ids = sorted(allocate(ec2)["AllocationId"] for _ in range(3))
+    first = ec2.describe_addresses_attribute(Attribute="domain-name", MaxResults=2)
+    assert [a["AllocationId"] for a in first["Addresses"]] == allocation_ids[:2]
+    rest = ec2.describe_addresses_attribute(Attribute="domain-name", MaxResults=2, NextToken=first["NextToken"])
+    assert [a["AllocationId"] for a in rest["Addresses"]] == allocation_ids[2:] and "NextToken" not in rest
+    expect_error("InvalidParameterValue", ec2.describe_addresses_attribute, Attribute="description")
+
+
 def test_every_filter(ec2, image):
     instance_id = launch(ec2, image)
     private_ip = instance_of(ec2, instance_id)["PrivateIpAddress"]
@@ -371,6 +423,9 @@ def test_cli_elastic_ip(aws, ec2, image):
     listed = aws.ok("describe-addresses", "--filters", f"Name=instance-id,Values={instance_id}")["Addresses"]
     assert [(a["PublicIp"], a["AssociationId"]) for a in listed] == [(eip["PublicIp"], association["AssociationId"])]
     assert "InvalidIPAddress.InUse" in aws.err("release-address", "--allocation-id", eip["AllocationId"])
+    attributes = aws.ok("describe-addresses-attribute", "--allocation-ids", eip["AllocationId"],
+                        "--attribute", "domain-name")["Addresses"]
+    assert [a["PublicIp"] for a in attributes] == [eip["PublicIp"]]
     aws.ok("disassociate-address", "--association-id", association["AssociationId"])
     aws.ok("release-address", "--allocation-id", eip["AllocationId"])
     assert aws.ok("describe-addresses")["Addresses"] == []

@@ -102,9 +102,15 @@ pub fn check_ipv4(name: &str, value: &str) -> Result<()> {
     }
 }
 
-/// An instance takes an Elastic IP unless it is going away.
+/// Whether an instance in `state` may take an Elastic IP: not before it runs (EC2 answers
+/// "The pending instance … is not in a valid state", which Terraform waits out), nor
+/// once it is going away.
+fn takes_addresses(state: InstanceState) -> bool {
+    !matches!(state, InstanceState::Pending | InstanceState::ShuttingDown | InstanceState::Terminated)
+}
+
 pub fn check_instance_state(instance_id: &str, state: InstanceState) -> Result<()> {
-    if matches!(state, InstanceState::ShuttingDown | InstanceState::Terminated) {
+    if !takes_addresses(state) {
         return Err(ec2_err!(
             InvalidInstanceID,
             "The {} instance '{instance_id}' is not in a valid state for this operation.",
@@ -116,7 +122,7 @@ pub fn check_instance_state(instance_id: &str, state: InstanceState) -> Result<(
 
 /// The same rule for an interface attached to an instance.
 pub fn check_attached_instance_state(interface_id: &str, state: InstanceState) -> Result<()> {
-    if matches!(state, InstanceState::ShuttingDown | InstanceState::Terminated) {
+    if !takes_addresses(state) {
         return Err(ec2_err!(
             IncorrectInstanceState,
             "The {} instance to which '{interface_id}' is attached is not in a valid state for this operation",
@@ -153,11 +159,13 @@ mod tests {
     }
 
     #[test]
-    fn only_instances_going_away_are_refused() {
-        for state in [InstanceState::Pending, InstanceState::Running, InstanceState::Stopping, InstanceState::Stopped] {
+    fn only_instances_that_run_or_are_stopped_take_addresses() {
+        for state in [InstanceState::Running, InstanceState::Stopping, InstanceState::Stopped] {
             assert!(check_instance_state("i-1", state).is_ok());
             assert!(check_attached_instance_state("eni-1", state).is_ok());
         }
+        let err = check_instance_state("i-1", InstanceState::Pending).unwrap_err();
+        assert_eq!(err.message, "The pending instance 'i-1' is not in a valid state for this operation.");
         let err = check_instance_state("i-1", InstanceState::Terminated).unwrap_err();
         assert_eq!(err.code, "InvalidInstanceID");
         assert_eq!(err.message, "The terminated instance 'i-1' is not in a valid state for this operation.");

@@ -11,7 +11,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use crate::domain::filter::Filter;
 use crate::domain::network::address::{Address, AddressAssociation};
 use crate::error::Result;
-use crate::store::filters::{push_in, FilterSpec, Target};
+use crate::store::filters::{push_in, FilterSpec, Page, Target};
 use crate::store::{is_unique_violation, parse_tags, push_tags_column, Conn};
 
 /// The filters of DescribeAddresses.
@@ -67,9 +67,10 @@ pub struct AddressQuery<'a> {
     pub allocation_ids: &'a [String],
     pub public_ips: &'a [String],
     pub filters: &'a [Filter],
+    pub page: &'a Page,
 }
 
-pub async fn describe_addresses(conn: &mut Conn, q: &AddressQuery<'_>) -> Result<Vec<Address>> {
+pub async fn describe_addresses(conn: &mut Conn, q: &AddressQuery<'_>) -> Result<(Vec<Address>, Option<String>)> {
     let mut qb = select_addresses(q.account, q.region);
     match (q.allocation_ids.is_empty(), q.public_ips.is_empty()) {
         (false, true) => push_in(&mut qb, "a.allocation_id", q.allocation_ids),
@@ -90,9 +91,11 @@ pub async fn describe_addresses(conn: &mut Conn, q: &AddressQuery<'_>) -> Result
         (true, true) => {}
     }
     ADDRESS_FILTERS.push(&mut qb, q.filters, q.account)?;
-    qb.push(" order by a.allocation_id");
+    q.page.push(&mut qb, "a.allocation_id");
     let rows = qb.build().fetch_all(&mut *conn).await?;
-    Ok(rows.iter().map(address_from_row).collect())
+    let mut addresses: Vec<Address> = rows.iter().map(address_from_row).collect();
+    let next = q.page.finish(&mut addresses, |a| a.allocation_id.clone());
+    Ok((addresses, next))
 }
 
 /// How one address of the caller is looked up.

@@ -1,4 +1,5 @@
-//! The Elastic IP shapes: `Address` (DescribeAddresses) and AllocateAddress's answer.
+//! The Elastic IP shapes: `Address` (DescribeAddresses), AllocateAddress's answer and
+//! `AddressAttribute` (DescribeAddressesAttribute).
 
 use crate::domain::network::address::{Address, AMAZON_POOL};
 use crate::wire::xml::Xml;
@@ -23,6 +24,11 @@ pub fn write_allocation(x: &mut Xml, a: &Address) {
         .text("allocationId", &a.allocation_id)
         .text("publicIpv4Pool", AMAZON_POOL)
         .text("networkBorderGroup", &a.network_border_group);
+}
+
+/// The domain-name attribute of an address; it has no reverse DNS record of its own.
+pub fn write_address_attribute(x: &mut Xml, a: &Address) {
+    x.text("publicIp", &a.public_ip).text("allocationId", &a.allocation_id);
 }
 
 #[cfg(test)]
@@ -78,6 +84,12 @@ mod tests {
         // On an interface that is attached to no instance, there is no instance id.
         a.association.as_mut().unwrap().instance = None;
         assert!(!written(|x| write_address(x, &a)).contains("instanceId"));
+    }
+
+    #[test]
+    fn attribute_is_exact() {
+        let expected = "<publicIp>44.200.1.2</publicIp><allocationId>eipalloc-0123456789abcdef0</allocationId>";
+        assert_eq!(written(|x| write_address_attribute(x, &address())), expected);
     }
 
     #[test]
