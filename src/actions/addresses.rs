@@ -624,7 +624,7 @@ mod tests {
     #[test]
     fn describe_reads_ids_addresses_and_filters() {
         let input: DescribeAddressesInput = parse(&[
-            ALLOCATION,
+            ("AllocationId.1", "eipalloc-0123456789abcdef0"),
             ("AllocationId.2", "eipalloc-0123456789abcdef0"),
             ("PublicIp.1", "44.200.1.2"),
             ("Filter.1.Name", "instance-id"),
@@ -648,15 +648,16 @@ mod tests {
 
     #[test]
     fn the_only_address_attribute_is_its_domain_name() {
+        const LISTED: (&str, &str) = ("AllocationId.1", "eipalloc-0123456789abcdef0");
         let attribute = ("Attribute", "domain-name");
-        let input: DescribeAddressesAttributeInput = parse(&[ALLOCATION, attribute]).unwrap();
+        let input: DescribeAddressesAttributeInput = parse(&[LISTED, attribute]).unwrap();
         assert_eq!(input.allocation_ids, ["eipalloc-0123456789abcdef0"]);
         let input: DescribeAddressesAttributeInput = parse(&[attribute, ("MaxResults", "2")]).unwrap();
         assert_eq!(input.page.limit, Some(2));
-        assert_eq!(code(parse::<DescribeAddressesAttributeInput>(&[ALLOCATION])), "MissingParameter");
-        let other = [ALLOCATION, ("Attribute", "description")];
+        assert_eq!(code(parse::<DescribeAddressesAttributeInput>(&[LISTED])), "MissingParameter");
+        let other = [LISTED, ("Attribute", "description")];
         assert_eq!(code(parse::<DescribeAddressesAttributeInput>(&other)), "InvalidParameterValue");
-        let paged = [ALLOCATION, attribute, ("MaxResults", "5")];
+        let paged = [LISTED, attribute, ("MaxResults", "5")];
         assert_eq!(code(parse::<DescribeAddressesAttributeInput>(&paged)), "InvalidParameterCombination");
     }
 }
