@@ -3,7 +3,8 @@
 #   1. Rust unit tests, golden-XML tests and integration tests against the real binary
 #      (raw HTTP, and the official aws-sdk-ec2 in the tests/sdk package);
 #   2. end-to-end tests with aws-cli and boto3, installed (pinned) into a local venv.
-#   3. the EBS upload story with the real coldsnap CLI (built from crates.io once, into
+#   3. Packer's amazon-ebs builder (Debian's packer, installed with apt), its own step;
+#   4. the EBS upload story with the real coldsnap CLI (built from crates.io once, into
 #      $EC2LITE_TOOLS, about 10 minutes), and VM Import with disk images made by qemu-img.
 # Environment: CARGO_TARGET_DIR (reused if set), EC2LITE_VENV (default .venv),
 # EC2LITE_TOOLS (default .tools).
@@ -22,11 +23,14 @@ missing=""
 command -v qemu-img >/dev/null || missing="$missing qemu-utils"
 command -v ssh-keygen >/dev/null || missing="$missing openssh-client"
 command -v openssl >/dev/null || missing="$missing openssl"
+# packer: Debian's 1.6.6, with the amazon-ebs builder compiled in (the Packer suite).
+command -v packer >/dev/null || missing="$missing packer"
 if [ -n "$missing" ]; then
     echo "== apt-get install$missing"
     sudo=""
     if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-    $sudo apt-get install -y --no-install-recommends $missing
+    $sudo apt-get install -y --no-install-recommends $missing \
+        || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends $missing; }
 fi
 
 tools="${EC2LITE_TOOLS:-.tools}"
@@ -44,4 +48,9 @@ cargo test --workspace
 
 echo "== pytest (aws-cli, boto3, coldsnap)"
 target_dir="${CARGO_TARGET_DIR:-target}"
-EC2LITE_BIN="$(cd "$target_dir" && pwd)/debug/ec2lite" "$venv/bin/python" -m pytest -q tests/e2e
+export EC2LITE_BIN
+EC2LITE_BIN="$(cd "$target_dir" && pwd)/debug/ec2lite"
+"$venv/bin/python" -m pytest -q -m "not packer" tests/e2e
+
+echo "== pytest -m packer (Packer amazon-ebs builds against ec2lite)"
+EC2LITE_REQUIRE_PACKER=1 "$venv/bin/python" -m pytest -q -m packer tests/e2e

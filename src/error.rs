@@ -153,6 +153,7 @@ error_codes! {
     AddressLimitExceeded = "AddressLimitExceeded", 400;
     InsufficientFreeAddressesInSubnet = "InsufficientFreeAddressesInSubnet", 400;
     AttachmentLimitExceeded = "AttachmentLimitExceeded", 400;
+    InvalidInstanceAttributeValue = "InvalidInstanceAttributeValue", 400;
     InvalidNetworkInterfaceAttachmentId_Malformed = "InvalidNetworkInterfaceAttachmentId.Malformed", 400;
     InvalidInstanceType = "InvalidInstanceType", 400;
     InstanceCreditSpecification_NotSupported = "InstanceCreditSpecification.NotSupported", 400;
@@ -240,7 +241,7 @@ impl Ec2Error {
                 "The AMI ID '{image_id}' is currently pending and may not be used for this operation"
             )
         } else {
-            ec2_err!(InvalidAMIID_Unavailable, "The image '{image_id}' is no longer available ({state})")
+            ec2_err!(InvalidAMIID_Unavailable, "The image ID '{image_id}' is no longer available")
         }
     }
 

@@ -26,6 +26,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_ec2lite/reset", post(reset))
         .route("/_ec2lite/fail/{resource_id}", post(fail))
         .route("/_ec2lite/sweep", post(sweep))
+        .route("/_ec2lite/marketplace/{account}", get(marketplace_subscriptions))
+        .route(
+            "/_ec2lite/marketplace/{account}/{product_code}",
+            axum::routing::put(marketplace_subscribe).delete(marketplace_unsubscribe),
+        )
         .merge(crate::wire::ebs::routes())
         .fallback(ec2_query)
         .with_state(app)
@@ -44,6 +49,70 @@ async fn sweep(State(app): State<Arc<App>>) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// `GET /_ec2lite/marketplace/{account}`: the product codes it subscribed to here and in
+/// the accounts file.
+async fn marketplace_subscriptions(State(app): State<Arc<App>>, Path(account): Path<String>) -> Response {
+    let stored = async {
+        let mut conn = app.store.read().await?;
+        crate::store::marketplace::subscriptions(&mut conn, &account).await
+    };
+    match stored.await {
+        Ok(mut codes) => {
+            let from_file = app.directory.accounts.iter().filter(|a| a.id == account);
+            codes.extend(from_file.flat_map(|a| a.marketplace_subscriptions.iter().cloned()));
+            codes.sort();
+            codes.dedup();
+            Json(serde_json::json!({ "account": account, "product_codes": codes })).into_response()
+        }
+        Err(err) => admin_error("marketplace", err),
+    }
+}
+
+/// `PUT /_ec2lite/marketplace/{account}/{product_code}`: subscribes the account.
+async fn marketplace_subscribe(
+    State(app): State<Arc<App>>,
+    Path((account, product_code)): Path<(String, String)>,
+) -> Response {
+    if !crate::domain::ids::is_account_id(&account) {
+        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "account id must be 12 digits" })))
+            .into_response();
+    }
+    let now = crate::domain::clock::now_ms();
+    let stored = async {
+        let mut tx = app.store.write().await?;
+        crate::store::marketplace::subscribe(&mut tx, &account, &product_code, now).await?;
+        tx.commit().await?;
+        Ok::<_, crate::error::Ec2Error>(())
+    };
+    match stored.await {
+        Ok(()) => Json(serde_json::json!({ "account": account, "subscribed": product_code })).into_response(),
+        Err(err) => admin_error("marketplace", err),
+    }
+}
+
+/// `DELETE /_ec2lite/marketplace/{account}/{product_code}`: ends a subscription made here.
+async fn marketplace_unsubscribe(
+    State(app): State<Arc<App>>,
+    Path((account, product_code)): Path<(String, String)>,
+) -> Response {
+    let removed = async {
+        let mut tx = app.store.write().await?;
+        let removed = crate::store::marketplace::unsubscribe(&mut tx, &account, &product_code).await?;
+        tx.commit().await?;
+        Ok::<_, crate::error::Ec2Error>(removed)
+    };
+    match removed.await {
+        Ok(true) => Json(serde_json::json!({ "account": account, "unsubscribed": product_code })).into_response(),
+        Ok(false) => StatusCode::NOT_FOUND.into_response(),
+        Err(err) => admin_error("marketplace", err),
+    }
+}
+
+fn admin_error(what: &str, err: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %err, "{what} failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "status": "error" }))).into_response()
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {

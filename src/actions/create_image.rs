@@ -177,6 +177,8 @@ fn instance_image(
         ena_support: instance.ena_support,
         boot_mode: instance.boot_mode.clone(),
         source_instance_id: Some(instance.instance_id.clone()),
+        // As on EC2: an image of a Marketplace instance keeps its product code.
+        product_codes: instance.product_codes.clone(),
         deregistration_protection: "disabled".into(),
         creation_date: iso(ctx.now),
         block_device_mappings: mappings,

@@ -7,7 +7,7 @@
 use super::{Ctx, FromParams};
 use crate::access::own_image;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::image::{validate_description, Image, LaunchPermission};
+use crate::domain::image::{protection_shown, validate_description, Image, LaunchPermission};
 use crate::domain::lifecycle::ImageState;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
@@ -40,10 +40,18 @@ impl FromParams for ModifyImageAttributeInput {
     }
 }
 
+/// EC2 also takes attribute names capitalised (`LaunchPermission`, `Description`,
+/// `BlockDeviceMapping`: what Ansible's `ec2_ami` sends).
+fn attribute_name(given: &str) -> String {
+    let mut chars = given.chars();
+    chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
 /// The attribute is named by `Attribute` or, in the structured form, by which
 /// member was sent.
 fn parse_modification(p: &Params) -> Result<Modification> {
-    let attribute = match p.str("Attribute") {
+    let named = p.str("Attribute").map(attribute_name);
+    let attribute = match named.as_deref() {
         Some(a) => a,
         None if has_launch_permission_grants(p) => "launchPermission",
         None if p.has("Description") => "description",
@@ -144,7 +152,7 @@ impl FromParams for DescribeImageAttributeInput {
     fn from_params(p: &Params) -> Result<Self> {
         let image_id = p.required("ImageId")?;
         let name = p.required("Attribute")?;
-        let attribute = ImageAttribute::from_name(name).ok_or_else(|| {
+        let attribute = ImageAttribute::from_name(&attribute_name(name)).ok_or_else(|| {
             ec2_err!(InvalidParameterValue, "Value ({name}) for parameter attribute is invalid. Unknown attribute.")
         })?;
         ids::check(IdKind::Image, image_id)?;
@@ -154,7 +162,8 @@ impl FromParams for DescribeImageAttributeInput {
 
 pub async fn describe_image_attribute(ctx: &Ctx<'_>, input: DescribeImageAttributeInput) -> Result<Xml> {
     let mut conn = ctx.app.store.read().await?;
-    let image = own_image(ctx.scope, &mut conn, &input.image_id).await?;
+    let mut image = own_image(ctx.scope, &mut conn, &input.image_id).await?;
+    image.deregistration_protection = protection_shown(&image, ctx.now);
     if image.state == ImageState::Deregistered {
         return Err(Ec2Error::image_unavailable(&image.image_id, image.state.as_str()));
     }
@@ -180,7 +189,7 @@ impl FromParams for ResetImageAttributeInput {
     fn from_params(p: &Params) -> Result<Self> {
         let image_id = p.required("ImageId")?;
         let attribute = p.required("Attribute")?;
-        if attribute != "launchPermission" {
+        if attribute_name(attribute) != "launchPermission" {
             return Err(ec2_err!(
                 InvalidParameterValue,
                 "Value ({attribute}) for parameter attribute is invalid. Only launchPermission can be reset."
@@ -203,6 +212,18 @@ pub async fn reset_image_attribute(ctx: &Ctx<'_>, input: ResetImageAttributeInpu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capitalised_attribute_names_are_accepted() {
+        let p = Params::from_pairs([("ImageId", "ami-12345678"), ("Attribute", "LaunchPermission")]);
+        assert!(DescribeImageAttributeInput::from_params(&p).is_ok());
+        let p = Params::from_pairs([("ImageId", "ami-12345678"), ("Attribute", "Description"), ("Value", "d")]);
+        assert!(ModifyImageAttributeInput::from_params(&p).is_ok());
+        let p = Params::from_pairs([("ImageId", "ami-12345678"), ("Attribute", "LaunchPermission")]);
+        assert!(ResetImageAttributeInput::from_params(&p).is_ok());
+        let p = Params::from_pairs([("ImageId", "ami-12345678"), ("Attribute", "Colour")]);
+        assert!(DescribeImageAttributeInput::from_params(&p).is_err());
+    }
 
     fn modification(pairs: &[(&str, &str)]) -> Result<Modification> {
         let p = Params::from_pairs([("ImageId", "ami-12345678")].into_iter().chain(pairs.iter().copied()));

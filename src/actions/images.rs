@@ -6,8 +6,8 @@ use crate::domain::clock::iso;
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{
-    check_enum, validate_description, validate_name, BlockDeviceMapping, Image, ARCHITECTURES, BOOT_MODES,
-    VIRTUALIZATION_TYPES,
+    check_enum, protection_shown, validate_description, validate_name, BlockDeviceMapping, Image, ARCHITECTURES,
+    BOOT_MODES, VIRTUALIZATION_TYPES,
 };
 use crate::domain::lifecycle::{ImageState, SnapshotState};
 
@@ -321,7 +321,10 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImagesInput) -> Resul
     };
     ctx.check_dry_run()?;
     let mut conn = ctx.app.store.read().await?;
-    let (found, next) = images::describe(&mut conn, &query).await?;
+    let (mut found, next) = images::describe(&mut conn, &query).await?;
+    for image in &mut found {
+        image.deregistration_protection = protection_shown(image, ctx.now);
+    }
     if found.len() < query.image_ids.len() {
         // Ids that were never visible here are errors; filtered-out or deregistered ones are not.
         let known = images::known_ids(&mut conn, caller, ctx.scope.region, &query.image_ids).await?;

@@ -61,6 +61,13 @@ pub enum AttributeChange {
     InstanceType(&'static InstanceType),
     /// Only while stopped.
     UserData(String),
+    /// Only while stopped: an `aki-` / `ari-` id.
+    Kernel(String),
+    Ramdisk(String),
+    /// `simple`: enhanced networking with the Intel 82599 VF.
+    SriovNetSupport(String),
+    /// `BlockDeviceMapping.N`: (device, delete on termination) of attached volumes.
+    DeleteOnTermination(Vec<(String, bool)>),
     DisableApiTermination(bool),
     ShutdownBehavior(String),
     /// `GroupId.N`: the groups of the primary interface, in the instance's VPC.
@@ -81,6 +88,18 @@ impl AttributeChange {
         Ok(match attribute {
             "instanceType" => AttributeChange::InstanceType(instance_type(value)?),
             "userData" => AttributeChange::UserData(value.to_string()),
+            "kernel" => {
+                ids::check(IdKind::Kernel, value)?;
+                AttributeChange::Kernel(value.to_string())
+            }
+            "ramdisk" => {
+                ids::check(IdKind::Ramdisk, value)?;
+                AttributeChange::Ramdisk(value.to_string())
+            }
+            "sriovNetSupport" => {
+                check_enum("SriovNetSupport", value, &["simple"])?;
+                AttributeChange::SriovNetSupport(value.to_string())
+            }
             "disableApiTermination" => AttributeChange::DisableApiTermination(boolean()?),
             "instanceInitiatedShutdownBehavior" => {
                 check_enum("InstanceInitiatedShutdownBehavior", value, &["stop", "terminate"])?;
@@ -112,7 +131,9 @@ impl AttributeChange {
                 must_be_stopped()?;
                 check_compatible(itype, &instance.architecture, &instance.virtualization_type)
             }
-            AttributeChange::UserData(_) => must_be_stopped(),
+            AttributeChange::UserData(_) | AttributeChange::Kernel(_) | AttributeChange::Ramdisk(_) => {
+                must_be_stopped()
+            }
             _ => Ok(()),
         }
     }
@@ -124,6 +145,10 @@ impl AttributeChange {
             AttributeChange::UserData(data) => Some((InstanceColumn::UserData, data.clone())),
             AttributeChange::DisableApiTermination(on) => Some((InstanceColumn::DisableApiTermination, on.to_string())),
             AttributeChange::ShutdownBehavior(behavior) => Some((InstanceColumn::ShutdownBehavior, behavior.clone())),
+            AttributeChange::Kernel(id) => Some((InstanceColumn::KernelId, id.clone())),
+            AttributeChange::Ramdisk(id) => Some((InstanceColumn::RamdiskId, id.clone())),
+            AttributeChange::SriovNetSupport(value) => Some((InstanceColumn::SriovNetSupport, value.clone())),
+            AttributeChange::DeleteOnTermination(_) => None,
             AttributeChange::Groups(ids) => {
                 Some((InstanceColumn::SecurityGroupIds, serde_json::to_string(ids).expect("json")))
             }
@@ -143,7 +168,10 @@ impl FromParams for ModifyInstanceAttributeInput {
         let instance_id = p.required("InstanceId")?;
         ids::check(IdKind::Instance, instance_id)?;
         let groups = dedup(p.list("GroupId")?);
-        let change = if groups.is_empty() {
+        let mappings = parse_delete_on_termination(p)?;
+        let change = if !mappings.is_empty() {
+            AttributeChange::DeleteOnTermination(mappings)
+        } else if groups.is_empty() {
             let (attribute, value) = requested_change(p)?;
             AttributeChange::parse(attribute, value)?
         } else {
@@ -153,6 +181,18 @@ impl FromParams for ModifyInstanceAttributeInput {
         };
         Ok(ModifyInstanceAttributeInput { instance_id: instance_id.to_string(), change })
     }
+}
+
+/// `BlockDeviceMapping.N.DeviceName` with `.Ebs.DeleteOnTermination`: the only thing EC2
+/// lets this call change about attached volumes.
+fn parse_delete_on_termination(p: &Params) -> Result<Vec<(String, bool)>> {
+    let mut changes = Vec::new();
+    for m in p.structs("BlockDeviceMapping")? {
+        let device = m.str("DeviceName").ok_or_else(|| Ec2Error::missing_parameter("BlockDeviceMapping.DeviceName"))?;
+        let delete = m.bool("Ebs.DeleteOnTermination")?.unwrap_or(true);
+        changes.push((device.to_string(), delete));
+    }
+    Ok(changes)
 }
 
 /// The attribute and value of the change, in either request form: `Attribute=x&Value=y`
@@ -165,6 +205,9 @@ fn requested_change(p: &Params) -> Result<(&str, &str)> {
     for (member, attribute) in [
         ("InstanceType", "instanceType"),
         ("UserData", "userData"),
+        ("Kernel", "kernel"),
+        ("Ramdisk", "ramdisk"),
+        ("SriovNetSupport", "sriovNetSupport"),
         ("DisableApiTermination", "disableApiTermination"),
         ("InstanceInitiatedShutdownBehavior", "instanceInitiatedShutdownBehavior"),
         ("SourceDestCheck", "sourceDestCheck"),
@@ -186,12 +229,22 @@ pub async fn modify_instance_attribute(ctx: &Ctx<'_>, input: ModifyInstanceAttri
     if let AttributeChange::Groups(ids) = &input.change {
         check_groups_in_vpc(ctx, &mut tx, ids, &instance.vpc_id).await?;
     }
+    if let AttributeChange::DeleteOnTermination(changes) = &input.change {
+        if let Some((device, _)) = changes.iter().find(|(d, _)| !instance.volumes.iter().any(|v| &v.0 == d)) {
+            return Err(ec2_err!(InvalidInstanceAttributeValue, "No device is currently mapped at {device}"));
+        }
+    }
     ctx.check_dry_run()?;
     if let Some((column, value)) = input.change.stored() {
         store::set_attribute(&mut tx, &input.instance_id, column, &value).await?;
     }
     if let AttributeChange::Groups(ids) = &input.change {
         interfaces::set_primary_groups(&mut tx, &input.instance_id, ids).await?;
+    }
+    if let AttributeChange::DeleteOnTermination(changes) = &input.change {
+        for (device, delete) in changes {
+            store::set_delete_on_termination(&mut tx, &input.instance_id, device, *delete).await?;
+        }
     }
     tx.commit().await?;
     Ok(Xml::return_true())

@@ -22,7 +22,7 @@ use crate::error::{Code, Ec2Error, Result};
 use crate::store::filters::Page;
 use crate::store::instances::{self as store, InstanceQuery};
 use crate::store::network::{interfaces, not_found, security_groups, vpcs};
-use crate::store::{key_pairs, snapshots, tags, volumes, Conn};
+use crate::store::{key_pairs, marketplace, snapshots, tags, volumes, Conn};
 use crate::wire::params::Params;
 use crate::wire::query::{
     dedup, parse_block_device_mappings, parse_filters, parse_page, parse_tag_specs, write_next_token,
@@ -341,7 +341,27 @@ async fn launch_check(ctx: &Ctx<'_>, conn: &mut Conn, input: &RunInstancesInput)
     let accept_unknown = ctx.app.timings.accept_unknown_images;
     let image = launchable_image(ctx.scope, conn, &input.image_id, accept_unknown).await?;
     check_compatible(input.instance_type, &image.architecture, &image.virtualization_type)?;
+    check_subscribed(ctx, conn, &image).await?;
     Ok(image)
+}
+
+/// A Marketplace image launches only for accounts subscribed to its product, from the
+/// accounts file or the admin endpoint.
+async fn check_subscribed(ctx: &Ctx<'_>, conn: &mut Conn, image: &Image) -> Result<()> {
+    let account = ctx.scope.account;
+    for code in image.product_codes.iter().filter(|c| c.code_type == "marketplace") {
+        let subscribed = ctx.app.directory.subscribed(account, &code.id)
+            || marketplace::is_subscribed(conn, account, &code.id).await?;
+        if !subscribed {
+            return Err(ec2_err!(
+                OptInRequired,
+                "In order to use this AWS Marketplace product you need to accept terms and subscribe. \
+                 To do so please visit https://aws.amazon.com/marketplace/pp?sku={}",
+                code.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The request's `BlockDeviceMapping.N` applied over the image's mappings.
@@ -498,6 +518,8 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         boot_mode: image.boot_mode.clone(),
         ena_support: image.ena_support,
         kernel_id: image.kernel_id.clone(),
+        ramdisk_id: image.ramdisk_id.clone(),
+        sriov_net_support: image.sriov_net_support.clone(),
         client_token: input.client_token.clone(),
         shutdown_behavior: input.shutdown_behavior.clone(),
         disable_api_termination: input.disable_api_termination,
@@ -505,6 +527,7 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         groups: plan.place.groups.clone(),
         interfaces: Vec::new(),
         cpu_credits: input.cpu_credits.clone(),
+        product_codes: image.product_codes.clone(),
         tags: pairs(&input.instance_tags),
         volumes: Vec::new(),
     }

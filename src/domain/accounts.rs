@@ -43,6 +43,9 @@ pub struct Account {
     pub access_keys: Vec<AccessKey>,
     /// The opt-in regions this account has enabled; absent: all of them.
     pub opt_in_regions: Option<Vec<String>>,
+    /// The Marketplace product codes the account has subscribed to.
+    #[serde(default)]
+    pub marketplace_subscriptions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +101,11 @@ impl Directory {
 
     /// `(account, grantee)` rows: the organization ARN and the ARNs of the account's OU
     /// and of every OU above it.
+    /// Whether the accounts file subscribes `account` to the product `code`.
+    pub fn subscribed(&self, account: &str, code: &str) -> bool {
+        self.accounts.iter().any(|a| a.id == account && a.marketplace_subscriptions.iter().any(|c| c == code))
+    }
+
     pub fn memberships(&self) -> Vec<(String, String)> {
         let mut rows = Vec::new();
         for account in &self.accounts {

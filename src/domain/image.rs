@@ -225,6 +225,17 @@ pub fn check_enum(name: &str, value: &str, allowed: &[&str]) -> Result<()> {
     }
 }
 
+/// The protection as DescribeImages shows it at `now`: while the cooldown after disabling
+/// runs, `disabled after <time>`, as EC2 words it.
+pub fn protection_shown(image: &Image, now: i64) -> String {
+    match image.protected_until {
+        Some(until) if until > now && image.deregistration_protection == "disabled" => {
+            format!("disabled after {}", crate::domain::clock::iso(until))
+        }
+        _ => image.deregistration_protection.clone(),
+    }
+}
+
 /// Why deregistering `image` is refused at `now`, if it is.
 pub fn deregistration_refusal(image: &Image, now: i64) -> Option<String> {
     if image.deregistration_protection.starts_with("enabled") {

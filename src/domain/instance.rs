@@ -36,6 +36,8 @@ pub struct Instance {
     pub boot_mode: Option<String>,
     pub ena_support: Option<bool>,
     pub kernel_id: Option<String>,
+    pub ramdisk_id: Option<String>,
+    pub sriov_net_support: Option<String>,
     pub client_token: Option<String>,
     pub shutdown_behavior: String,
     pub disable_api_termination: bool,
@@ -44,6 +46,8 @@ pub struct Instance {
     pub groups: Vec<(String, String)>,
     /// Attached network interfaces, by device index.
     pub interfaces: Vec<InstanceInterface>,
+    /// The image's product codes, which images made from the instance keep.
+    pub product_codes: Vec<crate::domain::image::ProductCode>,
     /// The CPU credit option set at launch or by ModifyInstanceCreditSpecification; none:
     /// the default of its type (`InstanceType::default_cpu_credits`).
     pub cpu_credits: Option<String>,

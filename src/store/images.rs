@@ -95,6 +95,9 @@ pub static FILTERS: FilterSpec = FilterSpec {
         ("owner-alias", Target::Text("i.owner_alias")),
         ("owner-id", Target::Text("i.account_id")),
         ("platform", Target::Text("i.platform")),
+        // Not in the API model, but EC2 accepts them and scripts rely on them.
+        ("platform-details", Target::Text("i.platform_details")),
+        ("usage-operation", Target::Text("i.usage_operation")),
         ("product-code", Target::Any { from: "json_each(i.product_codes) c", expr: "json_extract(c.value, '$.id')" }),
         ("product-code.type", Target::Any { from: "json_each(i.product_codes) c", expr: "json_extract(c.value, '$.type')" }),
         ("ramdisk-id", Target::Text("i.ramdisk_id")),

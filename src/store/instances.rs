@@ -26,6 +26,7 @@ const INSTANCE_JSON: &str = "json_object(\
     'kernel_id', i.kernel_id, 'client_token', i.client_token, 'shutdown_behavior', i.shutdown_behavior, \
     'disable_api_termination', case when i.disable_api_termination then json('true') else json('false') end, \
     'security_group_ids', json(i.security_group_ids), 'cpu_credits', i.cpu_credits, \
+    'product_codes', json(i.product_codes), 'ramdisk_id', i.ramdisk_id, 'sriov_net_support', i.sriov_net_support, \
     'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
         from json_each(i.security_group_ids) j left join security_group sg on sg.group_id = j.value)), \
     'interfaces', (select json_group_array(json_object('network_interface_id', n.network_interface_id, \
@@ -75,6 +76,7 @@ pub static FILTERS: FilterSpec = FilterSpec {
         ("placement-group-name", Target::Text("''")),
         ("platform", Target::Text("i.platform")),
         ("platform-details", Target::Text("i.platform_details")),
+        ("usage-operation", Target::Text("i.usage_operation")),
         ("private-dns-name", Target::Text("'ip-' || replace(i.private_ip, '.', '-') || '%'")),
         ("private-ip-address", Target::Text("i.private_ip")),
         ("reservation-id", Target::Text("i.reservation_id")),
@@ -185,8 +187,8 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
          state_transition_reason, state_reason_code, state_reason_message, ready_at, launch_time, ami_launch_index, \
          architecture, virtualization_type, root_device_type, root_device_name, platform, platform_details, \
          usage_operation, boot_mode, ena_support, kernel_id, client_token, shutdown_behavior, disable_api_termination, \
-         security_group_ids, cpu_credits, created_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         security_group_ids, cpu_credits, product_codes, ramdisk_id, sriov_net_support, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&i.instance_id)
     .bind(&i.owner_id)
@@ -223,6 +225,9 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     .bind(i.disable_api_termination)
     .bind(serde_json::to_string(&i.security_group_ids).expect("json"))
     .bind(&i.cpu_credits)
+    .bind(serde_json::to_string(&i.product_codes).expect("json"))
+    .bind(&i.ramdisk_id)
+    .bind(&i.sriov_net_support)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -314,6 +319,9 @@ pub async fn set_attribute(conn: &mut Conn, instance_id: &str, column: InstanceC
             "update instance set disable_api_termination = (? = 'true') where instance_id = ?"
         }
         InstanceColumn::SecurityGroupIds => "update instance set security_group_ids = ? where instance_id = ?",
+        InstanceColumn::KernelId => "update instance set kernel_id = ? where instance_id = ?",
+        InstanceColumn::RamdiskId => "update instance set ramdisk_id = ? where instance_id = ?",
+        InstanceColumn::SriovNetSupport => "update instance set sriov_net_support = ? where instance_id = ?",
     };
     sqlx::query(sql).bind(value).bind(instance_id).execute(&mut *conn).await?;
     Ok(())
@@ -337,6 +345,20 @@ pub enum InstanceColumn {
     DisableApiTermination,
     /// A JSON array of group ids.
     SecurityGroupIds,
+    KernelId,
+    RamdiskId,
+    SriovNetSupport,
+}
+
+/// Whether the volume attached at `device` goes with the instance.
+pub async fn set_delete_on_termination(conn: &mut Conn, instance_id: &str, device: &str, delete: bool) -> Result<()> {
+    sqlx::query("update volume set delete_on_termination = ? where attached_instance_id = ? and attached_device = ?")
+        .bind(delete)
+        .bind(instance_id)
+        .bind(device)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn attach_volume(

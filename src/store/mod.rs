@@ -13,6 +13,7 @@ pub mod import_tasks;
 pub mod instances;
 pub mod key_pairs;
 pub mod lifecycle;
+pub mod marketplace;
 pub mod network;
 pub mod settings;
 pub mod snapshots;
@@ -140,6 +141,7 @@ impl Store {
     pub async fn reset(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
         for table in [
+            "marketplace_subscription",
             "address",
             "network_interface",
             "route_table_association",

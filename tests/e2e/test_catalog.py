@@ -1076,7 +1076,12 @@ def test_deregistration_protection_with_cooldown(client_factory, server):
     server.restart()
     ec2 = client_factory()
     expect_error("OperationNotPermitted", ec2.deregister_image, ImageId=image_id)
-    assert describe_one(ec2, image_id)["State"] == "available"
+    shown = describe_one(ec2, image_id)
+    assert shown["State"] == "available"
+    # While the cooldown runs, EC2 says until when: "disabled after <time>".
+    assert shown["DeregistrationProtection"].startswith("disabled after 20")
+    attribute = ec2.describe_image_attribute(ImageId=image_id, Attribute="deregistrationProtection")
+    assert attribute["DeregistrationProtection"]["Value"] == shown["DeregistrationProtection"]
     # Other accounts and catalog images: only the owner manages protection.
     other = client_factory(access_key=OTHER_ACCOUNT)
     ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": OTHER_ACCOUNT}]})

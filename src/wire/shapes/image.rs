@@ -164,7 +164,7 @@ fn write_launch_permission(x: &mut Xml, grant: &LaunchPermission) {
     x.text(element, grant.parts().1);
 }
 
-fn write_product_codes(x: &mut Xml, codes: &[ProductCode]) {
+pub fn write_product_codes(x: &mut Xml, codes: &[ProductCode]) {
     x.list("productCodes", codes, |x, c| {
         x.text("productCode", &c.id).text("type", &c.code_type);
     });

@@ -7,6 +7,7 @@ use crate::domain::clock::iso;
 use crate::domain::instance::{instance_type, Instance, InstanceInterface};
 use crate::domain::lifecycle::InstanceState;
 use crate::domain::network;
+use crate::wire::shapes::image::write_product_codes;
 use crate::wire::xml::Xml;
 
 /// A reservation: the instances of one launch. The body of RunInstances, and each
@@ -40,9 +41,9 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
         .text("dnsName", &public_ip.map(|ip| network::public_dns_name(ip, region)).unwrap_or_default())
         .text("reason", &i.state_transition_reason)
         .opt_text("keyName", i.key_name.as_deref())
-        .num("amiLaunchIndex", i.ami_launch_index)
-        .empty("productCodes")
-        .text("instanceType", &i.instance_type)
+        .num("amiLaunchIndex", i.ami_launch_index);
+    write_product_codes(x, &i.product_codes);
+    x.text("instanceType", &i.instance_type)
         .text("launchTime", &iso(i.launch_time))
         .open("placement")
         .text("availabilityZone", &i.availability_zone)
@@ -288,8 +289,12 @@ pub fn write_instance_attribute(x: &mut Xml, i: &Instance, attribute: &str) {
         "enclaveOptions" => {
             x.open("enclaveOptions").bool("enabled", false).close("enclaveOptions");
         }
-        "ramdisk" | "productCodes" | "sriovNetSupport" => {
-            x.empty(attribute);
+        "productCodes" => write_product_codes(x, &i.product_codes),
+        "ramdisk" => {
+            x.attribute_value("ramdisk", i.ramdisk_id.as_deref());
+        }
+        "sriovNetSupport" => {
+            x.attribute_value("sriovNetSupport", i.sriov_net_support.as_deref());
         }
         _ => value(x, "false"),
     }
