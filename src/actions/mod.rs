@@ -171,6 +171,7 @@ operations! {
     DescribeVolumes(volumes::DescribeVolumesInput) => volumes::describe_volumes;
     DeleteVolume(volumes::DeleteVolumeInput) => volumes::delete_volume;
     CreateSnapshot(snapshots::CreateSnapshotInput) => snapshots::create_snapshot;
+    CreateSnapshots(snapshots::CreateSnapshotsInput) => snapshots::create_snapshots;
     CreateKeyPair(key_pairs::CreateKeyPairInput) => key_pairs::create_key_pair;
     ImportKeyPair(key_pairs::ImportKeyPairInput) => key_pairs::import_key_pair;
     DescribeKeyPairs(key_pairs::DescribeKeyPairsInput) => key_pairs::describe_key_pairs;

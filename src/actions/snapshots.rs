@@ -1,4 +1,4 @@
-//! CreateSnapshot, DescribeSnapshots, DeleteSnapshot, CopySnapshot.
+//! CreateSnapshot, CreateSnapshots, DescribeSnapshots, DeleteSnapshot, CopySnapshot.
 
 use super::{new_snapshot, store_new_snapshot, Ctx, FromParams};
 use crate::access::{self, Scope};
@@ -20,7 +20,7 @@ use crate::wire::params::Params;
 use crate::wire::query::{
     dedup, parse_filters, parse_owners, parse_page, parse_tag_specs, write_next_token, OwnerSpec,
 };
-use crate::wire::shapes::snapshot::write_snapshot;
+use crate::wire::shapes::snapshot::{write_snapshot, write_snapshot_info};
 use crate::wire::xml::Xml;
 
 /// Snapshot tags from `TagSpecification.N` (resource type `snapshot` only).
@@ -68,6 +68,86 @@ pub async fn create_snapshot(ctx: &Ctx<'_>, input: CreateSnapshotInput) -> Resul
     let mut x = Xml::new();
     write_snapshot(&mut x, &snapshot, ctx.now);
     Ok(x)
+}
+
+/// Crash-consistent snapshots of the volumes of one instance.
+pub struct CreateSnapshotsInput {
+    pub instance_id: String,
+    pub exclude_boot_volume: bool,
+    pub exclude_data_volumes: Vec<String>,
+    pub description: String,
+    /// `CopyTagsFromSource=volume`: each snapshot also gets its volume's tags.
+    pub copy_volume_tags: bool,
+    pub tags: Vec<Tag>,
+}
+
+impl FromParams for CreateSnapshotsInput {
+    fn from_params(p: &Params) -> Result<Self> {
+        let spec = p.nested("InstanceSpecification");
+        let instance_id = spec.str("InstanceId").ok_or_else(|| Ec2Error::missing_parameter("InstanceSpecification"))?;
+        ids::check(IdKind::Instance, instance_id)?;
+        let exclude_data_volumes = spec.list("ExcludeDataVolumeId")?;
+        ids::check_all(IdKind::Volume, &exclude_data_volumes)?;
+        let description = p.raw("Description").unwrap_or_default();
+        validate_description(description)?;
+        let copy_volume_tags = match p.str("CopyTagsFromSource") {
+            None => false,
+            Some("volume") => true,
+            Some(other) => return Err(Ec2Error::invalid_value("CopyTagsFromSource", other)),
+        };
+        Ok(CreateSnapshotsInput {
+            instance_id: instance_id.to_string(),
+            exclude_boot_volume: spec.bool("ExcludeBootVolume")?.unwrap_or(false),
+            exclude_data_volumes,
+            description: description.to_string(),
+            copy_volume_tags,
+            tags: parse_snapshot_tags(p)?,
+        })
+    }
+}
+
+pub async fn create_snapshots(ctx: &Ctx<'_>, input: CreateSnapshotsInput) -> Result<Xml> {
+    let mut tx = ctx.app.store.write().await?;
+    let instance = access::own_instance(ctx.scope, &mut tx, &input.instance_id).await?;
+    let root = instance.root_device_name.as_deref();
+    let chosen: Vec<&String> = instance
+        .volumes
+        .iter()
+        .filter(|(device, volume_id, ..)| {
+            !(input.exclude_boot_volume && Some(device.as_str()) == root)
+                && !input.exclude_data_volumes.contains(volume_id)
+        })
+        .map(|(_, volume_id, ..)| volume_id)
+        .collect();
+    ctx.check_dry_run()?;
+    let mut made = Vec::with_capacity(chosen.len());
+    for volume_id in chosen {
+        let volume = access::own_volume(ctx.scope, &mut tx, volume_id).await?;
+        let tags = snapshot_tags(&input, &volume.tags);
+        let mut snapshot = new_snapshot(ctx, volume_id, volume.size, input.description.clone());
+        snapshot.encrypted = volume.encrypted;
+        snapshot.kms_key_id = volume.kms_key_id.clone();
+        snapshot.tags = tag_pairs(&tags);
+        store_new_snapshot(ctx, &mut tx, &snapshot, &tags, volume_id).await?;
+        made.push((snapshot, volume.availability_zone));
+    }
+    tx.commit().await?;
+    let mut x = Xml::new();
+    x.list("snapshotSet", &made, |x, (s, zone)| write_snapshot_info(x, s, zone, ctx.now));
+    Ok(x)
+}
+
+/// The request's tags, over the volume's when it asks to copy them.
+fn snapshot_tags(input: &CreateSnapshotsInput, volume_tags: &[(String, String)]) -> Vec<Tag> {
+    let mut tags: Vec<Tag> = Vec::new();
+    if input.copy_volume_tags {
+        tags.extend(volume_tags.iter().map(|(key, value)| Tag { key: key.clone(), value: value.clone() }));
+    }
+    for tag in &input.tags {
+        tags.retain(|t| t.key != tag.key);
+        tags.push(tag.clone());
+    }
+    tags
 }
 
 /// One `RestorableBy.N`: `self`, `all` or an account id.

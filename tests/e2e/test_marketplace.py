@@ -1,7 +1,5 @@
 """Marketplace images need a subscription (from the accounts file or the admin endpoint)
-before they launch; their product code follows the instance and the images made from it.
-Also the spellings real clients send that EC2 accepts: capitalised image attribute names
-(Ansible) and the `platform-details` / `usage-operation` filters."""
+before they launch; their product code follows the instance and the images made from it."""
 
 from __future__ import annotations
 
@@ -84,66 +82,12 @@ def test_subscriptions_from_the_accounts_file(start_server, tmp_path):
     assert listed["product_codes"] == [code]
 
 
-def test_spellings_clients_send(ec2):
-    image = ec2.describe_images(Owners=["amazon"], Filters=[
-        {"Name": "platform-details", "Values": ["Linux/UNIX"]},
-        {"Name": "usage-operation", "Values": ["RunInstances"]},
-        {"Name": "architecture", "Values": ["x86_64"]},
-    ])["Images"]
-    assert image and all(i["PlatformDetails"] == "Linux/UNIX" for i in image)
-    windows = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "platform-details", "Values": ["Windows*"]}])
-    assert windows["Images"] and all(i["Platform"] == "windows" for i in windows["Images"])
-    launched = launch(ec2, image[0]["ImageId"])
-    by_usage = ec2.describe_instances(Filters=[{"Name": "usage-operation", "Values": ["RunInstances"]}])
-    assert by_usage["Reservations"][0]["Instances"][0]["InstanceId"] == launched["InstanceId"]
-    with pytest.raises(ClientError) as caught:
-        ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "platform-detail", "Values": ["x"]}])
-    assert error_code(caught.value) == "InvalidParameterValue"
-
-    # Ansible's ec2_ami sends capitalised attribute names.
-    made = ec2.create_image(InstanceId=launched["InstanceId"], Name="spelled", NoReboot=True)["ImageId"]
-    ec2.modify_image_attribute(ImageId=made, Attribute="LaunchPermission", OperationType="add", UserIds=[OTHER])
-    ec2.modify_image_attribute(ImageId=made, Attribute="Description", Value="capitalised")
-    shown = ec2.describe_image_attribute(ImageId=made, Attribute="LaunchPermission")
-    assert shown["LaunchPermissions"] == [{"UserId": OTHER}]
-    assert ec2.describe_image_attribute(ImageId=made, Attribute="Description")["Description"]["Value"] == "capitalised"
-    ec2.reset_image_attribute(ImageId=made, Attribute="LaunchPermission")
-    assert ec2.describe_image_attribute(ImageId=made, Attribute="launchPermission")["LaunchPermissions"] == []
-
-
-def test_structured_instance_attribute_forms(ec2):
-    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "architecture", "Values": ["x86_64"]},
-                                                           {"Name": "platform-details", "Values": ["Linux/UNIX"]}])
-    instance_id = launch(ec2, image["Images"][0]["ImageId"])["InstanceId"]
-
-    def attribute(name: str, key: str):
-        return ec2.describe_instance_attribute(InstanceId=instance_id, Attribute=name).get(key)
-
-    # Kernel and ramdisk change only while stopped.
-    with pytest.raises(ClientError) as caught:
-        ec2.modify_instance_attribute(InstanceId=instance_id, Kernel={"Value": "aki-0123456789abcdef0"})
-    assert error_code(caught.value) == "IncorrectInstanceState"
-    ec2.stop_instances(InstanceIds=[instance_id])
-    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
-    ec2.modify_instance_attribute(InstanceId=instance_id, Kernel={"Value": "aki-0123456789abcdef0"})
-    ec2.modify_instance_attribute(InstanceId=instance_id, Ramdisk={"Value": "ari-0123456789abcdef0"})
-    ec2.modify_instance_attribute(InstanceId=instance_id, SriovNetSupport={"Value": "simple"})
-    ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": "t3.small"})
-    assert attribute("kernel", "KernelId") == {"Value": "aki-0123456789abcdef0"}
-    assert attribute("ramdisk", "RamdiskId") == {"Value": "ari-0123456789abcdef0"}
-    assert attribute("sriovNetSupport", "SriovNetSupport") == {"Value": "simple"}
-    assert attribute("instanceType", "InstanceType") == {"Value": "t3.small"}
-
-    # BlockDeviceMapping.N: the root volume outlives the instance.
-    [root] = attribute("blockDeviceMapping", "BlockDeviceMappings")
-    ec2.modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=[
-        {"DeviceName": root["DeviceName"], "Ebs": {"DeleteOnTermination": False}}])
-    assert attribute("blockDeviceMapping", "BlockDeviceMappings")[0]["Ebs"]["DeleteOnTermination"] is False
-    with pytest.raises(ClientError) as caught:
-        ec2.modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=[
-            {"DeviceName": "/dev/sdz", "Ebs": {"DeleteOnTermination": False}}])
-    assert error_code(caught.value) == "InvalidInstanceAttributeValue"
-    ec2.terminate_instances(InstanceIds=[instance_id])
-    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
-    volume = ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"][0]
-    assert volume["State"] == "available"
+def test_cli_marketplace_subscription(server, aws):
+    images = aws.ok("describe-images", "--owners", "aws-marketplace")["Images"]
+    image = next(i for i in images if i.get("ProductCodes"))
+    code = image["ProductCodes"][0]["ProductCodeId"]
+    run = ("run-instances", "--image-id", image["ImageId"], "--count", "1", "--instance-type", "t3.micro")
+    assert "OptInRequired" in aws.err(*run)
+    assert server.admin("PUT", f"/_ec2lite/marketplace/000000000000/{code}")[0] == 200
+    [instance] = aws.ok(*run)["Instances"]
+    assert instance["ProductCodes"] == [{"ProductCodeId": code, "ProductCodeType": "marketplace"}]

@@ -25,6 +25,21 @@ pub fn write_snapshot(x: &mut Xml, s: &Snapshot, now: i64) {
     x.text("storageTier", "standard").opt_text("completionTime", s.completion_time.map(iso).as_deref());
 }
 
+/// The `SnapshotInfo` shape of CreateSnapshots (`state`, where Snapshot says `status`).
+pub fn write_snapshot_info(x: &mut Xml, s: &Snapshot, availability_zone: &str, now: i64) {
+    x.text("description", &s.description)
+        .tag_set(&s.tags)
+        .bool("encrypted", s.encrypted)
+        .text("volumeId", &s.volume_id)
+        .text("state", s.state.as_str())
+        .num("volumeSize", s.volume_size)
+        .text("startTime", &iso(s.start_time))
+        .text("progress", &s.progress(now))
+        .text("ownerId", &s.owner_id)
+        .text("snapshotId", &s.snapshot_id)
+        .text("availabilityZone", availability_zone);
+}
+
 pub fn write_create_volume_permissions(x: &mut Xml, permissions: &[CreateVolumePermission]) {
     x.list("createVolumePermission", permissions, |x, g| match g {
         CreateVolumePermission::User(id) => {
