@@ -604,10 +604,12 @@ async fn create_primary_interface(
         attach_time: attachment.attach_time,
         delete_on_termination: true,
         groups: interface.groups,
+        elastic_ip: None,
     })
 }
 
-fn random_public_ip() -> String {
+/// An address of Amazon's pool, as instances get at launch.
+pub fn random_public_ip() -> String {
     let mut rng = rand::rng();
     format!("3.{}.{}.{}", rng.random_range(80..240), rng.random_range(0..256), rng.random_range(1..255))
 }

@@ -269,7 +269,7 @@ operations! {
     DescribeNetworkAcls(routing::DescribeNetworkAclsInput) => routing::describe_network_acls;
     // --
 
-    // Network interfaces and Elastic IPs.
+    // Network interfaces.
     CreateNetworkInterface(network_interfaces::CreateNetworkInterfaceInput) => network_interfaces::create_network_interface;
     DescribeNetworkInterfaces(network_interfaces::DescribeNetworkInterfacesInput) => network_interfaces::describe_network_interfaces;
     DeleteNetworkInterface(network_interfaces::DeleteNetworkInterfaceInput) => network_interfaces::delete_network_interface;
@@ -295,6 +295,14 @@ operations! {
     DeleteLaunchTemplate(launch_templates::DeleteLaunchTemplateInput) => launch_templates::delete_launch_template;
     DeleteLaunchTemplateVersions(launch_templates::DeleteLaunchTemplateVersionsInput) => launch_templates::delete_launch_template_versions;
     GetLaunchTemplateData(launch_templates::GetLaunchTemplateDataInput) => launch_templates::get_launch_template_data;
+
+    // Elastic IPs.
+    AllocateAddress(addresses::AllocateAddressInput) => addresses::allocate_address;
+    AssociateAddress(addresses::AssociateAddressInput) => addresses::associate_address;
+    DisassociateAddress(addresses::DisassociateAddressInput) => addresses::disassociate_address;
+    ReleaseAddress(addresses::ReleaseAddressInput) => addresses::release_address;
+    DescribeAddresses(addresses::DescribeAddressesInput) => addresses::describe_addresses;
+    DescribeAddressesAttribute(addresses::DescribeAddressesAttributeInput) => addresses::describe_addresses_attribute;
     // --
 }
 

@@ -114,8 +114,12 @@ pub async fn create_snapshots(ctx: &Ctx<'_>, input: CreateSnapshotsInput) -> Res
         .volumes
         .iter()
         .filter(|(device, volume_id, ..)| {
-            !(input.exclude_boot_volume && Some(device.as_str()) == root)
-                && !input.exclude_data_volumes.contains(volume_id)
+            let is_boot = Some(device.as_str()) == root;
+            if is_boot {
+                !input.exclude_boot_volume
+            } else {
+                !input.exclude_data_volumes.contains(volume_id)
+            }
         })
         .map(|(_, volume_id, ..)| volume_id)
         .collect();

@@ -72,6 +72,8 @@ pub struct InstanceInterface {
     pub attach_time: i64,
     pub delete_on_termination: bool,
     pub groups: Vec<(String, String)>,
+    /// The Elastic IP associated with the interface, if any.
+    pub elastic_ip: Option<String>,
 }
 
 impl Instance {

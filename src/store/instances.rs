@@ -35,6 +35,7 @@ const INSTANCE_JSON: &str = "json_object(\
         'source_dest_check', case when n.source_dest_check then json('true') else json('false') end, \
         'attachment_id', n.attachment_id, 'device_index', n.device_index, 'attach_time', n.attach_time, \
         'delete_on_termination', case when n.delete_on_termination then json('true') else json('false') end, \
+        'elastic_ip', (select a.public_ip from address a where a.network_interface_id = n.network_interface_id), \
         'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
             from json_each(n.security_group_ids) j left join security_group sg on sg.group_id = j.value)))) \
         from (select * from network_interface where instance_id = i.instance_id order by device_index) n), \
@@ -234,10 +235,13 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
 }
 
 /// Records a state change with its reasons; a terminated instance releases its volumes.
+/// An instance whose primary interface holds an Elastic IP keeps it as its public address
+/// (a stopped instance starts again with it).
 pub async fn set_state(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     sqlx::query(
         "update instance set state = ?, ready_at = ?, state_transition_reason = ?, state_reason_code = ?, \
-         state_reason_message = ?, launch_time = ?, public_ip = ?, \
+         state_reason_message = ?, launch_time = ?, public_ip = coalesce((select a.public_ip from address a \
+         where a.instance_id = instance.instance_id), ?), \
          terminated_at = case when ? = 'terminated' then ? end where instance_id = ?",
     )
     .bind(i.state)
@@ -256,6 +260,28 @@ pub async fn set_state(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
         release_resources(conn, &i.instance_id).await?;
     }
     Ok(())
+}
+
+/// Sets the public address of an instance (an Elastic IP came or went).
+pub async fn set_public_ip(conn: &mut Conn, instance_id: &str, public_ip: Option<&str>) -> Result<()> {
+    sqlx::query("update instance set public_ip = ? where instance_id = ?")
+        .bind(public_ip)
+        .bind(instance_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the instance's subnet gives instances a public address of Amazon's.
+pub async fn subnet_maps_public_ip(conn: &mut Conn, instance_id: &str) -> Result<bool> {
+    let maps: Option<bool> = sqlx::query_scalar(
+        "select s.map_public_ip_on_launch from instance i join subnet s on s.subnet_id = i.subnet_id \
+         where i.instance_id = ?",
+    )
+    .bind(instance_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(maps.unwrap_or(false))
 }
 
 /// What a terminated instance lets go: the volumes marked delete-on-termination are

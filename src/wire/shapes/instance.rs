@@ -19,11 +19,13 @@ pub fn write_reservation(x: &mut Xml, owner_id: &str, region: &str, instances: &
     x.list("instancesSet", instances, |x, i| write_instance(x, i, region));
 }
 
-/// One instance. Its public address shows only while it is pending or running, and a
-/// terminated instance no longer shows its network.
+/// One instance. Its public address shows only while it is pending or running (an
+/// Elastic IP on its primary interface always), and a terminated instance no longer
+/// shows its network.
 pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
     let shows_public = matches!(i.state, InstanceState::Pending | InstanceState::Running);
-    let public_ip = i.public_ip.as_deref().filter(|_| shows_public);
+    let elastic = i.interfaces.iter().find(|n| n.device_index == 0).and_then(|n| n.elastic_ip.as_deref());
+    let public_ip = elastic.or(i.public_ip.as_deref().filter(|_| shows_public));
     let private_dns = if i.state == InstanceState::Terminated {
         String::new()
     } else {
@@ -84,15 +86,19 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
 }
 
 /// An interface of an instance; the primary one carries the instance's public address.
+/// An Elastic IP is owned by the account, an address given at launch by `amazon`.
 fn write_instance_interface(x: &mut Xml, i: &Instance, n: &InstanceInterface, public_ip: Option<&str>, region: &str) {
-    let public_ip = public_ip.filter(|_| n.device_index == 0);
+    let (public_ip, ip_owner) = match &n.elastic_ip {
+        Some(elastic) => (Some(elastic.as_str()), i.owner_id.as_str()),
+        None => (public_ip.filter(|_| n.device_index == 0), "amazon"),
+    };
     let private_dns = network::private_dns_name(&n.private_ip, region);
     let association = |x: &mut Xml| {
         if let Some(ip) = public_ip {
             x.open("association")
                 .text("publicIp", ip)
                 .text("publicDnsName", &network::public_dns_name(ip, region))
-                .text("ipOwnerId", "amazon")
+                .text("ipOwnerId", ip_owner)
                 .close("association");
         }
     };
@@ -343,6 +349,7 @@ mod tests {
                 attach_time: LAUNCHED,
                 delete_on_termination: true,
                 groups: vec![("sg-0123456789abcdef0".into(), "default".into())],
+                elastic_ip: None,
             }],
             tags: vec![("Name".into(), "web".into())],
             volumes: vec![("/dev/xvda".into(), "vol-0123456789abcdef0".into(), LAUNCHED, true)],
@@ -403,6 +410,23 @@ mod tests {
         ]
         .concat();
         assert_eq!(written(|x| write_instance(x, &running(), "us-east-1")), expected);
+    }
+
+    #[test]
+    fn an_elastic_ip_shows_while_stopped_and_is_owned_by_the_account() {
+        let mut stopped = running();
+        stopped.state = InstanceState::Stopped;
+        stopped.public_ip = Some("44.200.1.2".into());
+        let without = written(|x| write_instance(x, &stopped, "us-east-1"));
+        assert!(without.contains("<dnsName></dnsName>") && !without.contains("<ipAddress>"), "{without}");
+        stopped.interfaces[0].elastic_ip = Some("44.200.1.2".into());
+        let with = written(|x| write_instance(x, &stopped, "us-east-1"));
+        let association = "<association><publicIp>44.200.1.2</publicIp>\
+            <publicDnsName>ec2-44-200-1-2.compute-1.amazonaws.com</publicDnsName>\
+            <ipOwnerId>000000000000</ipOwnerId></association>";
+        assert!(with.contains("<dnsName>ec2-44-200-1-2.compute-1.amazonaws.com</dnsName>"), "{with}");
+        assert!(with.contains("<privateIpAddress>172.31.0.10</privateIpAddress><ipAddress>44.200.1.2</ipAddress>"));
+        assert_eq!(with.matches(association).count(), 2, "{with}");
     }
 
     #[test]
