@@ -1185,7 +1185,9 @@ def test_copy_marketplace_image_shared_by_another_account_is_refused(org_server)
     )  # fmt: skip
     assert err.response["Error"]["Message"]
     assert c("stranger", OTHER_REGION).describe_images(Owners=["self"])["Images"] == []
-    # It can still be launched (and a plain public catalog image can be copied).
+    # It can still be launched once subscribed to (and a plain public catalog image can be copied).
+    code = image["ProductCodes"][0]["ProductCodeId"]
+    assert org_server.admin("PUT", f"/_ec2lite/marketplace/{STRANGER}/{code}")[0] == 200
     stranger.run_instances(ImageId=image["ImageId"], MinCount=1, MaxCount=1)
     amazon = next(i for i in stranger.describe_images(Owners=["amazon"])["Images"] if not i.get("ProductCodes"))
     copied = c("stranger", OTHER_REGION).copy_image(
