@@ -156,6 +156,7 @@ error_codes! {
     InvalidNetworkInterfaceAttachmentId_Malformed = "InvalidNetworkInterfaceAttachmentId.Malformed", 400;
     InvalidInstanceType = "InvalidInstanceType", 400;
     InstanceCreditSpecification_NotSupported = "InstanceCreditSpecification.NotSupported", 400;
+    SsmInvalidParameter = "SsmInvalidParameter", 400;
 }
 
 impl std::fmt::Display for Code {

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod network;
 pub mod settings;
 pub mod snapshots;
+pub mod ssm;
 pub mod states;
 pub mod tags;
 pub mod volumes;
@@ -140,6 +141,7 @@ impl Store {
     pub async fn reset(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
         for table in [
+            "ssm_parameter",
             "address",
             "network_interface",
             "route_table_association",
