@@ -273,7 +273,15 @@ fn amazon_linux_names(image_name: &str) -> Vec<String> {
     }
     // The release token (`2023.6.20241010.0`, `2.0.20241014.0`, `2018.03.0.20231218.0`).
     let is_release = |t: &&str| t.matches('.').count() >= 2 && t.starts_with(|c: char| c.is_ascii_digit());
-    if tokens.iter().filter(|t| is_release(t)).count() != 1 {
+    let Some(release_at) = tokens.iter().position(is_release) else {
+        return Vec::new();
+    };
+    // Between `ami` and the release only the edition, kernel and virtualization (ECS- or
+    // other specialised images have more and are published under other names).
+    let is_variant = |t: &&str| {
+        ["minimal", "kernel", "hvm", "pv"].contains(t) || t.split('.').all(|n| !n.is_empty() && n.parse::<u32>().is_ok())
+    };
+    if tokens.iter().filter(|t| is_release(t)).count() != 1 || !tokens[2..release_at].iter().all(is_variant) {
         return Vec::new();
     }
     let last = tokens.last().copied().unwrap_or_default();
