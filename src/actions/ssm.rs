@@ -722,4 +722,72 @@ mod tests {
         assert!(filter_matches(&path, &version("/a/b/c", 1)));
         assert_eq!(check_max_results(Some(11), 10, 10).unwrap_err().kind, "ValidationException");
     }
+
+    async fn app_with_catalog() -> App {
+        use crate::domain::catalog::{fingerprint, parse, DEFAULT_CATALOG};
+        let store = crate::store::Store::open(&crate::store::Location::InMemory).await.unwrap();
+        let (queue, _) = tokio::sync::mpsc::unbounded_channel();
+        let app = App {
+            store,
+            timings: Default::default(),
+            default_region: "us-east-1",
+            catalog: crate::app::Catalog::new(parse(DEFAULT_CATALOG).unwrap().images, fingerprint(&[DEFAULT_CATALOG])),
+            directory: Default::default(),
+            verify_signatures: false,
+            blobs: std::sync::Arc::new(crate::store::blobs::BlobStore::in_memory()),
+            imports: crate::app::ImportSettings {
+                work_dir: std::env::temp_dir(),
+                s3: None,
+                step_ms: 0,
+                http: Default::default(),
+                queue,
+            },
+        };
+        app.catalog.ensure(&app.store, "us-east-1", 0).await.unwrap();
+        app
+    }
+
+    fn put(name: &str, value: &str, data_type: Option<&str>) -> PutParameterInput {
+        PutParameterInput {
+            name: name.into(),
+            value: value.into(),
+            kind: Some("String".into()),
+            description: None,
+            overwrite: Some(true),
+            allowed_pattern: None,
+            tags: vec![],
+            tier: None,
+            data_type: data_type.map(str::to_string),
+            key_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn resolve_ssm_image_reads_own_and_public_parameters() {
+        let app = app_with_catalog().await;
+        let scope = Scope { account: "000000000000", region: "us-east-1" };
+        let ctx = Ctx { app: &app, scope, now: 1, dry_run: false };
+        let public = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
+        let latest =
+            get_parameter(&ctx, GetParameterInput { name: public.into(), with_decryption: None }).await.unwrap();
+        let al2023 = latest["Parameter"]["Value"].as_str().unwrap().to_string();
+        put_parameter(&ctx, put("/golden", &al2023, Some("aws:ec2:image"))).await.unwrap();
+        put_parameter(&ctx, put("/plain", &al2023, None)).await.unwrap();
+        let mut conn = app.store.read().await.unwrap();
+        for reference in ["resolve:ssm:/golden", "/golden:1", public] {
+            assert_eq!(resolve_ssm_image(&app, scope, &mut conn, reference).await.unwrap(), al2023, "{reference}");
+        }
+        for (reference, message) in [
+            ("resolve:ssm:/missing", "The following aliases are invalid: /missing"),
+            ("/golden:2", "The following aliases are invalid: /golden:2"),
+            ("/plain", "Unsupported data type. The following parameter data types are supported: aws:ec2:image"),
+        ] {
+            let err = resolve_ssm_image(&app, scope, &mut conn, reference).await.unwrap_err();
+            assert_eq!((err.code.as_str(), err.message.as_str()), ("SsmInvalidParameter", message));
+        }
+        // Another account sees the public parameter, not the caller's own.
+        let other = Scope { account: "111122223333", region: "us-east-1" };
+        assert!(resolve_ssm_image(&app, other, &mut conn, "/golden").await.is_err());
+        assert_eq!(resolve_ssm_image(&app, other, &mut conn, public).await.unwrap(), al2023);
+    }
 }

@@ -279,7 +279,8 @@ fn amazon_linux_names(image_name: &str) -> Vec<String> {
     // Between `ami` and the release only the edition, kernel and virtualization (ECS- or
     // other specialised images have more and are published under other names).
     let is_variant = |t: &&str| {
-        ["minimal", "kernel", "hvm", "pv"].contains(t) || t.split('.').all(|n| !n.is_empty() && n.parse::<u32>().is_ok())
+        ["minimal", "kernel", "hvm", "pv"].contains(t)
+            || t.split('.').all(|n| !n.is_empty() && n.parse::<u32>().is_ok())
     };
     if tokens.iter().filter(|t| is_release(t)).count() != 1 || !tokens[2..release_at].iter().all(is_variant) {
         return Vec::new();
