@@ -374,8 +374,9 @@ pub async fn get_parameter_history(ctx: &Ctx<'_>, input: GetParameterHistoryInpu
         }
         None => 0,
     };
+    let reference = parse_reference(&input.name)?;
     let mut conn = ctx.app.store.read().await?;
-    let history = history_of(ctx, &mut conn, &input.name).await?;
+    let history = history_of(ctx, &mut conn, reference.name).await?;
     if history.is_empty() {
         return Err(SsmError::new("ParameterNotFound", format!("Parameter {} not found.", input.name)));
     }
@@ -558,9 +559,11 @@ pub async fn put_parameter(ctx: &Ctx<'_>, input: PutParameterInput) -> Result<Va
         }
     }
     let tier = version_tier(input.tier.as_deref(), previous.as_ref(), &input.value)?;
+    // A new version keeps the spelling the parameter was created with.
+    let name = previous.as_ref().map_or_else(|| input.name.clone(), |p| p.name.clone());
     let version = ParameterVersion {
         owner: Some(scope.account.to_string()),
-        name: input.name.clone(),
+        name,
         version: previous.as_ref().map_or(1, |p| p.version + 1),
         kind,
         data_type,

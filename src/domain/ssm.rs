@@ -140,7 +140,24 @@ impl Reference<'_> {
     }
 }
 
+/// `foo` and `/foo` name the same parameter (a single level has no hierarchy); deeper
+/// names are exact. The two spellings a lookup of `name` must try.
+pub fn spellings(name: &str) -> [String; 2] {
+    let bare = name.strip_prefix('/').unwrap_or(name);
+    if bare.contains('/') {
+        [name.to_string(), name.to_string()]
+    } else {
+        [bare.to_string(), format!("/{bare}")]
+    }
+}
+
+/// Reads `name[:selector]`, also given as the parameter's ARN
+/// (`arn:aws:ssm:<region>:<account>:parameter/<name>`).
 pub fn parse_reference(text: &str) -> Result<Reference<'_>> {
+    let text = match text.split_once(":parameter/") {
+        Some((prefix, _)) if prefix.starts_with("arn:") => &text[prefix.len() + ":parameter".len()..],
+        _ => text,
+    };
     let mut parts = text.splitn(3, ':');
     let name = parts.next().unwrap_or_default();
     let selector = parts.next();
@@ -549,6 +566,10 @@ mod tests {
         assert_eq!((r.selector, r.selector_text().as_deref()), (Some(Selector::Version(3)), Some(":3")));
         assert_eq!(parse_reference("/a:prod").unwrap().selector, Some(Selector::Label("prod")));
         assert!(parse_reference("/a:1:2").is_err());
+        let by_arn = parse_reference("arn:aws:ssm:us-east-1::parameter/aws/service/x:2").unwrap();
+        assert_eq!((by_arn.name, by_arn.selector), ("/aws/service/x", Some(Selector::Version(2))));
+        assert_eq!(spellings("/plain"), ["plain", "/plain"]);
+        assert_eq!(spellings("/a/b"), ["/a/b", "/a/b"]);
         assert!(parse_reference("/a:").is_err());
         assert!(under_path("/a", "/a/b", false));
         assert!(under_path("/a/", "/a/b", false));

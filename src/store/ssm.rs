@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::Conn;
 use crate::domain::clock;
-use crate::domain::ssm::{CatalogImage, ParameterVersion, MAX_VERSIONS};
+use crate::domain::ssm::{spellings, CatalogImage, ParameterVersion, MAX_VERSIONS};
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
@@ -28,22 +28,25 @@ fn version_from(row: &SqliteRow) -> ParameterVersion {
     }
 }
 
-/// Every version of one parameter, oldest first (empty: no such parameter).
+/// Every version of one parameter (either spelling of a single-level name), oldest
+/// first (empty: no such parameter).
 pub async fn history(conn: &mut Conn, account: &str, region: &str, name: &str) -> Result<Vec<ParameterVersion>> {
     let sql = format!(
-        "select {COLUMNS} from ssm_parameter where account_id = ? and region = ? and name = ? order by version"
+        "select {COLUMNS} from ssm_parameter where account_id = ? and region = ? and name in (?, ?) order by version"
     );
-    let rows = sqlx::query(&sql).bind(account).bind(region).bind(name).fetch_all(&mut *conn).await?;
+    let [a, b] = spellings(name);
+    let rows = sqlx::query(&sql).bind(account).bind(region).bind(a).bind(b).fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(version_from).collect())
 }
 
 /// The latest version of one parameter.
 pub async fn latest(conn: &mut Conn, account: &str, region: &str, name: &str) -> Result<Option<ParameterVersion>> {
     let sql = format!(
-        "select {COLUMNS} from ssm_parameter where account_id = ? and region = ? and name = ? \
+        "select {COLUMNS} from ssm_parameter where account_id = ? and region = ? and name in (?, ?) \
          order by version desc limit 1"
     );
-    let row = sqlx::query(&sql).bind(account).bind(region).bind(name).fetch_optional(&mut *conn).await?;
+    let [a, b] = spellings(name);
+    let row = sqlx::query(&sql).bind(account).bind(region).bind(a).bind(b).fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(version_from))
 }
 
@@ -109,10 +112,12 @@ pub async fn insert(conn: &mut Conn, region: &str, v: &ParameterVersion) -> Resu
 
 /// Deletes every version of a parameter; false if there was none.
 pub async fn delete(conn: &mut Conn, account: &str, region: &str, name: &str) -> Result<bool> {
-    let done = sqlx::query("delete from ssm_parameter where account_id = ? and region = ? and name = ?")
+    let [a, b] = spellings(name);
+    let done = sqlx::query("delete from ssm_parameter where account_id = ? and region = ? and name in (?, ?)")
         .bind(account)
         .bind(region)
-        .bind(name)
+        .bind(a)
+        .bind(b)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() > 0)

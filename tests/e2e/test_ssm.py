@@ -307,3 +307,16 @@ def test_aws_cli_put_and_get(server, tmp_path, ec2):
     assert rc != 0 and "ParameterAlreadyExists" in err
     rc, out = aws_ssm(server, tmp_path, "delete-parameter", "--name", "/cli/ami")
     assert rc == 0, out
+
+
+def test_names_by_arn_and_single_level_spellings(ssm):
+    ssm.put_parameter(Name="/plain", Value="p", Type="String")
+    assert ssm.get_parameter(Name="plain")["Parameter"]["Name"] == "/plain"
+    with pytest.raises(ClientError) as err:
+        ssm.put_parameter(Name="plain", Value="q", Type="String")
+    assert error_code(err.value) == "ParameterAlreadyExists"
+    arn = ssm.get_parameter(Name="/plain")["Parameter"]["ARN"]
+    assert ssm.get_parameter(Name=arn)["Parameter"]["Value"] == "p"
+    public_arn = f"arn:aws:ssm:{DEFAULT_REGION}::parameter{AL2023}"
+    assert ssm.get_parameter(Name=public_arn)["Parameter"]["Name"] == AL2023
+    assert len(ssm.get_parameter_history(Name=public_arn)["Parameters"]) >= 1
