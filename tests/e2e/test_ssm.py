@@ -320,3 +320,30 @@ def test_names_by_arn_and_single_level_spellings(ssm):
     public_arn = f"arn:aws:ssm:{DEFAULT_REGION}::parameter{AL2023}"
     assert ssm.get_parameter(Name=public_arn)["Parameter"]["Name"] == AL2023
     assert len(ssm.get_parameter_history(Name=public_arn)["Parameters"]) >= 1
+
+
+def test_signed_requests_are_verified_and_act_as_the_keys_account(start_server, tmp_path):
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text(
+        '{"accounts": [{"id": "222222222222", "access_keys": '
+        '[{"access_key_id": "AKIAEXAMPLE2", "secret_access_key": "secret2"}]}]}'
+    )
+    server = start_server("--accounts", str(accounts), "--verify-signatures")
+
+    def client(secret: str):
+        return boto3.session.Session().client(
+            "ssm",
+            endpoint_url=server.url,
+            region_name="eu-west-1",
+            aws_access_key_id="AKIAEXAMPLE2",
+            aws_secret_access_key=secret,
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    good = client("secret2")
+    good.put_parameter(Name="/signed", Value="yes", Type="String")
+    assert good.get_parameter(Name="/signed")["Parameter"]["ARN"] == "arn:aws:ssm:eu-west-1:222222222222:parameter/signed"
+    with pytest.raises(ClientError) as refused:
+        client("wrong").get_parameter(Name=AL2023)
+    assert error_code(refused.value) == "InvalidSignatureException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
