@@ -163,6 +163,7 @@ error_codes! {
     InvalidLaunchTemplateName_AlreadyExistsException = "InvalidLaunchTemplateName.AlreadyExistsException", 400;
     InvalidLaunchTemplateName_MalformedException = "InvalidLaunchTemplateName.MalformedException", 400;
     InvalidLaunchTemplateName_NotFoundException = "InvalidLaunchTemplateName.NotFoundException", 400;
+    SsmInvalidParameter = "SsmInvalidParameter", 400;
 }
 
 impl std::fmt::Display for Code {

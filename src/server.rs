@@ -1,4 +1,5 @@
-//! The HTTP front: one EC2 Query endpoint at `/` (GET or POST), plus `/_ec2lite/*`
+//! The HTTP front: one EC2 Query endpoint at `/` (GET or POST; SSM JSON requests to `/`
+//! go to `wire::ssm`), plus `/_ec2lite/*`
 //! endpoints for health, reset and test control.
 
 use std::sync::Arc;
@@ -162,6 +163,10 @@ async fn fail(State(app): State<Arc<App>>, Path(resource_id): Path<String>, Quer
 }
 
 async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    // SSM's JSON requests come to the same `/`, named by their target header.
+    if crate::wire::ssm::target(&headers).is_some() {
+        return crate::wire::ssm::handle(app, method, uri, headers, body).await;
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let request = match intake::accept(&app, Front::Query, &method, &uri, &headers, body).await {
         Ok(request) => request,

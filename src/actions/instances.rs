@@ -5,6 +5,7 @@ use crate::domain::lifecycle::{InstanceState, VolumeState};
 use rand::Rng;
 
 use super::launch_templates::TemplateLaunch;
+use super::ssm::resolve_ssm_image;
 use super::{Ctx, FromParams};
 use crate::access::launchable_image;
 use crate::domain::clock::iso;
@@ -32,6 +33,9 @@ use crate::wire::shapes::instance::{
     status_check, write_instance_status, write_reservation, write_state_changes, StateChange,
 };
 use crate::wire::xml::Xml;
+
+/// `ImageId=resolve:ssm:<parameter>[:<version>]`: the AMI an SSM parameter names.
+const SSM_PREFIX: &str = "resolve:ssm:";
 
 /// Most instances one RunInstances call may launch.
 const MAX_LAUNCH: i64 = 100;
@@ -90,7 +94,9 @@ impl FromParams for RunInstancesInput {
         let volume_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "volume")?;
         let interface_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "network-interface")?;
         let block_device_mappings = parse_block_device_mappings(p)?;
-        ids::check(IdKind::Image, &image_id)?;
+        if !image_id.starts_with(SSM_PREFIX) {
+            ids::check(IdKind::Image, &image_id)?;
+        }
         Ok(RunInstancesInput {
             image_id,
             count,
@@ -180,12 +186,15 @@ impl FromParams for RunInstancesRequest {
 }
 
 pub async fn run_instances(ctx: &Ctx<'_>, request: RunInstancesRequest) -> Result<Xml> {
-    let input = match request {
+    let mut input = match request {
         RunInstancesRequest::Direct(input) => *input,
         RunInstancesRequest::FromTemplate(launch) => launch.input(ctx).await?,
     };
     ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
+    if let Some(reference) = input.image_id.strip_prefix(SSM_PREFIX) {
+        input.image_id = resolve_ssm_image(ctx.app, ctx.scope, &mut tx, reference).await?;
+    }
     if let Some(earlier) = earlier_launch(ctx, &mut tx, &input).await? {
         ctx.check_dry_run()?;
         return Ok(reservation_xml(ctx, &earlier));

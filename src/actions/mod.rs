@@ -30,6 +30,7 @@ pub mod security_group_rules;
 pub mod security_groups;
 pub mod snapshot_attributes;
 pub mod snapshots;
+pub mod ssm;
 pub mod subnets;
 pub mod tags;
 pub mod volumes;

@@ -17,5 +17,6 @@ pub mod lifecycle;
 pub mod network;
 pub mod regions;
 pub mod snapshot;
+pub mod ssm;
 pub mod tags;
 pub mod volume;

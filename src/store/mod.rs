@@ -18,6 +18,7 @@ pub mod marketplace;
 pub mod network;
 pub mod settings;
 pub mod snapshots;
+pub mod ssm;
 pub mod states;
 pub mod tags;
 pub mod volumes;
@@ -143,6 +144,7 @@ impl Store {
         let mut tx = self.write().await?;
         for table in [
             "marketplace_subscription",
+            "ssm_parameter",
             "address",
             "network_interface",
             "route_table_association",

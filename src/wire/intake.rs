@@ -1,5 +1,5 @@
-//! Request intake, the same for both fronts on the port (the EC2 Query API and the EBS
-//! direct APIs): the body read within the front's limit, the signature checked (with
+//! Request intake, the same for every front on the port (the EC2 Query API, the EBS
+//! direct APIs and SSM Parameter Store): the body read within the front's limit, the signature checked (with
 //! `--verify-signatures`), the caller and region resolved and allowed, and the
 //! resources due to change state settled, before any action runs.
 
@@ -23,13 +23,15 @@ pub enum Front {
     Query,
     /// `/snapshots…`: the EBS direct APIs (REST-JSON, block bodies).
     Ebs,
+    /// `/` with `X-Amz-Target: AmazonSSM.*`: SSM Parameter Store (JSON 1.1).
+    Ssm,
 }
 
 impl Front {
     /// Largest body accepted: EC2 requests are small forms; EBS bodies hold one block.
     pub fn max_body_bytes(self) -> usize {
         match self {
-            Front::Query => 2 * 1024 * 1024,
+            Front::Query | Front::Ssm => 2 * 1024 * 1024,
             Front::Ebs => crate::domain::block::BLOCK_SIZE + 64 * 1024,
         }
     }
@@ -38,7 +40,9 @@ impl Front {
     fn unknown_credentials(self) -> Ec2Error {
         match self {
             Front::Query => ec2_err!(AuthFailure, "AWS was not able to validate the provided access credentials"),
-            Front::Ebs => ec2_err!(AuthFailure, "The security token included in the request is invalid."),
+            Front::Ebs | Front::Ssm => {
+                ec2_err!(AuthFailure, "The security token included in the request is invalid.")
+            }
         }
     }
 }
@@ -93,7 +97,7 @@ pub async fn accept(
     }
     let params = match front {
         Front::Query => Params::parse(uri.query().unwrap_or_default().as_bytes(), &body),
-        Front::Ebs => Params::default(),
+        Front::Ebs | Front::Ssm => Params::default(),
     };
     let caller = resolve_caller(
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),

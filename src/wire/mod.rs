@@ -8,4 +8,5 @@ pub mod params;
 pub mod query;
 pub mod shapes;
 pub mod signature;
+pub mod ssm;
 pub mod xml;
