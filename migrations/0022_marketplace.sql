@@ -10,6 +10,9 @@ create table marketplace_subscription (
 
 alter table instance add column product_codes text not null default '[]';
 
--- ModifyInstanceAttribute's Ramdisk.Value and SriovNetSupport.Value (kernel_id exists).
+-- ModifyInstanceAttribute's Ramdisk, SriovNetSupport, EbsOptimized and DisableApiStop
+-- (kernel_id and ena_support exist; sourceDestCheck is the primary interface's).
 alter table instance add column ramdisk_id text;
 alter table instance add column sriov_net_support text;
+alter table instance add column ebs_optimized integer not null default 0;
+alter table instance add column disable_api_stop integer not null default 0;

@@ -72,9 +72,12 @@ pub enum AttributeChange {
     ShutdownBehavior(String),
     /// `GroupId.N`: the groups of the primary interface, in the instance's VPC.
     Groups(Vec<String>),
-    /// `sourceDestCheck`, `ebsOptimized`, `enaSupport`, `disableApiStop`: accepted and
-    /// kept as EC2's defaults, as there is no network or hardware to change.
-    KeptAsDefault,
+    /// The primary network interface's.
+    SourceDestCheck(bool),
+    EbsOptimized(bool),
+    /// Only while stopped.
+    EnaSupport(bool),
+    DisableApiStop(bool),
 }
 
 impl AttributeChange {
@@ -105,10 +108,10 @@ impl AttributeChange {
                 check_enum("InstanceInitiatedShutdownBehavior", value, &["stop", "terminate"])?;
                 AttributeChange::ShutdownBehavior(value.to_string())
             }
-            "sourceDestCheck" | "ebsOptimized" | "enaSupport" | "disableApiStop" => {
-                boolean()?;
-                AttributeChange::KeptAsDefault
-            }
+            "sourceDestCheck" => AttributeChange::SourceDestCheck(boolean()?),
+            "ebsOptimized" => AttributeChange::EbsOptimized(boolean()?),
+            "enaSupport" => AttributeChange::EnaSupport(boolean()?),
+            "disableApiStop" => AttributeChange::DisableApiStop(boolean()?),
             other => return Err(unknown_attribute(other)),
         })
     }
@@ -131,9 +134,10 @@ impl AttributeChange {
                 must_be_stopped()?;
                 check_compatible(itype, &instance.architecture, &instance.virtualization_type)
             }
-            AttributeChange::UserData(_) | AttributeChange::Kernel(_) | AttributeChange::Ramdisk(_) => {
-                must_be_stopped()
-            }
+            AttributeChange::UserData(_)
+            | AttributeChange::Kernel(_)
+            | AttributeChange::Ramdisk(_)
+            | AttributeChange::EnaSupport(_) => must_be_stopped(),
             _ => Ok(()),
         }
     }
@@ -152,7 +156,10 @@ impl AttributeChange {
             AttributeChange::Groups(ids) => {
                 Some((InstanceColumn::SecurityGroupIds, serde_json::to_string(ids).expect("json")))
             }
-            AttributeChange::KeptAsDefault => None,
+            AttributeChange::EbsOptimized(on) => Some((InstanceColumn::EbsOptimized, on.to_string())),
+            AttributeChange::EnaSupport(on) => Some((InstanceColumn::EnaSupport, on.to_string())),
+            AttributeChange::DisableApiStop(on) => Some((InstanceColumn::DisableApiStop, on.to_string())),
+            AttributeChange::SourceDestCheck(_) => None,
         }
     }
 }
@@ -241,6 +248,9 @@ pub async fn modify_instance_attribute(ctx: &Ctx<'_>, input: ModifyInstanceAttri
     if let AttributeChange::Groups(ids) = &input.change {
         interfaces::set_primary_groups(&mut tx, &input.instance_id, ids).await?;
     }
+    if let AttributeChange::SourceDestCheck(check) = input.change {
+        interfaces::set_primary_source_dest_check(&mut tx, &input.instance_id, check).await?;
+    }
     if let AttributeChange::DeleteOnTermination(changes) = &input.change {
         for (device, delete) in changes {
             store::set_delete_on_termination(&mut tx, &input.instance_id, device, *delete).await?;
@@ -309,7 +319,8 @@ mod tests {
             change(&[("InstanceInitiatedShutdownBehavior.Value", "terminate")]),
             AttributeChange::ShutdownBehavior("terminate".into())
         );
-        assert_eq!(change(&[("SourceDestCheck.Value", "false")]), AttributeChange::KeptAsDefault);
+        assert_eq!(change(&[("SourceDestCheck.Value", "false")]), AttributeChange::SourceDestCheck(false));
+        assert_eq!(change(&[("DisableApiStop.Value", "true")]), AttributeChange::DisableApiStop(true));
     }
 
     #[test]

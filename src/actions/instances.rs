@@ -69,6 +69,8 @@ pub struct RunInstancesInput {
     pub placement: PlacementRequest,
     pub shutdown_behavior: String,
     pub disable_api_termination: bool,
+    pub disable_api_stop: bool,
+    pub ebs_optimized: bool,
     pub instance_tags: Vec<Tag>,
     pub volume_tags: Vec<Tag>,
     pub interface_tags: Vec<Tag>,
@@ -89,6 +91,8 @@ impl FromParams for RunInstancesInput {
         let shutdown_behavior = p.str("InstanceInitiatedShutdownBehavior").unwrap_or("stop").to_string();
         check_enum("InstanceInitiatedShutdownBehavior", &shutdown_behavior, &["stop", "terminate"])?;
         let disable_api_termination = p.flag("DisableApiTermination")?;
+        let disable_api_stop = p.flag("DisableApiStop")?;
+        let ebs_optimized = p.flag("EbsOptimized")?;
         let tag_specs = parse_tag_specs(p)?;
         let instance_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "instance")?;
         let volume_tags = tag_rules::for_type(&tag_specs, LAUNCH_TAGGABLE, "volume")?;
@@ -105,6 +109,8 @@ impl FromParams for RunInstancesInput {
             placement,
             shutdown_behavior,
             disable_api_termination,
+            disable_api_stop,
+            ebs_optimized,
             instance_tags,
             volume_tags,
             interface_tags,
@@ -553,6 +559,8 @@ fn new_instance(ctx: &Ctx<'_>, plan: &LaunchPlan<'_>, reservation_id: &str, inde
         client_token: input.client_token.clone(),
         shutdown_behavior: input.shutdown_behavior.clone(),
         disable_api_termination: input.disable_api_termination,
+        disable_api_stop: input.disable_api_stop,
+        ebs_optimized: input.ebs_optimized,
         security_group_ids: plan.place.groups.iter().map(|(id, _)| id.clone()).collect(),
         groups: plan.place.groups.clone(),
         interfaces: Vec::new(),
@@ -844,6 +852,12 @@ fn apply(ctx: &Ctx<'_>, i: &Instance, change: Change) -> Result<Option<Instance>
             return Err(ec2_err!(
                 UnsupportedOperation,
                 "The instance '{id}' does not have an 'ebs' root device type and cannot be stopped."
+            ))
+        }
+        (Change::Stop, InstanceState::Running) if i.disable_api_stop => {
+            return Err(ec2_err!(
+                OperationNotPermitted,
+                "The instance '{id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again."
             ))
         }
         (Change::Stop, InstanceState::Running) => {

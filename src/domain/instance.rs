@@ -38,6 +38,8 @@ pub struct Instance {
     pub kernel_id: Option<String>,
     pub ramdisk_id: Option<String>,
     pub sriov_net_support: Option<String>,
+    pub ebs_optimized: bool,
+    pub disable_api_stop: bool,
     pub client_token: Option<String>,
     pub shutdown_behavior: String,
     pub disable_api_termination: bool,

@@ -27,6 +27,8 @@ const INSTANCE_JSON: &str = "json_object(\
     'disable_api_termination', case when i.disable_api_termination then json('true') else json('false') end, \
     'security_group_ids', json(i.security_group_ids), 'cpu_credits', i.cpu_credits, \
     'product_codes', json(i.product_codes), 'ramdisk_id', i.ramdisk_id, 'sriov_net_support', i.sriov_net_support, \
+    'ebs_optimized', case when i.ebs_optimized then json('true') else json('false') end, \
+    'disable_api_stop', case when i.disable_api_stop then json('true') else json('false') end, \
     'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
         from json_each(i.security_group_ids) j left join security_group sg on sg.group_id = j.value)), \
     'interfaces', (select json_group_array(json_object('network_interface_id', n.network_interface_id, \
@@ -187,8 +189,9 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
          state_transition_reason, state_reason_code, state_reason_message, ready_at, launch_time, ami_launch_index, \
          architecture, virtualization_type, root_device_type, root_device_name, platform, platform_details, \
          usage_operation, boot_mode, ena_support, kernel_id, client_token, shutdown_behavior, disable_api_termination, \
-         security_group_ids, cpu_credits, product_codes, ramdisk_id, sriov_net_support, created_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         security_group_ids, cpu_credits, product_codes, ramdisk_id, sriov_net_support, ebs_optimized, \
+         disable_api_stop, created_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&i.instance_id)
     .bind(&i.owner_id)
@@ -228,6 +231,8 @@ pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {
     .bind(serde_json::to_string(&i.product_codes).expect("json"))
     .bind(&i.ramdisk_id)
     .bind(&i.sriov_net_support)
+    .bind(i.ebs_optimized)
+    .bind(i.disable_api_stop)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -322,6 +327,9 @@ pub async fn set_attribute(conn: &mut Conn, instance_id: &str, column: InstanceC
         InstanceColumn::KernelId => "update instance set kernel_id = ? where instance_id = ?",
         InstanceColumn::RamdiskId => "update instance set ramdisk_id = ? where instance_id = ?",
         InstanceColumn::SriovNetSupport => "update instance set sriov_net_support = ? where instance_id = ?",
+        InstanceColumn::EbsOptimized => "update instance set ebs_optimized = (? = 'true') where instance_id = ?",
+        InstanceColumn::EnaSupport => "update instance set ena_support = (? = 'true') where instance_id = ?",
+        InstanceColumn::DisableApiStop => "update instance set disable_api_stop = (? = 'true') where instance_id = ?",
     };
     sqlx::query(sql).bind(value).bind(instance_id).execute(&mut *conn).await?;
     Ok(())
@@ -348,6 +356,9 @@ pub enum InstanceColumn {
     KernelId,
     RamdiskId,
     SriovNetSupport,
+    EbsOptimized,
+    EnaSupport,
+    DisableApiStop,
 }
 
 /// Whether the volume attached at `device` goes with the instance.

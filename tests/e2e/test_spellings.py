@@ -51,6 +51,20 @@ def test_structured_instance_attribute_forms(ec2):
     def attribute(name: str, key: str):
         return ec2.describe_instance_attribute(InstanceId=instance_id, Attribute=name).get(key)
 
+    # Source/destination check (the primary interface's), EBS optimization, stop protection.
+    ec2.modify_instance_attribute(InstanceId=instance_id, SourceDestCheck={"Value": False})
+    ec2.modify_instance_attribute(InstanceId=instance_id, EbsOptimized={"Value": True})
+    ec2.modify_instance_attribute(InstanceId=instance_id, DisableApiStop={"Value": True})
+    assert attribute("sourceDestCheck", "SourceDestCheck") == {"Value": False}
+    assert attribute("ebsOptimized", "EbsOptimized") == {"Value": True}
+    shown = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert (shown["SourceDestCheck"], shown["EbsOptimized"]) == (False, True)
+    assert shown["NetworkInterfaces"][0]["SourceDestCheck"] is False
+    with pytest.raises(ClientError) as caught:
+        ec2.stop_instances(InstanceIds=[instance_id])
+    assert error_code(caught.value) == "OperationNotPermitted"
+    ec2.modify_instance_attribute(InstanceId=instance_id, DisableApiStop={"Value": False})
+
     # Kernel and ramdisk change only while stopped.
     with pytest.raises(ClientError) as caught:
         ec2.modify_instance_attribute(InstanceId=instance_id, Kernel={"Value": "aki-0123456789abcdef0"})
@@ -61,6 +75,8 @@ def test_structured_instance_attribute_forms(ec2):
     ec2.modify_instance_attribute(InstanceId=instance_id, Ramdisk={"Value": "ari-0123456789abcdef0"})
     ec2.modify_instance_attribute(InstanceId=instance_id, SriovNetSupport={"Value": "simple"})
     ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": "t3.small"})
+    ec2.modify_instance_attribute(InstanceId=instance_id, EnaSupport={"Value": False})
+    assert attribute("enaSupport", "EnaSupport") == {"Value": False}
     assert attribute("kernel", "KernelId") == {"Value": "aki-0123456789abcdef0"}
     assert attribute("ramdisk", "RamdiskId") == {"Value": "ari-0123456789abcdef0"}
     assert attribute("sriovNetSupport", "SriovNetSupport") == {"Value": "simple"}

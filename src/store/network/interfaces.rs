@@ -277,6 +277,16 @@ pub async fn set_primary_groups(conn: &mut Conn, instance_id: &str, group_ids: &
     Ok(())
 }
 
+/// The source/destination check of an instance's primary interface.
+pub async fn set_primary_source_dest_check(conn: &mut Conn, instance_id: &str, check: bool) -> Result<()> {
+    sqlx::query("update network_interface set source_dest_check = ? where instance_id = ? and device_index = 0")
+        .bind(check)
+        .bind(instance_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Deletes an interface with its tags; an Elastic IP on it stays allocated, unassociated.
 pub async fn delete_interface(conn: &mut Conn, interface_id: &str) -> Result<()> {
     disassociate_addresses(conn, "network_interface_id = ?", interface_id).await?;

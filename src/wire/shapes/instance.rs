@@ -60,7 +60,8 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
     if i.state != InstanceState::Terminated {
         x.text("subnetId", &i.subnet_id).text("vpcId", &i.vpc_id).text("privateIpAddress", &i.private_ip);
     }
-    x.opt_text("ipAddress", public_ip).bool("sourceDestCheck", true);
+    let source_dest_check = i.interfaces.first().is_none_or(|n| n.source_dest_check);
+    x.opt_text("ipAddress", public_ip).bool("sourceDestCheck", source_dest_check);
     x.list("groupSet", &i.groups, |x, (id, name)| {
         x.text("groupId", id).text("groupName", name);
     });
@@ -79,7 +80,7 @@ pub fn write_instance(x: &mut Xml, i: &Instance, region: &str) {
         .opt_text("clientToken", i.client_token.as_deref())
         .tag_set(&i.tags)
         .text("hypervisor", "xen")
-        .bool("ebsOptimized", false)
+        .bool("ebsOptimized", i.ebs_optimized)
         .opt_bool("enaSupport", i.ena_support);
     write_fixed_options(x);
     x.opt_text("bootMode", i.boot_mode.as_deref()).text("currentInstanceBootMode", current_boot_mode(i));
@@ -285,7 +286,9 @@ pub fn write_instance_attribute(x: &mut Xml, i: &Instance, attribute: &str) {
             });
         }
         "enaSupport" => value(x, boolean(i.ena_support == Some(true))),
-        "sourceDestCheck" => value(x, "true"),
+        "sourceDestCheck" => value(x, boolean(i.interfaces.first().is_none_or(|n| n.source_dest_check))),
+        "ebsOptimized" => value(x, boolean(i.ebs_optimized)),
+        "disableApiStop" => value(x, boolean(i.disable_api_stop)),
         "enclaveOptions" => {
             x.open("enclaveOptions").bool("enabled", false).close("enclaveOptions");
         }
