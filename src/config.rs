@@ -109,6 +109,11 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_IMPORT_STEP_MS", default_value_t = 0)]
     pub import_step_ms: u64,
 
+    /// The account of unsigned requests and of access keys such as `test` that are not
+    /// 12-digit account ids (`000000000000` as LocalStack; moto uses `123456789012`).
+    #[arg(long, env = "EC2LITE_DEFAULT_ACCOUNT", default_value = "000000000000")]
+    pub default_account: String,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ec2lite=debug`.
     #[arg(long, env = "EC2LITE_LOG", default_value = "info")]
     pub log: String,

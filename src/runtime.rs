@@ -67,13 +67,17 @@ async fn build_app(
 ) -> Result<App, StartError> {
     let region = domain::regions::find(&config.default_region.to_ascii_lowercase())
         .ok_or_else(|| format!("unknown default region '{}'", config.default_region))?;
-    let directory = match &config.accounts {
+    let mut directory = match &config.accounts {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("accounts {}: {e}", path.display()))?;
             domain::accounts::Directory::parse(&text).map_err(|e| format!("accounts {}: {e}", path.display()))?
         }
         None => domain::accounts::Directory::default(),
     };
+    if !domain::ids::is_account_id(&config.default_account) {
+        return Err(format!("--default-account '{}' is not 12 digits", config.default_account).into());
+    }
+    directory.default_account = config.default_account.clone();
     store.replace_memberships(&directory.memberships()).await?;
     let blobs = if config.in_memory {
         BlobStore::in_memory()

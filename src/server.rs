@@ -25,6 +25,8 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/_ec2lite/health", get(health))
         .route("/_ec2lite/reset", post(reset))
+        // moto's server-mode fixtures reset through this path.
+        .route("/moto-api/reset", post(reset))
         .route("/_ec2lite/fail/{resource_id}", post(fail))
         .route("/_ec2lite/sweep", post(sweep))
         .route("/_ec2lite/marketplace/{account}", get(marketplace_subscriptions))

@@ -14,6 +14,10 @@ use super::ids::is_account_id;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Directory {
+    /// The account of unsigned requests and of access keys that are neither in the file
+    /// nor 12-digit account ids (`--default-account`; empty: `000000000000`).
+    #[serde(skip)]
+    pub default_account: String,
     #[serde(default)]
     pub organizations: Vec<Organization>,
     #[serde(default)]

@@ -43,11 +43,19 @@ fn credential_from_header(authorization: &str) -> Option<&str> {
     rest.split(',').find_map(|part| part.trim().strip_prefix("Credential="))
 }
 
-pub fn account_for_access_key(access_key: &str) -> String {
+pub fn account_for_access_key(access_key: &str, directory: &Directory) -> String {
     if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
         access_key.to_string()
     } else {
-        DEFAULT_ACCOUNT.to_string()
+        default_account(directory).to_string()
+    }
+}
+
+fn default_account(directory: &Directory) -> &str {
+    if directory.default_account.is_empty() {
+        DEFAULT_ACCOUNT
+    } else {
+        &directory.default_account
     }
 }
 
@@ -62,7 +70,8 @@ pub fn resolve_caller(
 ) -> Result<Caller> {
     let credential = authorization.and_then(credential_from_header).or(presigned_credential);
     let Some(credential) = credential else {
-        return Ok(Caller { account: DEFAULT_ACCOUNT.to_string(), region: default_region, service: "ec2".to_string() });
+        let account = default_account(directory).to_string();
+        return Ok(Caller { account, region: default_region, service: "ec2".to_string() });
     };
     let scope = parse_scope(credential).ok_or_else(|| {
         ec2_err!(IncompleteSignature, "Authorization header requires a valid Credential scope: '{credential}'.")
@@ -75,7 +84,7 @@ pub fn resolve_caller(
         account: directory
             .key(scope.access_key)
             .map(|(account, _)| account.to_string())
-            .unwrap_or_else(|| account_for_access_key(scope.access_key)),
+            .unwrap_or_else(|| account_for_access_key(scope.access_key, directory)),
         region: region.name,
         service: scope.service.to_ascii_lowercase(),
     })
@@ -97,8 +106,12 @@ mod tests {
 
     #[test]
     fn non_numeric_keys_map_to_the_default_account() {
-        assert_eq!(account_for_access_key("test"), DEFAULT_ACCOUNT);
-        assert_eq!(account_for_access_key("AKIAEXAMPLE12"), DEFAULT_ACCOUNT);
+        let directory = Directory::default();
+        assert_eq!(account_for_access_key("test", &directory), DEFAULT_ACCOUNT);
+        assert_eq!(account_for_access_key("AKIAEXAMPLE12", &directory), DEFAULT_ACCOUNT);
+        let moto = Directory { default_account: "123456789012".into(), ..Directory::default() };
+        assert_eq!(account_for_access_key("test", &moto), "123456789012");
+        assert_eq!(resolve_caller(None, None, "us-east-1", &moto).unwrap().account, "123456789012");
     }
 
     #[test]
