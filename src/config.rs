@@ -114,6 +114,11 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_DEFAULT_ACCOUNT", default_value = "000000000000")]
     pub default_account: String,
 
+    /// `text`, or `json`: one JSON object per line (per request: action, account, region,
+    /// outcome, latency_us).
+    #[arg(long, env = "EC2LITE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ec2lite=debug`.
     #[arg(long, env = "EC2LITE_LOG", default_value = "info")]
     pub log: String,

@@ -29,6 +29,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/moto-api/reset", post(reset))
         .route("/_ec2lite/fail/{resource_id}", post(fail))
         .route("/_ec2lite/sweep", post(sweep))
+        .route("/_ec2lite/metrics", get(metrics))
         .route("/_ec2lite/marketplace/{account}", get(marketplace_subscriptions))
         .route(
             "/_ec2lite/marketplace/{account}/{product_code}",
@@ -37,6 +38,31 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::wire::ebs::routes())
         .fallback(ec2_query)
         .with_state(app)
+}
+
+/// `GET /_ec2lite/metrics`: Prometheus text, with what is stored counted at each scrape.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let gathered = async {
+        let counts = crate::store::inventory::resource_counts(&mut *app.store.read().await?).await?;
+        let blobs = app.blobs.clone();
+        let blocks = tokio::task::spawn_blocking(move || blobs.inventory())
+            .await
+            .map_err(|_| crate::error::Ec2Error::internal())?
+            .map_err(|e| ec2_err!(InternalError, "block inventory: {e}"))?;
+        Ok::<_, crate::error::Ec2Error>((counts, blocks))
+    };
+    let (counts, blocks) = match gathered.await {
+        Ok(gathered) => gathered,
+        Err(err) => return admin_error("metrics", err.message),
+    };
+    let mut out = String::new();
+    app.store.metrics().render(&mut out);
+    let rows: Vec<_> = counts.into_iter().map(|(kind, state, n)| (vec![("type", kind), ("state", state)], n)).collect();
+    crate::metrics::render_gauges(&mut out, "ec2lite_resources", "Stored resources by type and state.", &rows);
+    let bytes: u64 = blocks.iter().map(|(_, size)| size).sum();
+    let block_rows = [(vec![("kind", "stored".to_string())], bytes as i64)];
+    crate::metrics::render_gauges(&mut out, "ec2lite_block_bytes", "Bytes of snapshot blocks on disk.", &block_rows);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -166,8 +192,12 @@ async fn fail(State(app): State<Arc<App>>, Path(resource_id): Path<String>, Quer
 
 async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     // SSM's JSON requests come to the same `/`, named by their target header.
-    if crate::wire::ssm::target(&headers).is_some() {
-        return crate::wire::ssm::handle(app, method, uri, headers, body).await;
+    if let Some(operation) = crate::wire::ssm::target(&headers) {
+        let (action, started) = (format!("AmazonSSM.{operation}"), std::time::Instant::now());
+        let response = crate::wire::ssm::handle(app.clone(), method, uri, headers, body).await;
+        let outcome = if response.status().is_success() { "ok" } else { "error" };
+        app.store.metrics().record_request(&action, outcome, started.elapsed());
+        return response;
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let request = match intake::accept(&app, Front::Query, &method, &uri, &headers, body).await {
@@ -180,13 +210,17 @@ async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, header
                 Refusal::Denied(err) => err,
             };
             tracing::info!(outcome = %err.code, "request refused");
+            app.store.metrics().record_request("", err.code.as_str(), std::time::Duration::ZERO);
             return error_response(&err, &request_id);
         }
     };
     let action = request.params.str("Action").unwrap_or_default();
     let outcome = handle(&app, &request, action).await;
     let (account, region) = (request.caller.account.as_str(), request.caller.region);
-    let latency_us = request.started.elapsed().as_micros() as u64;
+    let elapsed = request.started.elapsed();
+    let latency_us = elapsed.as_micros() as u64;
+    let outcome_code = outcome.as_ref().map_or_else(|err| err.code.as_str(), |_| "ok");
+    app.store.metrics().record_request(action, outcome_code, elapsed);
     match outcome {
         Ok(body) => {
             tracing::info!(action, account, region, outcome = "ok", latency_us, "request");

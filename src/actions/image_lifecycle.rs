@@ -9,7 +9,7 @@ use crate::domain::lifecycle::ImageState;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::images::{self, ImageField};
-use crate::store::Tx;
+use crate::store::Conn;
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
@@ -37,7 +37,7 @@ fn image_id(p: &Params) -> Result<String> {
 }
 
 /// The caller's image, not deregistered.
-async fn own_live_image(ctx: &Ctx<'_>, tx: &mut Tx, image_id: &str) -> Result<Image> {
+async fn own_live_image(ctx: &Ctx<'_>, tx: &mut Conn, image_id: &str) -> Result<Image> {
     let image = own_image(ctx.scope, tx, image_id).await?;
     if image.state == ImageState::Deregistered {
         return Err(Ec2Error::image_unavailable(&image.image_id, image.state.as_str()));

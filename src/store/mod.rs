@@ -11,6 +11,7 @@ pub mod filters;
 pub mod images;
 pub mod import_tasks;
 pub mod instances;
+pub mod inventory;
 pub mod key_pairs;
 pub mod launch_templates;
 pub mod lifecycle;
@@ -30,6 +31,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::metrics::Metrics;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
@@ -54,6 +56,41 @@ pub struct Store {
     /// The scopes (account, region) whose default network is known to exist, so that
     /// only the first networking call of a scope writes.
     network_scopes: Arc<Mutex<HashSet<(String, String)>>>,
+    /// Request and write-transaction figures for `/_ec2lite/metrics`.
+    metrics: Arc<Metrics>,
+}
+
+/// A write transaction that reports how long it held the single writer when it commits
+/// (or is dropped uncommitted, which rolls it back).
+pub struct WriteTx {
+    tx: Option<Tx>,
+    opened: std::time::Instant,
+    metrics: Arc<Metrics>,
+}
+
+impl WriteTx {
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.tx.take().expect("open until committed").commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.tx.as_ref().expect("open until committed")
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.tx.as_mut().expect("open until committed")
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        self.metrics.record_write_transaction(self.opened.elapsed());
+    }
 }
 
 impl Store {
@@ -68,6 +105,7 @@ impl Store {
                     writer: pool,
                     next_transition: Arc::new(AtomicI64::new(0)),
                     network_scopes: Default::default(),
+                    metrics: Default::default(),
                 }
             }
             Location::Url(url) => {
@@ -84,6 +122,7 @@ impl Store {
                     writer,
                     next_transition: Arc::new(AtomicI64::new(0)),
                     network_scopes: Default::default(),
+                    metrics: Default::default(),
                 }
             }
         };
@@ -96,8 +135,13 @@ impl Store {
     }
 
     /// A write transaction; it takes effect only when committed.
-    pub async fn write(&self) -> Result<Tx, sqlx::Error> {
-        self.writer.begin().await
+    pub async fn write(&self) -> Result<WriteTx, sqlx::Error> {
+        let tx = self.writer.begin().await?;
+        Ok(WriteTx { tx: Some(tx), opened: std::time::Instant::now(), metrics: self.metrics.clone() })
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Creates the scope's default network on its first use (once per scope, ever).
@@ -145,6 +189,8 @@ impl Store {
         for table in [
             "marketplace_subscription",
             "ssm_parameter",
+            "launch_template_version",
+            "launch_template",
             "address",
             "network_interface",
             "route_table_association",
