@@ -14,6 +14,11 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_LISTEN", default_value = "127.0.0.1:4566")]
     pub listen: SocketAddr,
 
+    /// Ask the server listening on --listen for `/_ec2lite/health` and exit 0 if it
+    /// answers `ok`, 1 otherwise (the container image's HEALTHCHECK; it has no curl).
+    #[arg(long)]
+    pub health_check: bool,
+
     /// Directory holding the SQLite database (`ec2lite.db`).
     #[arg(long, env = "EC2LITE_DATA_DIR", default_value = "./.ec2lite")]
     pub data_dir: PathBuf,

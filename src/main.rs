@@ -12,6 +12,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let config = Config::parse();
+    if config.health_check {
+        std::process::exit(if health_check(config.listen).await { 0 } else { 1 });
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr);
@@ -24,6 +27,24 @@ async fn main() {
         eprintln!("ec2lite: {err}");
         std::process::exit(1);
     }
+}
+
+/// One HTTP/1.0 GET of `/_ec2lite/health` on the listening address (loopback when it
+/// listens on every interface), within two seconds.
+async fn health_check(listen: std::net::SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut target = listen;
+    if target.ip().is_unspecified() {
+        target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(target).await?;
+        stream.write_all(b"GET /_ec2lite/health HTTP/1.0\r\nHost: localhost\r\n\r\n").await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer.starts_with("HTTP/1.0 200") && answer.contains("\"ok\""))
+    };
+    matches!(tokio::time::timeout(std::time::Duration::from_secs(2), ask).await, Ok(Ok(true)))
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
