@@ -54,7 +54,10 @@ fi
 
 step "base image debian:bookworm-slim"
 if ! podman image exists docker.io/library/debian:bookworm-slim; then
-    debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >/dev/null
+    # The Debian mirror the host's apt uses.
+    mirror="$(sed -nE 's|^URIs:[[:space:]]+([^[:space:]]+/debian)[[:space:]]*$|\1|p' /etc/apt/sources.list.d/*.sources \
+        2>/dev/null | head -1)"
+    debootstrap --variant=minbase bookworm "$work/rootfs" "${mirror:-http://deb.debian.org/debian}" >/dev/null
     rm -rf "$work"/rootfs/var/cache/apt/archives/*.deb "$work"/rootfs/var/cache/apt/*.bin \
         "$work"/rootfs/var/lib/apt/lists/* "$work"/rootfs/usr/share/doc/* "$work"/rootfs/usr/share/man/* \
         "$work"/rootfs/usr/share/info/* "$work"/rootfs/var/log/*.log "$work"/rootfs/var/log/apt/*
