@@ -330,6 +330,19 @@ mod tests {
         );
     }
 
+    /// README's list of actions is this table's, sorted: a new action fails here until
+    /// README names it.
+    #[test]
+    fn readme_lists_every_action() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("<!-- actions:begin -->\n").expect("README marks the list") + 23;
+        let end = readme.find("\n<!-- actions:end -->").expect("README marks the list's end");
+        let mut names = Operation::NAMES.to_vec();
+        names.sort_unstable();
+        let expected = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        assert_eq!(&readme[start..end], expected, "README's action list should read:\n{expected}");
+    }
+
     #[test]
     fn every_implemented_action_is_a_real_ec2_action() {
         for action in Operation::NAMES {
