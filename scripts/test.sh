@@ -3,7 +3,8 @@
 #   1. Rust unit tests, golden-XML tests and integration tests against the real binary
 #      (raw HTTP, and the official aws-sdk-ec2 in the tests/sdk package);
 #   2. end-to-end tests with aws-cli and boto3, installed (pinned) into a local venv.
-#   3. Packer's amazon-ebs builder (Debian's packer, installed with apt), its own step;
+#   3. Packer's amazon-ebs builder (Debian's packer, installed with apt), its own step,
+#      and the dashboard in headless Chromium (Debian's chromium), another;
 #   4. the EBS upload story with the real coldsnap CLI (built from crates.io once, into
 #      $EC2LITE_TOOLS, about 10 minutes), and VM Import with disk images made by qemu-img.
 # Environment: CARGO_TARGET_DIR (reused if set), EC2LITE_VENV (default .venv),
@@ -25,6 +26,9 @@ command -v ssh-keygen >/dev/null || missing="$missing openssh-client"
 command -v openssl >/dev/null || missing="$missing openssl"
 # packer: Debian's 1.6.6, with the amazon-ebs builder compiled in (the Packer suite).
 command -v packer >/dev/null || missing="$missing packer"
+# chromium + chromedriver: the dashboard test (headless).
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v chromedriver >/dev/null || missing="$missing chromium-driver"
 if [ -n "$missing" ]; then
     echo "== apt-get install$missing"
     sudo=""
@@ -50,7 +54,12 @@ echo "== pytest (aws-cli, boto3, coldsnap)"
 target_dir="${CARGO_TARGET_DIR:-target}"
 export EC2LITE_BIN
 EC2LITE_BIN="$(cd "$target_dir" && pwd)/debug/ec2lite"
-"$venv/bin/python" -m pytest -q -m "not packer" tests/e2e
+"$venv/bin/python" -m pytest -q -m "not packer and not browser" tests/e2e
 
 echo "== pytest -m packer (Packer amazon-ebs builds against ec2lite)"
 EC2LITE_REQUIRE_PACKER=1 "$venv/bin/python" -m pytest -q -m packer tests/e2e
+
+echo "== pytest -m browser (the dashboard in headless Chromium)"
+export EC2LITE_ARTEFACTS="${EC2LITE_ARTEFACTS:-$(cd "$target_dir" && pwd)/artefacts}"
+EC2LITE_REQUIRE_BROWSER=1 "$venv/bin/python" -m pytest -q -m browser tests/e2e
+echo "dashboard screenshot: $EC2LITE_ARTEFACTS/dashboard.png"

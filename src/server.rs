@@ -36,6 +36,7 @@ pub fn router(app: Arc<App>) -> Router {
             axum::routing::put(marketplace_subscribe).delete(marketplace_unsubscribe),
         )
         .merge(crate::wire::ebs::routes())
+        .merge(crate::wire::dashboard::routes())
         .fallback(ec2_query)
         .with_state(app)
 }

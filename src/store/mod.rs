@@ -7,6 +7,7 @@
 pub mod blobs;
 pub mod blocks;
 pub mod catalog;
+pub mod dashboard;
 pub mod filters;
 pub mod images;
 pub mod import_tasks;

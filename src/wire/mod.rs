@@ -2,6 +2,7 @@
 //! and who is calling.
 
 pub mod auth;
+pub mod dashboard;
 pub mod ebs;
 pub mod intake;
 pub mod params;
