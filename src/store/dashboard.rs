@@ -16,6 +16,10 @@ const SCOPES: &str = "select coalesce(json_group_array(json_array(account_id, re
 
 /// One scope's resources, as `{"images": [...], "snapshots": [...], ...}`.
 const RESOURCES: &str = "select json_object( \
+    'image_block_public_access', coalesce((select value from account_setting where account_id = ?1 and region = ?2 \
+        and key = 'image-block-public-access'), 'unblocked'), \
+    'snapshot_block_public_access', coalesce((select value from account_setting where account_id = ?1 \
+        and region = ?2 and key = 'snapshot-block-public-access'), 'unblocked'), \
     'images', (select coalesce(json_group_array(json_object('id', i.image_id, 'name', i.name, 'state', i.state, \
         'owner', i.account_id, 'alias', i.owner_alias, 'deprecation_time', i.deprecation_time, \
         'source_image_id', i.source_image_id, 'source_region', i.source_image_region, \

@@ -75,6 +75,10 @@ def test_dashboard_shows_resources_and_live_state_changes(start_server, browser,
     wait_for_text(browser, "sharing", f"user {OTHER}")
     wait_for_text(browser, "sharing", f"copy {copy} in us-west-2")
 
+    # Block public access, as the account set it.
+    ec2.enable_image_block_public_access(ImageBlockPublicAccessState="block-new-sharing")
+    wait_for_text(browser, "bpa", "images block-new-sharing")
+
     # Other scopes are offered; the page is readable at 1280 px.
     wait_for_text(browser, "region", "us-west-2")
     width = browser.execute_script("return document.documentElement.scrollWidth;")
@@ -98,6 +102,7 @@ def test_api_endpoints_answer_json(server, ec2):
 
     assert ["000000000000", "us-east-1"] in get("/_ec2lite/api/scopes")
     resources = get("/_ec2lite/api/resources?account=000000000000&region=us-east-1")
+    assert resources["image_block_public_access"] == "unblocked"
     [shown] = resources["images"]
     assert (shown["id"], shown["state"], shown["public"], shown["snapshots"]) == (image, "available", False, [snapshot])
     assert get(f"/_ec2lite/api/images/{image}/sharing")["grants"] == []
