@@ -7,7 +7,6 @@
 //! the instance gets a new address of Amazon's if its subnet maps public addresses on
 //! launch, and none otherwise.
 
-use super::instances::random_public_ip as amazon_public_ip;
 use super::{Ctx, FromParams};
 use crate::access::own_instance;
 use crate::domain::filter::Filter;
@@ -15,6 +14,7 @@ use crate::domain::ids::{self, IdKind};
 use crate::domain::network::address::{
     self as rules, new_association_id, Address, AddressAssociation, AMAZON_POOL, MAX_ADDRESSES_PER_REGION,
 };
+use crate::domain::network::random_public_ip as amazon_public_ip;
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};

@@ -5,7 +5,7 @@ use super::{Ctx, FromParams};
 use crate::domain::filter::{filter_in_memory, Filter};
 use crate::domain::ids::{self, IdKind};
 use crate::domain::instance::Instance;
-use crate::domain::instance_types::{self as types, InstanceType, INSTANCE_TYPES};
+use crate::domain::instance_types::{self as types, check_credits, not_burstable, InstanceType, INSTANCE_TYPES};
 use crate::domain::lifecycle::InstanceState;
 use crate::domain::regions;
 use crate::ec2_err;
@@ -18,9 +18,6 @@ use crate::wire::shapes::instance_type::{
     write_credit_changes, write_credit_specification, write_instance_type, write_offering,
 };
 use crate::wire::xml::Xml;
-
-/// The CPU credit options of burstable instances.
-const CPU_CREDITS: &[&str] = &["standard", "unlimited"];
 
 /// The items of one page of a list sorted by `key`, and the key to continue after.
 /// `default_limit` is the page EC2 answers when no `MaxResults` is given.
@@ -341,34 +338,6 @@ pub fn cpu_credits_of(instance: &Instance) -> &str {
         .unwrap_or("standard")
 }
 
-/// RunInstances' `CreditSpecification.CpuCredits`: the option an instance of `itype`
-/// launches with (its type's default when not given). Only burstable types take one.
-pub fn parse_launch_credits(p: &Params, itype: &InstanceType) -> Result<Option<String>> {
-    let Some(credits) = p.str("CreditSpecification.CpuCredits") else {
-        return Ok(itype.default_cpu_credits().map(str::to_string));
-    };
-    check_credits(credits)?;
-    if !itype.burstable {
-        return Err(not_burstable(itype.name));
-    }
-    Ok(Some(credits.to_string()))
-}
-
-fn check_credits(credits: &str) -> Result<()> {
-    if CPU_CREDITS.contains(&credits) {
-        Ok(())
-    } else {
-        Err(Ec2Error::invalid_value("CpuCredits", credits))
-    }
-}
-
-fn not_burstable(instance_type: &str) -> Ec2Error {
-    ec2_err!(
-        InstanceCreditSpecification_NotSupported,
-        "The {instance_type} instance type does not support T2 Unlimited."
-    )
-}
-
 pub struct DescribeInstanceCreditSpecificationsInput {
     pub instance_ids: Vec<String>,
     pub filters: Vec<Filter>,
@@ -594,18 +563,16 @@ mod tests {
         let t2 = types::find("t2.micro").unwrap();
         let t3 = types::find("t3.micro").unwrap();
         let m5 = types::find("m5.large").unwrap();
-        assert_eq!(parse_launch_credits(&Params::default(), t2).unwrap().as_deref(), Some("standard"));
-        assert_eq!(parse_launch_credits(&Params::default(), t3).unwrap().as_deref(), Some("unlimited"));
-        assert_eq!(parse_launch_credits(&Params::default(), m5).unwrap(), None);
-        let standard = Params::from_pairs([("CreditSpecification.CpuCredits", "standard")]);
-        assert_eq!(parse_launch_credits(&standard, t3).unwrap().as_deref(), Some("standard"));
-        let err = parse_launch_credits(&standard, m5).unwrap_err();
+        assert_eq!(types::launch_credits(None, t2).unwrap().as_deref(), Some("standard"));
+        assert_eq!(types::launch_credits(None, t3).unwrap().as_deref(), Some("unlimited"));
+        assert_eq!(types::launch_credits(None, m5).unwrap(), None);
+        assert_eq!(types::launch_credits(Some("standard"), t3).unwrap().as_deref(), Some("standard"));
+        let err = types::launch_credits(Some("standard"), m5).unwrap_err();
         assert_eq!(
             (err.code.as_str(), err.message.as_str()),
             ("InstanceCreditSpecification.NotSupported", "The m5.large instance type does not support T2 Unlimited.")
         );
-        let bad = Params::from_pairs([("CreditSpecification.CpuCredits", "infinite")]);
-        assert_eq!(parse_launch_credits(&bad, t3).unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(types::launch_credits(Some("infinite"), t3).unwrap_err().code, "InvalidParameterValue");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! RunInstances, DescribeInstances, Start/Stop/Reboot/TerminateInstances and
 //! DescribeInstanceStatus. Their XML shapes are in `wire::shapes::instance`.
 
+use crate::domain::instance_types;
 use crate::domain::lifecycle::{InstanceState, VolumeState};
-use rand::Rng;
 
 use super::launch_templates::TemplateLaunch;
 use super::ssm::resolve_ssm_image;
@@ -16,7 +16,7 @@ use crate::domain::instance::{check_compatible, instance_type, Instance, Instanc
 use crate::domain::network::interface::{
     check_group_count, new_attachment_id, random_mac, InterfaceAttachment, NetworkInterface,
 };
-use crate::domain::network::{cidr, Subnet};
+use crate::domain::network::{cidr, random_public_ip, Subnet};
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::{self, Volume};
 use crate::ec2_err;
@@ -86,7 +86,7 @@ impl FromParams for RunInstancesInput {
         let image_id = p.required("ImageId")?.to_string();
         let count = parse_count(p)?;
         let instance_type = instance_type(p.str("InstanceType").unwrap_or("m1.small"))?;
-        let cpu_credits = super::instance_types::parse_launch_credits(p, instance_type)?;
+        let cpu_credits = instance_types::launch_credits(p.str("CreditSpecification.CpuCredits"), instance_type)?;
         let placement = parse_placement(p)?;
         let shutdown_behavior = p.str("InstanceInitiatedShutdownBehavior").unwrap_or("stop").to_string();
         check_enum("InstanceInitiatedShutdownBehavior", &shutdown_behavior, &["stop", "terminate"])?;
@@ -626,11 +626,6 @@ async fn create_primary_interface(
 }
 
 /// An address of Amazon's pool, as instances get at launch.
-pub fn random_public_ip() -> String {
-    let mut rng = rand::rng();
-    format!("3.{}.{}.{}", rng.random_range(80..240), rng.random_range(0..256), rng.random_range(1..255))
-}
-
 fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
 }

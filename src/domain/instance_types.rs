@@ -368,6 +368,37 @@ fn offered(regions: &'static str) -> Offered {
     }
 }
 
+/// The CPU credit options of burstable types.
+const CPU_CREDITS: &[&str] = &["standard", "unlimited"];
+
+/// RunInstances' `CreditSpecification.CpuCredits`: the option an instance of `itype`
+/// launches with (its type's default when not given). Only burstable types take one.
+pub fn launch_credits(requested: Option<&str>, itype: &InstanceType) -> Result<Option<String>> {
+    let Some(credits) = requested else {
+        return Ok(itype.default_cpu_credits().map(str::to_string));
+    };
+    check_credits(credits)?;
+    if !itype.burstable {
+        return Err(not_burstable(itype.name));
+    }
+    Ok(Some(credits.to_string()))
+}
+
+pub fn check_credits(credits: &str) -> Result<()> {
+    if CPU_CREDITS.contains(&credits) {
+        Ok(())
+    } else {
+        Err(crate::error::Ec2Error::invalid_value("CpuCredits", credits))
+    }
+}
+
+pub fn not_burstable(instance_type: &str) -> crate::error::Ec2Error {
+    ec2_err!(
+        InstanceCreditSpecification_NotSupported,
+        "The {instance_type} instance type does not support T2 Unlimited."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

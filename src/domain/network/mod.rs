@@ -250,6 +250,14 @@ pub fn default_subnets(account: &str, region: &Region) -> Vec<Subnet> {
 }
 
 /// `ip-172-31-5-10.ec2.internal` in us-east-1, `ip-….<region>.compute.internal` elsewhere.
+/// An address Amazon gives an instance at launch (from 3.80.0.0-3.239.255.255; Elastic
+/// IPs come from elsewhere, so the two never collide).
+pub fn random_public_ip() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    format!("3.{}.{}.{}", rng.random_range(80..240), rng.random_range(0..256), rng.random_range(1..255))
+}
+
 pub fn private_dns_name(ip: &str, region: &str) -> String {
     let host = format!("ip-{}", ip.replace('.', "-"));
     if region == "us-east-1" {
