@@ -17,9 +17,11 @@ use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{BlockDeviceMapping, EbsBlockDevice, Image};
 use crate::domain::instance::Instance;
 use crate::domain::lifecycle::ImageState;
+use crate::domain::network::security_group::{group_name_not_found, GroupRef, SecurityGroup};
 use crate::domain::snapshot::Snapshot;
 use crate::domain::volume::Volume;
 use crate::error::{Ec2Error, Result};
+use crate::store::network::{self, security_groups};
 use crate::store::{images, instances, snapshots, volumes, Conn};
 
 /// The account and region a request acts in.
@@ -120,6 +122,25 @@ pub async fn own_volume(scope: Scope<'_>, conn: &mut Conn, volume_id: &str) -> R
 }
 
 /// The caller's own instance in its current state.
+/// The caller's security group (with its rules) named by id, or by name in its default
+/// VPC; EC2's NotFound otherwise.
+pub async fn own_group(scope: Scope<'_>, conn: &mut Conn, group: &GroupRef) -> Result<SecurityGroup> {
+    let (account, region) = (scope.account, scope.region);
+    match group {
+        GroupRef::Id(id) => security_groups::find_group(conn, account, region, id)
+            .await?
+            .ok_or_else(|| network::not_found(IdKind::SecurityGroup, id)),
+        GroupRef::Name(name) => {
+            let vpc = network::vpcs::default_vpc(conn, account, region).await?;
+            let found = match &vpc {
+                Some(vpc) => security_groups::find_group_by_name(conn, account, region, &vpc.vpc_id, name).await?,
+                None => None,
+            };
+            found.ok_or_else(|| group_name_not_found(name, vpc.map(|v| v.vpc_id).as_deref()))
+        }
+    }
+}
+
 pub async fn own_instance(scope: Scope<'_>, conn: &mut Conn, instance_id: &str) -> Result<Instance> {
     ids::check(IdKind::Instance, instance_id)?;
     instances::find_owned(conn, scope.account, scope.region, instance_id)

@@ -2,13 +2,13 @@
 //! RevokeSecurityGroupIngress/Egress, DescribeSecurityGroupRules,
 //! ModifySecurityGroupRules, UpdateSecurityGroupRuleDescriptionsIngress/Egress.
 
-use super::security_groups::GroupRef;
 use super::{Ctx, FromParams};
+use crate::access::own_group;
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, new_id, IdKind};
 use crate::domain::network::security_group::{
-    check_description, check_ipv4_cidr, check_ipv6_cidr, check_ports, check_rule_count, normalize_protocol, Peer,
-    RuleSpec, SecurityGroup, SecurityGroupRule,
+    check_description, check_ipv4_cidr, check_ipv6_cidr, check_ports, check_rule_count, normalize_protocol, GroupRef,
+    Peer, RuleSpec, SecurityGroup, SecurityGroupRule,
 };
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
@@ -17,8 +17,8 @@ use crate::store::filters::Page;
 use crate::store::network::{not_found, security_groups as store, vpcs};
 use crate::store::{tags, Conn};
 use crate::wire::params::{Nested, Params};
-use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
-use crate::wire::shapes::security_group::{write_permissions, write_security_group_rule};
+use crate::wire::query::{dedup, parse_filters, parse_group_ref, parse_page, parse_tag_specs, write_next_token};
+use crate::wire::shapes::security_group::{write_permissions, write_revoked_rule, write_security_group_rule};
 use crate::wire::xml::Xml;
 
 /// One rule as asked; a referenced group may be named rather than identified (only in
@@ -172,6 +172,19 @@ impl Direction {
     fn is_egress(self) -> bool {
         self == Direction::Egress
     }
+
+    /// The group a rule call changes: by id or name for ingress; egress rules exist in
+    /// VPCs only, where groups are named by id.
+    fn target(self, p: &Params) -> Result<GroupRef> {
+        match self {
+            Direction::Ingress => parse_group_ref(p, "GroupId", "GroupName"),
+            Direction::Egress => {
+                let id = p.required("GroupId")?;
+                ids::check(IdKind::SecurityGroup, id)?;
+                Ok(GroupRef::Id(id.to_string()))
+            }
+        }
+    }
 }
 
 pub struct AuthorizeInput {
@@ -182,14 +195,7 @@ pub struct AuthorizeInput {
 
 impl AuthorizeInput {
     fn parse(p: &Params, direction: Direction) -> Result<Self> {
-        let group = match direction {
-            Direction::Ingress => GroupRef::parse(p, "GroupId", "GroupName")?,
-            // Egress rules exist in VPCs only, where groups are named by id.
-            Direction::Egress => GroupRef::Id(p.required("GroupId")?.to_string()),
-        };
-        if let GroupRef::Id(id) = &group {
-            ids::check(IdKind::SecurityGroup, id)?;
-        }
+        let group = direction.target(p)?;
         Ok(AuthorizeInput {
             group,
             rules: parse_permissions(p)?,
@@ -226,7 +232,7 @@ async fn authorize(ctx: &Ctx<'_>, input: AuthorizeInput, direction: Direction) -
     ctx.ensure_default_network().await?;
     let (account, region) = (ctx.scope.account, ctx.scope.region);
     let mut tx = ctx.app.store.write().await?;
-    let group = input.group.find(ctx, &mut tx).await?;
+    let group = own_group(ctx.scope, &mut tx, &input.group).await?;
     let specs = resolve_peers(ctx, &mut tx, &group, input.rules).await?;
     let existing = group.rules(direction.is_egress());
     for (i, spec) in specs.iter().enumerate() {
@@ -271,13 +277,7 @@ pub struct RevokeInput {
 
 impl RevokeInput {
     fn parse(p: &Params, direction: Direction) -> Result<Self> {
-        let group = match direction {
-            Direction::Ingress => GroupRef::parse(p, "GroupId", "GroupName")?,
-            Direction::Egress => GroupRef::Id(p.required("GroupId")?.to_string()),
-        };
-        if let GroupRef::Id(id) = &group {
-            ids::check(IdKind::SecurityGroup, id)?;
-        }
+        let group = direction.target(p)?;
         let rule_ids = dedup(p.list("SecurityGroupRuleId")?);
         ids::check_all(IdKind::SecurityGroupRule, &rule_ids)?;
         let rules = if rule_ids.is_empty() { parse_permissions(p)? } else { Vec::new() };
@@ -319,7 +319,7 @@ pub async fn revoke_security_group_egress(ctx: &Ctx<'_>, input: RevokeSecurityGr
 async fn revoke(ctx: &Ctx<'_>, input: RevokeInput, direction: Direction) -> Result<Xml> {
     ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
-    let group = input.group.find(ctx, &mut tx).await?;
+    let group = own_group(ctx.scope, &mut tx, &input.group).await?;
     let existing = group.rules(direction.is_egress());
     let mut revoked: Vec<&SecurityGroupRule> = Vec::new();
     let mut unknown: Vec<RuleSpec> = Vec::new();
@@ -374,22 +374,6 @@ async fn resolve_peers_lenient(
         }
     }
     Ok(specs)
-}
-
-fn write_revoked_rule(x: &mut Xml, r: &SecurityGroupRule) {
-    x.text("securityGroupRuleId", &r.rule_id)
-        .text("groupId", &r.group_id)
-        .bool("isEgress", r.is_egress)
-        .text("ipProtocol", &r.spec.protocol)
-        .num("fromPort", r.spec.from_port.unwrap_or(-1))
-        .num("toPort", r.spec.to_port.unwrap_or(-1));
-    match &r.spec.peer {
-        Peer::Ipv4(cidr) => x.text("cidrIpv4", cidr),
-        Peer::Ipv6(cidr) => x.text("cidrIpv6", cidr),
-        Peer::PrefixList(id) => x.text("prefixListId", id),
-        Peer::Group { group_id, .. } => x.text("referencedSecurityGroupId", group_id),
-    };
-    x.opt_text("description", r.spec.description.as_deref());
 }
 
 pub struct DescribeSecurityGroupRulesInput {
@@ -482,7 +466,7 @@ fn parse_rule_request(r: &Nested<'_>) -> Result<RuleRequest> {
 pub async fn modify_security_group_rules(ctx: &Ctx<'_>, input: ModifySecurityGroupRulesInput) -> Result<Xml> {
     ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
-    let group = GroupRef::Id(input.group_id).find(ctx, &mut tx).await?;
+    let group = own_group(ctx.scope, &mut tx, &GroupRef::Id(input.group_id)).await?;
     let mut updated: Vec<SecurityGroupRule> = Vec::new();
     for (rule_id, request) in input.changes {
         let rule = group
@@ -518,7 +502,7 @@ pub struct UpdateDescriptionsInput {
 
 impl UpdateDescriptionsInput {
     fn parse(p: &Params) -> Result<Self> {
-        let group = GroupRef::parse(p, "GroupId", "GroupName")?;
+        let group = parse_group_ref(p, "GroupId", "GroupName")?;
         let mut by_rule_id = Vec::new();
         for d in p.structs("SecurityGroupRuleDescriptions")? {
             let id = d.str("SecurityGroupRuleId").ok_or_else(|| Ec2Error::missing_parameter("SecurityGroupRuleId"))?;
@@ -562,7 +546,7 @@ pub async fn update_security_group_rule_descriptions_egress(
 async fn update_descriptions(ctx: &Ctx<'_>, input: UpdateDescriptionsInput, direction: Direction) -> Result<Xml> {
     ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
-    let group = input.group.find(ctx, &mut tx).await?;
+    let group = own_group(ctx.scope, &mut tx, &input.group).await?;
     let existing = group.rules(direction.is_egress());
     let mut updated = Vec::new();
     for (id, description) in input.by_rule_id {

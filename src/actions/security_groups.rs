@@ -2,10 +2,11 @@
 //! group are changed by the actions of `security_group_rules`.
 
 use super::{Ctx, FromParams};
+use crate::access::own_group;
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, new_id, IdKind};
 use crate::domain::network::security_group::{
-    check_description, check_group_name, SecurityGroup, MAX_GROUPS_PER_REGION,
+    check_description, check_group_name, group_name_not_found, GroupRef, SecurityGroup, MAX_GROUPS_PER_REGION,
 };
 use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
@@ -14,7 +15,7 @@ use crate::store::filters::Page;
 use crate::store::network::{not_found, security_groups as store, vpcs};
 use crate::store::{tags, Conn};
 use crate::wire::params::Params;
-use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
+use crate::wire::query::{dedup, parse_filters, parse_group_ref, parse_page, parse_tag_specs, write_next_token};
 use crate::wire::shapes::security_group::write_security_group;
 use crate::wire::xml::Xml;
 
@@ -96,69 +97,20 @@ async fn default_vpc_id(conn: &mut Conn, ctx: &Ctx<'_>) -> Result<String> {
     }
 }
 
-/// A group of the caller named by id, or by name in its default VPC.
-#[derive(Debug)]
-pub enum GroupRef {
-    Id(String),
-    Name(String),
-}
-
-impl GroupRef {
-    pub fn parse(p: &Params, id_key: &str, name_key: &str) -> Result<GroupRef> {
-        match (p.str(id_key), p.str(name_key)) {
-            (Some(id), _) => {
-                ids::check(IdKind::SecurityGroup, id)?;
-                Ok(GroupRef::Id(id.to_string()))
-            }
-            (None, Some(name)) => Ok(GroupRef::Name(name.to_string())),
-            (None, None) => {
-                Err(ec2_err!(MissingParameter, "The request must contain the parameter groupName or groupId"))
-            }
-        }
-    }
-
-    /// The group, with its rules, or EC2's NotFound.
-    pub async fn find(&self, ctx: &Ctx<'_>, conn: &mut Conn) -> Result<SecurityGroup> {
-        let (account, region) = (ctx.scope.account, ctx.scope.region);
-        match self {
-            GroupRef::Id(id) => {
-                store::find_group(conn, account, region, id).await?.ok_or_else(|| not_found(IdKind::SecurityGroup, id))
-            }
-            GroupRef::Name(name) => {
-                let vpc = vpcs::default_vpc(conn, account, region).await?;
-                let found = match &vpc {
-                    Some(vpc) => store::find_group_by_name(conn, account, region, &vpc.vpc_id, name).await?,
-                    None => None,
-                };
-                found.ok_or_else(|| name_not_found(name, vpc.map(|v| v.vpc_id).as_deref()))
-            }
-        }
-    }
-}
-
-fn name_not_found(name: &str, default_vpc: Option<&str>) -> Ec2Error {
-    match default_vpc {
-        Some(vpc) => {
-            ec2_err!(InvalidGroup_NotFound, "The security group '{name}' does not exist in default VPC '{vpc}'")
-        }
-        None => ec2_err!(InvalidGroup_NotFound, "The security group '{name}' does not exist"),
-    }
-}
-
 pub struct DeleteSecurityGroupInput {
     pub group: GroupRef,
 }
 
 impl FromParams for DeleteSecurityGroupInput {
     fn from_params(p: &Params) -> Result<Self> {
-        Ok(DeleteSecurityGroupInput { group: GroupRef::parse(p, "GroupId", "GroupName")? })
+        Ok(DeleteSecurityGroupInput { group: parse_group_ref(p, "GroupId", "GroupName")? })
     }
 }
 
 pub async fn delete_security_group(ctx: &Ctx<'_>, input: DeleteSecurityGroupInput) -> Result<Xml> {
     ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
-    let group = input.group.find(ctx, &mut tx).await?;
+    let group = own_group(ctx.scope, &mut tx, &input.group).await?;
     if group.is_default() {
         return Err(ec2_err!(
             CannotDelete,
@@ -222,7 +174,7 @@ pub async fn describe_security_groups(ctx: &Ctx<'_>, input: DescribeSecurityGrou
             return Err(not_found(IdKind::SecurityGroup, id));
         }
         if let Some(name) = input.group_names.iter().find(|n| !groups.iter().any(|g| &g.group_name == *n)) {
-            return Err(name_not_found(name, default_vpc.as_deref()));
+            return Err(group_name_not_found(name, default_vpc.as_deref()));
         }
     }
     let mut x = Xml::new();
@@ -250,11 +202,11 @@ mod tests {
     #[test]
     fn groups_are_named_by_id_or_name() {
         let p = Params::from_pairs([("GroupName", "web")]);
-        assert!(matches!(GroupRef::parse(&p, "GroupId", "GroupName").unwrap(), GroupRef::Name(n) if n == "web"));
-        let err = GroupRef::parse(&Params::default(), "GroupId", "GroupName").unwrap_err();
+        assert!(matches!(parse_group_ref(&p, "GroupId", "GroupName").unwrap(), GroupRef::Name(n) if n == "web"));
+        let err = parse_group_ref(&Params::default(), "GroupId", "GroupName").unwrap_err();
         assert_eq!(err.code, "MissingParameter");
         let p = Params::from_pairs([("GroupId", "web")]);
-        assert_eq!(GroupRef::parse(&p, "GroupId", "GroupName").unwrap_err().code, "InvalidGroupId.Malformed");
+        assert_eq!(parse_group_ref(&p, "GroupId", "GroupName").unwrap_err().code, "InvalidGroupId.Malformed");
     }
 
     #[test]

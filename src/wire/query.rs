@@ -5,6 +5,7 @@
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{check_enum, BlockDeviceMapping, EbsBlockDevice};
+use crate::domain::network::security_group::GroupRef;
 use crate::domain::tags::{self as tag_rules, Tag, TagSpec};
 use crate::domain::volume::VOLUME_TYPES;
 use crate::ec2_err;
@@ -113,6 +114,18 @@ fn decode_token(token: &str) -> Result<String> {
 pub fn write_next_token(x: &mut Xml, next: Option<String>) {
     if let Some(key) = next {
         x.text("nextToken", &encode_token(&key));
+    }
+}
+
+/// A security group named by `id_key` (an `sg-` id) or, failing that, by `name_key`.
+pub fn parse_group_ref(p: &Params, id_key: &str, name_key: &str) -> Result<GroupRef> {
+    match (p.str(id_key), p.str(name_key)) {
+        (Some(id), _) => {
+            ids::check(IdKind::SecurityGroup, id)?;
+            Ok(GroupRef::Id(id.to_string()))
+        }
+        (None, Some(name)) => Ok(GroupRef::Name(name.to_string())),
+        (None, None) => Err(ec2_err!(MissingParameter, "The request must contain the parameter groupName or groupId")),
     }
 }
 

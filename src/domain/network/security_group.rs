@@ -131,6 +131,23 @@ impl SecurityGroup {
     }
 }
 
+/// A group of the caller named by id, or by name in its default VPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRef {
+    Id(String),
+    Name(String),
+}
+
+/// EC2's NotFound for a group named in the default VPC (`None`: the scope has none).
+pub fn group_name_not_found(name: &str, default_vpc: Option<&str>) -> crate::error::Ec2Error {
+    match default_vpc {
+        Some(vpc) => {
+            ec2_err!(InvalidGroup_NotFound, "The security group '{name}' does not exist in default VPC '{vpc}'")
+        }
+        None => ec2_err!(InvalidGroup_NotFound, "The security group '{name}' does not exist"),
+    }
+}
+
 /// EC2's name for a protocol given by name or number: `tcp`, `udp`, `icmp`, `icmpv6`,
 /// `-1` for all, or another protocol's number.
 pub fn normalize_protocol(given: &str) -> Result<String> {

@@ -75,6 +75,23 @@ pub fn write_security_group_rule(x: &mut Xml, r: &SecurityGroupRule) {
     x.opt_text("description", r.spec.description.as_deref()).tag_set(&r.tags).text("securityGroupRuleArn", &r.arn());
 }
 
+/// A `RevokedSecurityGroupRule` (RevokeSecurityGroupIngress/Egress).
+pub fn write_revoked_rule(x: &mut Xml, r: &SecurityGroupRule) {
+    x.text("securityGroupRuleId", &r.rule_id)
+        .text("groupId", &r.group_id)
+        .bool("isEgress", r.is_egress)
+        .text("ipProtocol", &r.spec.protocol)
+        .num("fromPort", r.spec.from_port.unwrap_or(-1))
+        .num("toPort", r.spec.to_port.unwrap_or(-1));
+    match &r.spec.peer {
+        Peer::Ipv4(cidr) => x.text("cidrIpv4", cidr),
+        Peer::Ipv6(cidr) => x.text("cidrIpv6", cidr),
+        Peer::PrefixList(id) => x.text("prefixListId", id),
+        Peer::Group { group_id, .. } => x.text("referencedSecurityGroupId", group_id),
+    };
+    x.opt_text("description", r.spec.description.as_deref());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
