@@ -320,18 +320,21 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImagesInput) -> Resul
         page: input.page,
     };
     ctx.check_dry_run()?;
-    let mut conn = ctx.app.store.read().await?;
-    let (mut found, next) = images::describe(&mut conn, &query).await?;
+    let (mut found, next) = ctx.app.store.query(|db| {
+        let (found, next) = images::describe(db, &query)?;
+        if found.len() < query.image_ids.len() {
+            // Ids that were never visible here are errors; filtered-out or deregistered ones are not.
+            let known = images::known_ids(db, caller, ctx.scope.region, &query.image_ids)?;
+            let unknown: Vec<&str> =
+                query.image_ids.iter().filter(|id| !known.contains(id)).map(String::as_str).collect();
+            if !unknown.is_empty() {
+                return Err(Ec2Error::image_not_found(&unknown));
+            }
+        }
+        Ok((found, next))
+    })?;
     for image in &mut found {
         image.deregistration_protection = protection_shown(image, ctx.now);
-    }
-    if found.len() < query.image_ids.len() {
-        // Ids that were never visible here are errors; filtered-out or deregistered ones are not.
-        let known = images::known_ids(&mut conn, caller, ctx.scope.region, &query.image_ids).await?;
-        let unknown: Vec<&str> = query.image_ids.iter().filter(|id| !known.contains(id)).map(String::as_str).collect();
-        if !unknown.is_empty() {
-            return Err(Ec2Error::image_not_found(&unknown));
-        }
     }
     let mut x = Xml::new();
     x.list("imagesSet", &found, write_image);

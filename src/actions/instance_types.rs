@@ -371,7 +371,7 @@ pub async fn describe_instance_credit_specifications(
         filters: &input.filters,
         page: Page::default(),
     };
-    let (found, _) = instance_store::describe(&mut *ctx.app.store.read().await?, &query).await?;
+    let (found, _) = ctx.app.store.query(|db| instance_store::describe(db, &query))?;
     if input.filters.is_empty() {
         if let Some(missing) = input.instance_ids.iter().find(|id| !found.iter().any(|i| &i.instance_id == *id)) {
             return Err(Ec2Error::instance_not_found(&[missing]));

@@ -716,16 +716,30 @@ pub async fn describe_instances(ctx: &Ctx<'_>, input: DescribeInstancesInput) ->
     let DescribeInstancesInput { instance_ids, filters, page } = input;
     let query =
         InstanceQuery { account: ctx.scope.account, region: ctx.scope.region, instance_ids, filters: &filters, page };
-    let mut conn = ctx.app.store.read().await?;
-    let (found, next) = store::describe(&mut conn, &query).await?;
-    // An id the filters left out is no error; one the caller has no instance of is.
-    for missing in query.instance_ids.iter().filter(|id| !found.iter().any(|i| &i.instance_id == *id)) {
-        if filters.is_empty()
-            || store::find_owned(&mut conn, ctx.scope.account, ctx.scope.region, missing).await?.is_none()
-        {
-            return Err(Ec2Error::instance_not_found(&[missing]));
+    let (found, next) = ctx.app.store.query(|db| {
+        let (found, next) = store::describe(db, &query)?;
+        // An id the filters left out is no error; one the caller has no instance of is.
+        let missing: Vec<String> =
+            query.instance_ids.iter().filter(|id| !found.iter().any(|i| &i.instance_id == *id)).cloned().collect();
+        if !missing.is_empty() {
+            let owned = if filters.is_empty() {
+                Vec::new()
+            } else {
+                let by_id = InstanceQuery {
+                    account: query.account,
+                    region: query.region,
+                    instance_ids: missing.clone(),
+                    filters: &[],
+                    page: Page::default(),
+                };
+                store::describe(db, &by_id)?.0
+            };
+            if let Some(unknown) = missing.iter().find(|id| !owned.iter().any(|i| &i.instance_id == *id)) {
+                return Err(Ec2Error::instance_not_found(&[unknown]));
+            }
         }
-    }
+        Ok((found, next))
+    })?;
     let reservations = by_reservation(found);
     let mut x = Xml::new();
     x.list("reservationSet", &reservations, |x, group| {
@@ -974,8 +988,7 @@ pub async fn describe_instance_status(ctx: &Ctx<'_>, input: DescribeInstanceStat
     let DescribeInstanceStatusInput { instance_ids, include_all_instances, filters, page } = input;
     let query =
         InstanceQuery { account: ctx.scope.account, region: ctx.scope.region, instance_ids, filters: &[], page };
-    let mut conn = ctx.app.store.read().await?;
-    let (found, next) = store::describe(&mut conn, &query).await?;
+    let (found, next) = ctx.app.store.query(|db| store::describe(db, &query))?;
     if let Some(missing) = query.instance_ids.iter().find(|id| !found.iter().any(|i| &i.instance_id == *id)) {
         return Err(Ec2Error::instance_not_found(&[missing]));
     }

@@ -219,13 +219,24 @@ pub async fn describe_snapshots(ctx: &Ctx<'_>, input: DescribeSnapshotsInput) ->
         filters: &input.filters,
         page: input.page,
     };
-    let mut conn = ctx.app.store.read().await?;
-    let (found, next) = snapshots::describe(&mut conn, &query).await?;
-    for missing in query.snapshot_ids.iter().filter(|id| !found.iter().any(|s| &s.snapshot_id == *id)) {
-        if !scoped || snapshots::find_visible(&mut conn, account, ctx.scope.region, missing).await?.is_none() {
-            return Err(Ec2Error::snapshot_not_found(missing));
+    let (found, next) = ctx.app.store.query(|db| {
+        let (found, next) = snapshots::describe(db, &query)?;
+        let missing: Vec<String> =
+            query.snapshot_ids.iter().filter(|id| !found.iter().any(|s| &s.snapshot_id == *id)).cloned().collect();
+        if !missing.is_empty() {
+            // A visible id that the owners, restorers or filters left out is no error.
+            let visible = if scoped {
+                let by_id = SnapshotQuery { account, region: ctx.scope.region, snapshot_ids: missing.clone(), ..Default::default() };
+                snapshots::describe(db, &by_id)?.0
+            } else {
+                Vec::new()
+            };
+            if let Some(unknown) = missing.iter().find(|id| !visible.iter().any(|s| &s.snapshot_id == *id)) {
+                return Err(Ec2Error::snapshot_not_found(unknown));
+            }
         }
-    }
+        Ok((found, next))
+    })?;
     let mut x = Xml::new();
     x.list("snapshotSet", &found, |x, s| write_snapshot(x, s, ctx.now));
     write_next_token(&mut x, next);

@@ -231,16 +231,24 @@ pub async fn describe_volumes(ctx: &Ctx<'_>, input: DescribeVolumesInput) -> Res
         filters: &input.filters,
         page: input.page,
     };
-    let mut conn = ctx.app.store.read().await?;
-    let (found, next) = volumes::describe(&mut conn, &query).await?;
-    // A requested id that is missing is unknown, unless a filter merely excluded it.
-    for missing in query.volume_ids.iter().filter(|id| !found.iter().any(|v| &v.volume_id == *id)) {
-        if input.filters.is_empty()
-            || volumes::find_owned(&mut conn, ctx.scope.account, ctx.scope.region, missing).await?.is_none()
-        {
-            return Err(Ec2Error::volume_not_found(missing));
+    let (found, next) = ctx.app.store.query(|db| {
+        let (found, next) = volumes::describe(db, &query)?;
+        // A requested id that is missing is unknown, unless a filter merely excluded it.
+        let missing: Vec<String> =
+            query.volume_ids.iter().filter(|id| !found.iter().any(|v| &v.volume_id == *id)).cloned().collect();
+        if !missing.is_empty() {
+            let owned = if input.filters.is_empty() {
+                Vec::new()
+            } else {
+                let by_id = volumes::VolumeQuery { volume_ids: missing.clone(), filters: &[], ..query };
+                volumes::describe(db, &by_id)?.0
+            };
+            if let Some(unknown) = missing.iter().find(|id| !owned.iter().any(|v| &v.volume_id == *id)) {
+                return Err(Ec2Error::volume_not_found(unknown));
+            }
         }
-    }
+        Ok((found, next))
+    })?;
     let mut x = Xml::new();
     x.list("volumeSet", &found, write_volume);
     write_next_token(&mut x, next);

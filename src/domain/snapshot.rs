@@ -2,7 +2,8 @@
 
 use super::lifecycle::SnapshotState;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
 pub struct Snapshot {
     pub snapshot_id: String,
     pub owner_id: String,

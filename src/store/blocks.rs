@@ -1,5 +1,6 @@
 //! `block_map`: which block sits at each index of a snapshot or a volume.
 
+use crate::store::sql::Sql;
 use std::collections::HashSet;
 
 use sqlx::Row;
@@ -117,14 +118,14 @@ pub async fn referenced(conn: &mut Conn) -> Result<HashSet<Digest>> {
 pub async fn referenced_among(conn: &mut Conn, digests: &[Digest]) -> Result<HashSet<Digest>> {
     let mut found = HashSet::new();
     for chunk in digests.chunks(500) {
-        let mut qb = sqlx::QueryBuilder::new("select distinct digest from block_map where digest in (");
+        let mut qb = Sql::new("select distinct digest from block_map where digest in (");
         let mut list = qb.separated(", ");
         for digest in chunk {
             list.push_bind(&digest[..]);
         }
         qb.push(")");
-        let rows: Vec<Vec<u8>> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
-        for row in rows {
+        let rows: Vec<(Vec<u8>,)> = qb.query_as().fetch_all(&mut *conn).await?;
+        for (row,) in rows {
             found.insert(digest_of(row)?);
         }
     }

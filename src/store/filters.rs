@@ -1,7 +1,7 @@
 //! The one filter engine of every Describe call: EC2 filters become SQL conditions, so
 //! that filtering happens in indexed queries rather than over rows loaded into memory.
 
-use sqlx::{QueryBuilder, Sqlite};
+use crate::store::sql::Sql;
 
 use crate::domain::filter::{Filter, Pattern, MAX_FILTER_VALUES};
 use crate::ec2_err;
@@ -60,7 +60,7 @@ impl FilterSpec {
 
     /// Appends ` and (...)` for every filter. `account` scopes tag filters to the
     /// caller's own tags.
-    pub fn push<'a>(&self, qb: &mut QueryBuilder<'a, Sqlite>, filters: &'a [Filter], account: &'a str) -> Result<()> {
+    pub fn push<'a>(&self, qb: &mut Sql, filters: &'a [Filter], account: &'a str) -> Result<()> {
         self.validate(filters)?;
         for filter in filters {
             qb.push(" and ");
@@ -104,7 +104,7 @@ impl FilterSpec {
 }
 
 /// `(expr = 'lit' or expr glob 'pat' ...)` over all values and their GLOB forms.
-pub fn push_any_match<'a>(qb: &mut QueryBuilder<'a, Sqlite>, expr: &str, values: &'a [String]) {
+pub fn push_any_match<'a>(qb: &mut Sql, expr: &str, values: &'a [String]) {
     qb.push("(");
     let mut first = true;
     for value in values {
@@ -149,7 +149,7 @@ fn prefix_upper_bound(prefix: &str) -> Option<String> {
 }
 
 /// `and {column} in (?, ?, ...)` for a non-empty list.
-pub fn push_in<'a>(qb: &mut QueryBuilder<'a, Sqlite>, column: &str, values: &'a [String]) {
+pub fn push_in<'a>(qb: &mut Sql, column: &str, values: &'a [String]) {
     qb.push(format!(" and {column} in ("));
     let mut separated = qb.separated(", ");
     for value in values {
@@ -168,7 +168,7 @@ pub struct Page {
 impl Page {
     /// Appends the keyset condition, the order and the limit (one extra row, to tell
     /// whether another page follows).
-    pub fn push<'a>(&'a self, qb: &mut QueryBuilder<'a, Sqlite>, key: &str) {
+    pub fn push<'a>(&'a self, qb: &mut Sql, key: &str) {
         if let Some(after) = &self.after {
             qb.push(format!(" and {key} > "));
             qb.push_bind(after.as_str());

@@ -2,9 +2,11 @@
 
 use crate::domain::lifecycle::ImageState;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use super::filters::{FilterSpec, Page, Target};
+use super::reader::Db;
 use super::{is_unique_violation, Conn};
 use crate::domain::filter::Filter;
 use crate::domain::image::{Image, LaunchPermission};
@@ -162,8 +164,8 @@ pub struct ImageQuery<'a> {
 }
 
 /// `select <image json> from image i where 1`, with `account`'s tags.
-fn select_images<'a>(account: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new("select ");
+fn select_images<'a>(account: &'a str) -> Sql {
+    let mut qb = Sql::new("select ");
     qb.push(IMAGE_JSON);
     qb.push_bind(account);
     qb.push(IMAGE_JSON_END);
@@ -176,7 +178,7 @@ fn select_images<'a>(account: &'a str) -> QueryBuilder<'a, Sqlite> {
 ///
 /// `few` says the candidates are already a handful (looked up by id): then a grant is
 /// probed per image; otherwise the grants drive the query through their index.
-fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str, few: bool) {
+fn push_visible<'a>(qb: &mut Sql, account: &'a str, few: bool) {
     qb.push(" and (i.account_id = ");
     qb.push_bind(account);
     if few {
@@ -195,9 +197,9 @@ fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str, few: bo
     }
 }
 
-pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<String>)> {
+pub fn describe(db: &Db<'_>, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<String>)> {
     // The inner query picks the page by id; only its rows are turned into documents.
-    let mut qb = QueryBuilder::new("select ");
+    let mut qb = Sql::new("select ");
     qb.push(IMAGE_JSON);
     qb.push_bind(q.account);
     qb.push(IMAGE_JSON_END);
@@ -234,15 +236,14 @@ pub async fn describe(conn: &mut Conn, q: &ImageQuery<'_>) -> Result<(Vec<Image>
         push_scoped(&mut qb, q)?;
     }
     qb.push(") page join image i on i.image_id = page.page_id order by i.image_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
-    let mut images = rows.iter().map(image_from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut images: Vec<Image> = db.docs(&qb)?;
     let next = q.page.finish(&mut images, |i| i.image_id.clone());
     Ok((images, next))
 }
 
 /// The conditions of a scoped lookup (by id, owner or executor): visibility checked per
 /// image, then the page.
-fn push_scoped<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a ImageQuery<'a>) -> Result<()> {
+fn push_scoped<'a>(qb: &mut Sql, q: &'a ImageQuery<'a>) -> Result<()> {
     push_region_and_conditions(qb, q)?;
     push_visible(qb, q.account, !q.image_ids.is_empty());
     push_owners(qb, &q.owners);
@@ -255,7 +256,7 @@ fn push_scoped<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a ImageQuery<'a>) -> 
 
 /// The region, and the conditions every branch of `describe` applies: not deregistered,
 /// deprecated and disabled images as their rules say, and the filters.
-fn push_region_and_conditions<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a ImageQuery<'a>) -> Result<()> {
+fn push_region_and_conditions<'a>(qb: &mut Sql, q: &'a ImageQuery<'a>) -> Result<()> {
     qb.push(" and i.region = ");
     qb.push_bind(q.region);
     qb.push(" and i.state <> 'deregistered'");
@@ -278,7 +279,7 @@ fn push_region_and_conditions<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a Imag
 
 /// `and (i.account_id in (..) or i.owner_alias in (..))`, written so that the common
 /// single-kind case stays a plain indexed `in`.
-fn push_owners<'a>(qb: &mut QueryBuilder<'a, Sqlite>, owners: &'a [Owner]) {
+fn push_owners<'a>(qb: &mut Sql, owners: &'a [Owner]) {
     let accounts: Vec<&str> =
         owners.iter().filter_map(|o| if let Owner::Account(id) = o { Some(id.as_str()) } else { None }).collect();
     let aliases: Vec<&str> =
@@ -309,7 +310,7 @@ fn push_owners<'a>(qb: &mut QueryBuilder<'a, Sqlite>, owners: &'a [Owner]) {
 }
 
 /// `and (..)`: the grant `e` is one of the executors'.
-fn push_executors<'a>(qb: &mut QueryBuilder<'a, Sqlite>, executors: &'a [Executor]) {
+fn push_executors<'a>(qb: &mut Sql, executors: &'a [Executor]) {
     qb.push(" and (0");
     for executor in executors {
         match executor {
@@ -330,13 +331,12 @@ fn push_executors<'a>(qb: &mut QueryBuilder<'a, Sqlite>, executors: &'a [Executo
 
 /// Of `ids`, those that exist in `region` and are visible to `account`, deregistered
 /// ones included (they are omitted from answers rather than unknown).
-pub async fn known_ids(conn: &mut Conn, account: &str, region: &str, ids: &[String]) -> Result<Vec<String>> {
-    let mut qb = QueryBuilder::new("select i.image_id from image i where i.region = ");
+pub fn known_ids(db: &Db<'_>, account: &str, region: &str, ids: &[String]) -> Result<Vec<String>> {
+    let mut qb = Sql::new("select i.image_id from image i where i.region = ");
     qb.push_bind(region);
     push_visible(&mut qb, account, true);
     super::filters::push_in(&mut qb, "i.image_id", ids);
-    let rows = qb.build().fetch_all(&mut *conn).await?;
-    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+    db.texts(&qb)
 }
 
 /// One image in `region` that `account` may see, deregistered included.
@@ -347,7 +347,7 @@ pub async fn find_visible(conn: &mut Conn, account: &str, region: &str, image_id
     qb.push(" and i.region = ");
     qb.push_bind(region);
     push_visible(&mut qb, account, true);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(image_from_row).transpose()?)
 }
 
@@ -550,7 +550,7 @@ pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, 
     qb.push_bind(region);
     qb.push(" and i.client_token = ");
     qb.push_bind(token);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(image_from_row).transpose()?)
 }
 

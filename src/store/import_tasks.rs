@@ -2,7 +2,8 @@
 
 use crate::domain::lifecycle::ImportTaskState;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use super::{parse_tags, push_tags_column, Conn};
 use crate::domain::import_task::{ImportTask, TaskDetail, TaskKind, RETENTION_MS};
@@ -11,7 +12,7 @@ use crate::error::Result;
 const COLUMNS: &str = "t.task_id, t.account_id, t.region, t.kind, t.state, t.status_message, t.progress, \
     t.description, t.detail_json, t.client_token, t.request_fingerprint, t.created_at, t.updated_at";
 
-fn push_select<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
+fn push_select<'a>(qb: &mut Sql, account: &'a str) {
     qb.push("select ");
     qb.push(COLUMNS);
     qb.push(", ");
@@ -70,10 +71,10 @@ pub async fn insert(conn: &mut Conn, t: &ImportTask) -> Result<()> {
 
 /// A task by id, whoever owns it (for the worker).
 pub async fn find(conn: &mut Conn, task_id: &str) -> Result<Option<ImportTask>> {
-    let mut qb = QueryBuilder::new("");
+    let mut qb = Sql::new("");
     push_select(&mut qb, "");
     qb.push(" where t.task_id = ").push_bind(task_id);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(task_from_row).transpose()?)
 }
 
@@ -84,13 +85,13 @@ pub async fn find_by_client_token(
     kind: TaskKind,
     client_token: &str,
 ) -> Result<Option<ImportTask>> {
-    let mut qb = QueryBuilder::new("");
+    let mut qb = Sql::new("");
     push_select(&mut qb, account);
     qb.push(" where t.account_id = ").push_bind(account);
     qb.push(" and t.region = ").push_bind(region);
     qb.push(" and t.kind = ").push_bind(kind.as_str());
     qb.push(" and t.client_token = ").push_bind(client_token);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(task_from_row).transpose()?)
 }
 
@@ -109,7 +110,7 @@ pub struct TaskQuery<'a> {
 
 /// The caller's tasks still listed (open, or finished within the retention), by id.
 pub async fn describe(conn: &mut Conn, q: &TaskQuery<'_>) -> Result<Vec<ImportTask>> {
-    let mut qb = QueryBuilder::new("");
+    let mut qb = Sql::new("");
     push_select(&mut qb, q.account);
     qb.push(" where t.account_id = ").push_bind(q.account);
     qb.push(" and t.region = ").push_bind(q.region);
@@ -127,7 +128,7 @@ pub async fn describe(conn: &mut Conn, q: &TaskQuery<'_>) -> Result<Vec<ImportTa
         qb.push(" and t.task_id > ").push_bind(after.clone());
     }
     qb.push(" order by t.task_id limit ").push_bind(q.limit);
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(task_from_row).collect::<Result<_, _>>()?)
 }
 

@@ -2,8 +2,10 @@
 
 use crate::domain::lifecycle::InstanceState;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
+use super::reader::Db;
 use super::filters::{FilterSpec, Page, Target};
 use super::Conn;
 use crate::domain::filter::Filter;
@@ -116,8 +118,8 @@ const STATE_CODE: &str =
     "(case i.state when 'pending' then '0' when 'running' then '16' when 'shutting-down' then '32' \
     when 'terminated' then '48' when 'stopping' then '64' else '80' end)";
 
-fn select_instances<'a>(account: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new("select ");
+fn select_instances<'a>(account: &'a str) -> Sql {
+    let mut qb = Sql::new("select ");
     qb.push(INSTANCE_JSON);
     qb.push_bind(account);
     qb.push(INSTANCE_JSON_END);
@@ -139,7 +141,7 @@ pub struct InstanceQuery<'a> {
     pub page: Page,
 }
 
-pub async fn describe(conn: &mut Conn, q: &InstanceQuery<'_>) -> Result<(Vec<Instance>, Option<String>)> {
+pub fn describe(db: &Db<'_>, q: &InstanceQuery<'_>) -> Result<(Vec<Instance>, Option<String>)> {
     let mut qb = select_instances(q.account);
     qb.push(" and i.region = ");
     qb.push_bind(q.region);
@@ -150,8 +152,7 @@ pub async fn describe(conn: &mut Conn, q: &InstanceQuery<'_>) -> Result<(Vec<Ins
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "i.instance_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
-    let mut instances = rows.iter().map(instance_from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut instances: Vec<Instance> = db.docs(&qb)?;
     let next = q.page.finish(&mut instances, |i| i.instance_id.clone());
     Ok((instances, next))
 }
@@ -164,7 +165,7 @@ pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, instance_i
     qb.push_bind(region);
     qb.push(" and i.account_id = ");
     qb.push_bind(account);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(instance_from_row).transpose()?)
 }
 
@@ -178,7 +179,7 @@ pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, 
     qb.push(" and i.client_token = ");
     qb.push_bind(token);
     qb.push(" order by i.ami_launch_index");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(instance_from_row).collect::<Result<Vec<_>, _>>()?)
 }
 

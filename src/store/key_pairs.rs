@@ -1,7 +1,8 @@
 //! Key pairs.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use super::filters::{FilterSpec, Target};
 use super::{is_unique_violation, parse_tags, push_tags_column, Conn};
@@ -27,8 +28,8 @@ pub struct KeyPairQuery<'a> {
     pub filters: &'a [Filter],
 }
 
-fn select<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new(
+fn select<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new(
         "select k.key_pair_id, k.account_id, k.region, k.key_name, k.key_type, k.fingerprint, k.public_key, \
          k.created_at, ",
     );
@@ -62,7 +63,7 @@ pub async fn describe(conn: &mut Conn, q: &KeyPairQuery<'_>) -> Result<Vec<KeyPa
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     qb.push(" order by k.key_name");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 
@@ -81,7 +82,7 @@ pub async fn find(
     if let Some(id) = id {
         qb.push(" and k.key_pair_id = ").push_bind(id.to_string());
     }
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 

@@ -2,7 +2,8 @@
 //! `LaunchTemplateData.*` parameters).
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use crate::domain::filter::Filter;
 use crate::domain::launch_template::{LaunchTemplate, LaunchTemplateVersion, TemplateData, TemplateRef};
@@ -61,8 +62,8 @@ pub static VERSION_FILTERS: FilterSpec = FilterSpec {
     ],
 };
 
-fn select_templates<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new(
+fn select_templates<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new(
         "select t.launch_template_id, t.account_id, t.region, t.launch_template_name, t.default_version, \
          (select max(lv.version_number) from launch_template_version lv \
            where lv.launch_template_id = t.launch_template_id), \
@@ -101,7 +102,7 @@ pub async fn find_template(
         TemplateRef::Id(id) => qb.push(" and t.launch_template_id = ").push_bind(id.as_str()),
         TemplateRef::Name(name) => qb.push(" and t.launch_template_name = ").push_bind(name.as_str()),
     };
-    Ok(qb.build().fetch_optional(&mut *conn).await?.as_ref().map(template_from_row))
+    Ok(qb.query().fetch_optional(&mut *conn).await?.as_ref().map(template_from_row))
 }
 
 pub struct TemplateQuery<'a> {
@@ -126,7 +127,7 @@ pub async fn describe_templates(
     }
     TEMPLATE_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "t.launch_template_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut templates: Vec<LaunchTemplate> = rows.iter().map(template_from_row).collect();
     let next = q.page.finish(&mut templates, |t| t.launch_template_id.clone());
     Ok((templates, next))
@@ -238,7 +239,7 @@ pub async fn describe_versions(
     conn: &mut Conn,
     q: &VersionQuery<'_>,
 ) -> Result<(Vec<LaunchTemplateVersion>, Option<String>)> {
-    let mut qb = QueryBuilder::new(
+    let mut qb = Sql::new(
         "select v.launch_template_id, t.launch_template_name, v.version_number, v.version_description, \
          v.created_by, v.created_at, v.version_number = t.default_version, v.data \
          from launch_template_version v join launch_template t on t.launch_template_id = v.launch_template_id \
@@ -257,14 +258,14 @@ pub async fn describe_versions(
     }
     VERSION_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, VERSION_KEY);
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut versions: Vec<LaunchTemplateVersion> = rows.iter().map(version_from_row).collect();
     let next = q.page.finish(&mut versions, |v| format!("{}:{:012}", v.launch_template_id, v.version_number));
     Ok((versions, next))
 }
 
 /// ` and (number in (..) or is latest or is default)` when any is asked for.
-fn push_version_choice<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a VersionQuery<'_>) {
+fn push_version_choice<'a>(qb: &mut Sql, q: &'a VersionQuery<'_>) {
     let mut choices: Vec<&str> = Vec::new();
     if q.latest {
         choices.push(

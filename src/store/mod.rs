@@ -1,8 +1,10 @@
 //! The store: SQLite through sqlx. All SQL of ec2lite lives under this module.
 //!
 //! Writes go through a pool of exactly one connection, so transactions never race for
-//! SQLite's single write lock; reads use a separate pool that WAL lets run beside it.
-//! An in-memory database is one connection shared by both.
+//! SQLite's single write lock. Reads that WAL lets run beside it take either the hot
+//! path ([`Store::query`]: synchronous connections, see [`reader`]) or a sqlx pool.
+//! An in-memory database is a file in a RAM-backed temporary directory, deleted when
+//! the store is dropped, so that both kinds of connection can open it.
 
 pub mod blobs;
 pub mod blocks;
@@ -18,8 +20,10 @@ pub mod launch_templates;
 pub mod lifecycle;
 pub mod marketplace;
 pub mod network;
+pub mod reader;
 pub mod settings;
 pub mod snapshots;
+pub mod sql;
 pub mod ssm;
 pub mod states;
 pub mod tags;
@@ -50,6 +54,8 @@ pub enum Location {
 
 #[derive(Clone)]
 pub struct Store {
+    /// The hot read path.
+    reads: Arc<reader::Reader>,
     reader: SqlitePool,
     writer: SqlitePool,
     /// The earliest time a pending resource is due to change state (`i64::MAX`: none).
@@ -59,6 +65,29 @@ pub struct Store {
     network_scopes: Arc<Mutex<HashSet<(String, String)>>>,
     /// Request and write-transaction figures for `/_ec2lite/metrics`.
     metrics: Arc<Metrics>,
+    /// The file of an in-memory store, deleted with the last clone.
+    _scratch: Option<Arc<ScratchFile>>,
+}
+
+/// A database file that lives only as long as the store.
+struct ScratchFile(std::path::PathBuf);
+
+impl ScratchFile {
+    fn new() -> ScratchFile {
+        let shm = Path::new("/dev/shm");
+        let dir = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        ScratchFile(dir.join(format!("ec2lite-{}.db", uuid::Uuid::new_v4().simple())))
+    }
+}
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// A write transaction that reports how long it held the single writer when it commits
@@ -96,38 +125,34 @@ impl Drop for WriteTx {
 
 impl Store {
     pub async fn open(location: &Location) -> Result<Store, sqlx::Error> {
-        let store = match location {
-            Location::InMemory => {
-                let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
-                let pool = single_connection_pool().connect_with(options).await?;
-                sqlx::migrate!("./migrations").run(&pool).await?;
-                Store {
-                    reader: pool.clone(),
-                    writer: pool,
-                    next_transition: Arc::new(AtomicI64::new(0)),
-                    network_scopes: Default::default(),
-                    metrics: Default::default(),
-                }
-            }
-            Location::Url(url) => {
-                let options = file_options(url)?;
-                let writer = single_connection_pool().connect_with(options.clone()).await?;
-                sqlx::migrate!("./migrations").run(&writer).await?;
-                let reader = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .min_connections(1)
-                    .connect_with(options.read_only(true))
-                    .await?;
-                Store {
-                    reader,
-                    writer,
-                    next_transition: Arc::new(AtomicI64::new(0)),
-                    network_scopes: Default::default(),
-                    metrics: Default::default(),
-                }
-            }
+        let scratch = matches!(location, Location::InMemory).then(|| Arc::new(ScratchFile::new()));
+        let options = match (location, &scratch) {
+            (Location::Url(url), _) => file_options(url)?,
+            (Location::InMemory, Some(file)) => file_options(&file.0.to_string_lossy())?,
+            (Location::InMemory, None) => unreachable!("an in-memory store has its scratch file"),
         };
-        Ok(store)
+        let writer = single_connection_pool().connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
+        let reads = reader::Reader::open(options.get_filename()).map_err(|err| sqlx::Error::Configuration(err.into()))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store {
+            reads: Arc::new(reads),
+            reader,
+            writer,
+            next_transition: Arc::new(AtomicI64::new(0)),
+            network_scopes: Default::default(),
+            metrics: Default::default(),
+            _scratch: scratch,
+        })
+    }
+
+    /// Runs `read` on a synchronous read connection, on this thread: the hot read path.
+    pub fn query<T>(&self, read: impl FnOnce(&reader::Db<'_>) -> crate::error::Result<T>) -> crate::error::Result<T> {
+        self.reads.run(read)
     }
 
     /// A connection for reading (never writes).
@@ -275,11 +300,24 @@ pub(crate) fn parse_tags(json: Option<String>) -> Vec<(String, String)> {
 }
 
 /// Pushes the `tags_json` column: `account`'s tags on the resource `id_expr`, by key.
-pub(crate) fn push_tags_column<'a>(qb: &mut sqlx::QueryBuilder<'a, Sqlite>, account: &'a str, id_expr: &str) {
+pub(crate) fn push_tags_column(qb: &mut sql::Sql, account: &str, id_expr: &str) {
+    push_tags_doc(qb, account, id_expr);
+    qb.push(" as tags_json");
+}
+
+/// `account`'s tags on the resource `id_expr`, by key, as a JSON array of `[key, value]`.
+pub(crate) fn push_tags_doc(qb: &mut sql::Sql, account: &str, id_expr: &str) {
     qb.push(
         "(select json_group_array(json_array(t.key, t.value)) from \
          (select key, value from tag where tag.account_id = ",
     );
     qb.push_bind(account);
-    qb.push(format!(" and tag.resource_id = {id_expr} order by key) t) as tags_json"));
+    qb.push(format!(" and tag.resource_id = {id_expr} order by key) t)"));
+}
+
+/// A row whose first column is a JSON document (the describe queries' shape), decoded.
+pub(crate) fn doc<T: serde::de::DeserializeOwned>(row: &sqlx::sqlite::SqliteRow) -> Result<T, sqlx::Error> {
+    use sqlx::Row;
+    let doc: &str = row.try_get(0)?;
+    serde_json::from_str(doc).map_err(|e| sqlx::Error::Decode(e.into()))
 }

@@ -1,17 +1,24 @@
 //! Snapshots and their create-volume permissions.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
 
 use super::filters::{FilterSpec, Page, Target};
-use super::{parse_tags, push_tags_column, Conn};
+use super::reader::Db;
+use super::{doc, push_tags_doc, Conn};
 use crate::domain::filter::Filter;
 use crate::domain::snapshot::{CreateVolumePermission, Snapshot};
 use crate::error::Result;
 
-const COLUMNS: &str = "s.snapshot_id, s.account_id, s.region, s.volume_id, s.volume_size, s.description, \
-    s.encrypted, s.kms_key_id, s.state, s.state_message, s.owner_alias, s.start_time, s.ready_at, s.completion_time, \
-    s.parent_snapshot_id, s.upload_deadline, s.upload_timeout_ms, s.upload_progress, s.client_token";
+/// One JSON document per snapshot, decoded straight into `Snapshot` (see `images::IMAGE_JSON`).
+const SNAPSHOT_JSON: &str = "json_object('snapshot_id', s.snapshot_id, 'owner_id', s.account_id, \
+    'region', s.region, 'volume_id', s.volume_id, 'volume_size', s.volume_size, 'description', s.description, \
+    'encrypted', json(case when s.encrypted then 'true' else 'false' end), 'kms_key_id', s.kms_key_id, \
+    'state', s.state, 'state_message', s.state_message, 'owner_alias', s.owner_alias, 'start_time', s.start_time, \
+    'ready_at', s.ready_at, 'completion_time', s.completion_time, 'parent_snapshot_id', s.parent_snapshot_id, \
+    'upload_deadline', s.upload_deadline, 'upload_timeout_ms', s.upload_timeout_ms, \
+    'upload_progress', s.upload_progress, 'client_token', s.client_token, \
+    'is_public', json(case when exists (select 1 from create_volume_permission p \
+        where p.snapshot_id = s.snapshot_id and p.grantee = 'all') then 'true' else 'false' end), 'tags', ";
 
 pub static FILTERS: FilterSpec = FilterSpec {
     id_column: "s.snapshot_id",
@@ -53,17 +60,17 @@ pub struct SnapshotQuery<'a> {
     pub page: Page,
 }
 
-fn push_select<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
-    qb.push(COLUMNS);
-    qb.push(", exists (select 1 from create_volume_permission p where p.snapshot_id = s.snapshot_id and p.grantee = 'all') as is_public, ");
-    push_tags_column(qb, account, "s.snapshot_id");
+fn push_select(qb: &mut Sql, account: &str) {
+    qb.push(SNAPSHOT_JSON);
+    push_tags_doc(qb, account, "s.snapshot_id");
+    qb.push(")");
 }
 
 /// Snapshots `account` may see: its own, shared with it, or public.
 ///
 /// A public grant counts only while the owner has not blocked all public sharing
 /// (snapshot block public access `block-all-sharing`).
-fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
+fn push_visible<'a>(qb: &mut Sql, account: &'a str) {
     qb.push(" and (s.account_id = ");
     qb.push_bind(account);
     qb.push(" or s.snapshot_id in (select p.snapshot_id from create_volume_permission p where p.grantee = ");
@@ -79,8 +86,8 @@ fn push_visible<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
 const NOT_BLOCKED: &str = "not exists (select 1 from account_setting b where b.account_id = s.account_id \
     and b.region = s.region and b.key = 'snapshot-block-public-access' and b.value = 'block-all-sharing')";
 
-pub async fn describe(conn: &mut Conn, q: &SnapshotQuery<'_>) -> Result<(Vec<Snapshot>, Option<String>)> {
-    let mut qb = QueryBuilder::new("select ");
+pub fn describe(db: &Db<'_>, q: &SnapshotQuery<'_>) -> Result<(Vec<Snapshot>, Option<String>)> {
+    let mut qb = Sql::new("select ");
     push_select(&mut qb, q.account);
     qb.push(" from snapshot s where s.region = ");
     qb.push_bind(q.region);
@@ -117,49 +124,22 @@ pub async fn describe(conn: &mut Conn, q: &SnapshotQuery<'_>) -> Result<(Vec<Sna
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "s.snapshot_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
-    let mut snapshots = rows.iter().map(snapshot_from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut snapshots: Vec<Snapshot> = db.docs(&qb)?;
     let next = q.page.finish(&mut snapshots, |s| s.snapshot_id.clone());
     Ok((snapshots, next))
 }
 
 /// One snapshot in `region` that `account` may see.
 pub async fn find_visible(conn: &mut Conn, account: &str, region: &str, snapshot_id: &str) -> Result<Option<Snapshot>> {
-    let mut qb = QueryBuilder::new("select ");
+    let mut qb = Sql::new("select ");
     push_select(&mut qb, account);
     qb.push(" from snapshot s where s.snapshot_id = ");
     qb.push_bind(snapshot_id);
     qb.push(" and s.region = ");
     qb.push_bind(region);
     push_visible(&mut qb, account);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(snapshot_from_row).transpose()?)
-}
-
-fn snapshot_from_row(row: &SqliteRow) -> Result<Snapshot, sqlx::Error> {
-    Ok(Snapshot {
-        snapshot_id: row.try_get("snapshot_id")?,
-        owner_id: row.try_get("account_id")?,
-        region: row.try_get("region")?,
-        volume_id: row.try_get("volume_id")?,
-        volume_size: row.try_get("volume_size")?,
-        description: row.try_get("description")?,
-        encrypted: row.try_get("encrypted")?,
-        kms_key_id: row.try_get("kms_key_id")?,
-        state: row.try_get("state")?,
-        state_message: row.try_get("state_message")?,
-        owner_alias: row.try_get("owner_alias")?,
-        start_time: row.try_get("start_time")?,
-        ready_at: row.try_get("ready_at")?,
-        completion_time: row.try_get("completion_time")?,
-        is_public: row.try_get("is_public")?,
-        tags: parse_tags(row.try_get("tags_json")?),
-        parent_snapshot_id: row.try_get("parent_snapshot_id")?,
-        upload_deadline: row.try_get("upload_deadline")?,
-        upload_timeout_ms: row.try_get("upload_timeout_ms")?,
-        upload_progress: row.try_get("upload_progress")?,
-        client_token: row.try_get("client_token")?,
-    })
+    let row = qb.query().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(doc).transpose()?)
 }
 
 pub async fn insert(conn: &mut Conn, s: &Snapshot, now: i64) -> Result<()> {
@@ -243,7 +223,7 @@ pub async fn find_by_client_token(
     region: &str,
     client_token: &str,
 ) -> Result<Option<Snapshot>> {
-    let mut qb = QueryBuilder::new("select ");
+    let mut qb = Sql::new("select ");
     push_select(&mut qb, account);
     qb.push(" from snapshot s where s.account_id = ");
     qb.push_bind(account);
@@ -251,8 +231,8 @@ pub async fn find_by_client_token(
     qb.push_bind(region);
     qb.push(" and s.client_token = ");
     qb.push_bind(client_token);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(snapshot_from_row).transpose()?)
+    let row = qb.query().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(doc).transpose()?)
 }
 
 /// Records activity on an open upload: its deadline moves back and the client's
@@ -290,10 +270,10 @@ pub async fn close_upload(conn: &mut Conn, closed: &Snapshot) -> Result<bool> {
 
 /// A snapshot by id whoever owns it (for lineage checks; tags are not loaded).
 pub async fn find_any(conn: &mut Conn, snapshot_id: &str) -> Result<Option<Snapshot>> {
-    let mut qb = QueryBuilder::new("select ");
+    let mut qb = Sql::new("select ");
     push_select(&mut qb, "");
     qb.push(" from snapshot s where s.snapshot_id = ");
     qb.push_bind(snapshot_id);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(snapshot_from_row).transpose()?)
+    let row = qb.query().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(doc).transpose()?)
 }

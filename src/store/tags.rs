@@ -1,6 +1,7 @@
 //! Tags, private to the account that wrote them.
 
-use sqlx::{QueryBuilder, Row};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use super::filters::{FilterSpec, Page, Target};
 use super::Conn;
@@ -74,7 +75,7 @@ pub async fn delete(
     key: Option<&str>,
     value: Option<&str>,
 ) -> Result<()> {
-    let mut qb = QueryBuilder::new("delete from tag where account_id = ");
+    let mut qb = Sql::new("delete from tag where account_id = ");
     qb.push_bind(account);
     qb.push(" and resource_id = ");
     qb.push_bind(resource_id);
@@ -86,7 +87,7 @@ pub async fn delete(
         qb.push(" and value = ");
         qb.push_bind(value);
     }
-    qb.build().execute(&mut *conn).await?;
+    qb.query().execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -98,14 +99,14 @@ pub async fn describe(
     page: &Page,
 ) -> Result<(Vec<TagDescription>, Option<String>)> {
     let mut qb =
-        QueryBuilder::new("select t.resource_id, t.resource_type, t.key, t.value from tag t where t.account_id = ");
+        Sql::new("select t.resource_id, t.resource_type, t.key, t.value from tag t where t.account_id = ");
     qb.push_bind(account);
     qb.push(" and t.region = ");
     qb.push_bind(region);
     FILTERS.push(&mut qb, filters, account)?;
     // The page key joins resource id and tag key with a separator that sorts lowest.
     page.push(&mut qb, "(t.resource_id || char(1) || t.key)");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut tags: Vec<TagDescription> = rows
         .iter()
         .map(|r| TagDescription { resource_id: r.get(0), resource_type: r.get(1), key: r.get(2), value: r.get(3) })

@@ -1,18 +1,27 @@
 //! Volumes.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
 
 use super::filters::{FilterSpec, Page, Target};
-use super::{parse_tags, push_tags_column, Conn};
+use super::reader::Db;
+use super::{doc, push_tags_doc, Conn};
 use crate::domain::filter::Filter;
-use crate::domain::volume::{Attachment, Volume};
+use crate::domain::volume::Volume;
 use crate::error::Result;
 
-const COLUMNS: &str = "v.volume_id, v.account_id, v.region, v.availability_zone, v.availability_zone_id, v.size, \
-    v.volume_type, v.iops, v.throughput, v.encrypted, v.kms_key_id, v.snapshot_id, v.multi_attach_enabled, v.state, \
-    v.created_at, v.ready_at, v.attached_instance_id, v.attached_device, v.attachment_state, v.attach_time, \
-    v.delete_on_termination";
+/// One JSON document per volume, decoded straight into `Volume` (see `images::IMAGE_JSON`).
+const VOLUME_JSON: &str = "json_object('volume_id', v.volume_id, 'owner_id', v.account_id, 'region', v.region, \
+    'availability_zone', v.availability_zone, 'availability_zone_id', v.availability_zone_id, 'size', v.size, \
+    'volume_type', v.volume_type, 'iops', v.iops, 'throughput', v.throughput, \
+    'encrypted', json(case when v.encrypted then 'true' else 'false' end), 'kms_key_id', v.kms_key_id, \
+    'snapshot_id', v.snapshot_id, \
+    'multi_attach_enabled', json(case when v.multi_attach_enabled then 'true' else 'false' end), \
+    'state', v.state, 'create_time', v.created_at, 'ready_at', v.ready_at, \
+    'attachment', case when v.attached_instance_id is null then null else json_object(\
+        'instance_id', v.attached_instance_id, 'device', coalesce(v.attached_device, ''), \
+        'state', coalesce(v.attachment_state, ''), 'attach_time', coalesce(v.attach_time, 0), \
+        'delete_on_termination', json(case when v.delete_on_termination then 'true' else 'false' end)) end, \
+    'tags', ";
 
 pub static FILTERS: FilterSpec = FilterSpec {
     id_column: "v.volume_id",
@@ -48,14 +57,14 @@ pub struct VolumeQuery<'a> {
     pub page: Page,
 }
 
-fn push_select<'a>(qb: &mut QueryBuilder<'a, Sqlite>, account: &'a str) {
-    qb.push(COLUMNS);
-    qb.push(", ");
-    push_tags_column(qb, account, "v.volume_id");
+fn push_select(qb: &mut Sql, account: &str) {
+    qb.push(VOLUME_JSON);
+    push_tags_doc(qb, account, "v.volume_id");
+    qb.push(")");
 }
 
-pub async fn describe(conn: &mut Conn, q: &VolumeQuery<'_>) -> Result<(Vec<Volume>, Option<String>)> {
-    let mut qb = QueryBuilder::new("select ");
+pub fn describe(db: &Db<'_>, q: &VolumeQuery<'_>) -> Result<(Vec<Volume>, Option<String>)> {
+    let mut qb = Sql::new("select ");
     push_select(&mut qb, q.account);
     qb.push(" from volume v where v.region = ");
     qb.push_bind(q.region);
@@ -66,15 +75,14 @@ pub async fn describe(conn: &mut Conn, q: &VolumeQuery<'_>) -> Result<(Vec<Volum
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "v.volume_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
-    let mut volumes = rows.iter().map(volume_from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut volumes: Vec<Volume> = db.docs(&qb)?;
     let next = q.page.finish(&mut volumes, |v| v.volume_id.clone());
     Ok((volumes, next))
 }
 
 /// One of `account`'s volumes in `region`.
 pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, volume_id: &str) -> Result<Option<Volume>> {
-    let mut qb = QueryBuilder::new("select ");
+    let mut qb = Sql::new("select ");
     push_select(&mut qb, account);
     qb.push(" from volume v where v.volume_id = ");
     qb.push_bind(volume_id);
@@ -82,8 +90,8 @@ pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, volume_id:
     qb.push_bind(region);
     qb.push(" and v.account_id = ");
     qb.push_bind(account);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(volume_from_row).transpose()?)
+    let row = qb.query().fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(doc).transpose()?)
 }
 
 /// The volume an earlier call with the same client token created, if any.
@@ -101,39 +109,6 @@ pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, 
     }
 }
 
-fn volume_from_row(row: &SqliteRow) -> Result<Volume, sqlx::Error> {
-    let instance_id: Option<String> = row.try_get("attached_instance_id")?;
-    let attachment = match instance_id {
-        Some(instance_id) => Some(Attachment {
-            instance_id,
-            device: row.try_get::<Option<String>, _>("attached_device")?.unwrap_or_default(),
-            state: row.try_get::<Option<String>, _>("attachment_state")?.unwrap_or_default(),
-            attach_time: row.try_get::<Option<i64>, _>("attach_time")?.unwrap_or_default(),
-            delete_on_termination: row.try_get::<Option<bool>, _>("delete_on_termination")?.unwrap_or_default(),
-        }),
-        None => None,
-    };
-    Ok(Volume {
-        volume_id: row.try_get("volume_id")?,
-        owner_id: row.try_get("account_id")?,
-        region: row.try_get("region")?,
-        availability_zone: row.try_get("availability_zone")?,
-        availability_zone_id: row.try_get("availability_zone_id")?,
-        size: row.try_get("size")?,
-        volume_type: row.try_get("volume_type")?,
-        iops: row.try_get("iops")?,
-        throughput: row.try_get("throughput")?,
-        encrypted: row.try_get("encrypted")?,
-        kms_key_id: row.try_get("kms_key_id")?,
-        snapshot_id: row.try_get("snapshot_id")?,
-        multi_attach_enabled: row.try_get("multi_attach_enabled")?,
-        state: row.try_get("state")?,
-        create_time: row.try_get("created_at")?,
-        ready_at: row.try_get("ready_at")?,
-        attachment,
-        tags: parse_tags(row.try_get("tags_json")?),
-    })
-}
 
 pub async fn insert(conn: &mut Conn, v: &Volume, client_token: Option<&str>) -> Result<()> {
     sqlx::query(

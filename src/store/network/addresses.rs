@@ -6,7 +6,8 @@
 //! termination lets go of (`interfaces::release_instance`).
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use crate::domain::filter::Filter;
 use crate::domain::network::address::{Address, AddressAssociation};
@@ -30,8 +31,8 @@ pub static ADDRESS_FILTERS: FilterSpec = FilterSpec {
     ],
 };
 
-fn select_addresses<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new(
+fn select_addresses<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new(
         "select a.allocation_id, a.account_id, a.region, a.public_ip, a.network_border_group, a.association_id, \
          a.network_interface_id, n.account_id, a.private_ip_address, n.instance_id, n.device_index, ",
     );
@@ -92,7 +93,7 @@ pub async fn describe_addresses(conn: &mut Conn, q: &AddressQuery<'_>) -> Result
     }
     ADDRESS_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "a.allocation_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut addresses: Vec<Address> = rows.iter().map(address_from_row).collect();
     let next = q.page.finish(&mut addresses, |a| a.allocation_id.clone());
     Ok((addresses, next))
@@ -123,7 +124,7 @@ pub async fn find_address(
             qb.push(" and a.network_interface_id = ").push_bind(id).push(" and a.private_ip_address = ").push_bind(ip)
         }
     };
-    Ok(qb.build().fetch_optional(&mut *conn).await?.as_ref().map(address_from_row))
+    Ok(qb.query().fetch_optional(&mut *conn).await?.as_ref().map(address_from_row))
 }
 
 pub async fn count_addresses(conn: &mut Conn, account: &str, region: &str) -> Result<i64> {

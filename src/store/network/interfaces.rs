@@ -3,7 +3,8 @@
 use std::collections::HashSet;
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use crate::domain::filter::Filter;
 use crate::domain::network::interface::{InterfaceAttachment, NetworkInterface, PublicAssociation};
@@ -64,8 +65,8 @@ pub static INTERFACE_FILTERS: FilterSpec = FilterSpec {
     ],
 };
 
-fn select_interfaces<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new(format!(
+fn select_interfaces<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new(format!(
         "select n.network_interface_id, n.account_id, n.region, n.subnet_id, n.vpc_id, n.availability_zone, \
          n.private_ip_address, n.mac_address, n.description, n.interface_type, n.source_dest_check, {}, \
          n.attachment_id, n.instance_id, n.device_index, n.attach_time, n.delete_on_termination, \
@@ -130,7 +131,7 @@ pub async fn describe_interfaces(
     }
     INTERFACE_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "n.network_interface_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut found: Vec<NetworkInterface> = rows.iter().map(interface_from_row).collect();
     let next = q.page.finish(&mut found, |n| n.network_interface_id.clone());
     Ok((found, next))
@@ -144,7 +145,7 @@ pub async fn find_interface(
 ) -> Result<Option<NetworkInterface>> {
     let mut qb = select_interfaces(account, region);
     qb.push(" and n.network_interface_id = ").push_bind(id);
-    Ok(qb.build().fetch_optional(&mut *conn).await?.as_ref().map(interface_from_row))
+    Ok(qb.query().fetch_optional(&mut *conn).await?.as_ref().map(interface_from_row))
 }
 
 /// The interface attached as `attachment_id`, of the caller.
@@ -156,7 +157,7 @@ pub async fn find_by_attachment(
 ) -> Result<Option<NetworkInterface>> {
     let mut qb = select_interfaces(account, region);
     qb.push(" and n.attachment_id = ").push_bind(attachment_id);
-    Ok(qb.build().fetch_optional(&mut *conn).await?.as_ref().map(interface_from_row))
+    Ok(qb.query().fetch_optional(&mut *conn).await?.as_ref().map(interface_from_row))
 }
 
 pub async fn insert_interface(conn: &mut Conn, n: &NetworkInterface, now: i64) -> Result<()> {
@@ -257,7 +258,7 @@ impl InterfaceColumn {
 
 pub async fn set_column<T>(conn: &mut Conn, interface_id: &str, column: InterfaceColumn, value: T) -> Result<()>
 where
-    T: for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Send,
+    T: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send,
 {
     sqlx::query(&format!("update network_interface set {} = ? where network_interface_id = ?", column.name()))
         .bind(value)

@@ -5,7 +5,8 @@
 //! attached), computed by every read.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use crate::domain::filter::Filter;
 use crate::domain::network::routing::{InternetGateway, NetworkAcl, Route, RouteTable, RouteTableAssociation};
@@ -142,8 +143,8 @@ pub struct Query<'a> {
 
 // Internet gateways.
 
-fn select_gateways<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new("select g.internet_gateway_id, g.account_id, g.vpc_id, ");
+fn select_gateways<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new("select g.internet_gateway_id, g.account_id, g.vpc_id, ");
     push_tags_column(&mut qb, account, "g.internet_gateway_id");
     qb.push(" from internet_gateway g where g.account_id = ").push_bind(account);
     qb.push(" and g.region = ").push_bind(region);
@@ -171,7 +172,7 @@ pub async fn insert_gateway(conn: &mut Conn, igw: &InternetGateway, region: &str
 pub async fn find_gateway(conn: &mut Conn, account: &str, region: &str, id: &str) -> Result<Option<InternetGateway>> {
     let mut qb = select_gateways(account, region);
     qb.push(" and g.internet_gateway_id = ").push_bind(id);
-    Ok(qb.build().fetch_optional(&mut *conn).await?.as_ref().map(gateway_from_row))
+    Ok(qb.query().fetch_optional(&mut *conn).await?.as_ref().map(gateway_from_row))
 }
 
 pub async fn describe_gateways(conn: &mut Conn, q: &Query<'_>) -> Result<(Vec<InternetGateway>, Option<String>)> {
@@ -182,7 +183,7 @@ pub async fn describe_gateways(conn: &mut Conn, q: &Query<'_>) -> Result<(Vec<In
     INTERNET_GATEWAY_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "g.internet_gateway_id");
     let mut gateways: Vec<InternetGateway> =
-        qb.build().fetch_all(&mut *conn).await?.iter().map(gateway_from_row).collect();
+        qb.query().fetch_all(&mut *conn).await?.iter().map(gateway_from_row).collect();
     let next = q.page.finish(&mut gateways, |g| g.internet_gateway_id.clone());
     Ok((gateways, next))
 }
@@ -231,8 +232,8 @@ pub async fn vpc_has_public_addresses(conn: &mut Conn, vpc_id: &str) -> Result<b
 
 // Route tables.
 
-fn select_tables<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new("select r.route_table_id, r.account_id, r.vpc_id, ");
+fn select_tables<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new("select r.route_table_id, r.account_id, r.vpc_id, ");
     push_tags_column(&mut qb, account, "r.route_table_id");
     qb.push(" from route_table r where r.account_id = ").push_bind(account);
     qb.push(" and r.region = ").push_bind(region);
@@ -278,7 +279,7 @@ pub async fn count_route_tables(conn: &mut Conn, vpc_id: &str) -> Result<i64> {
 pub async fn find_route_table(conn: &mut Conn, account: &str, region: &str, id: &str) -> Result<Option<RouteTable>> {
     let mut qb = select_tables(account, region);
     qb.push(" and r.route_table_id = ").push_bind(id);
-    let Some(row) = qb.build().fetch_optional(&mut *conn).await? else { return Ok(None) };
+    let Some(row) = qb.query().fetch_optional(&mut *conn).await? else { return Ok(None) };
     let mut tables = vec![table_from_row(&row)];
     fill_tables(conn, &mut tables).await?;
     Ok(tables.pop())
@@ -291,7 +292,7 @@ pub async fn describe_route_tables(conn: &mut Conn, q: &Query<'_>) -> Result<(Ve
     }
     ROUTE_TABLE_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "r.route_table_id");
-    let mut tables: Vec<RouteTable> = qb.build().fetch_all(&mut *conn).await?.iter().map(table_from_row).collect();
+    let mut tables: Vec<RouteTable> = qb.query().fetch_all(&mut *conn).await?.iter().map(table_from_row).collect();
     let next = q.page.finish(&mut tables, |t| t.route_table_id.clone());
     fill_tables(conn, &mut tables).await?;
     Ok((tables, next))
@@ -303,14 +304,14 @@ async fn fill_tables(conn: &mut Conn, tables: &mut [RouteTable]) -> Result<()> {
         return Ok(());
     }
     let ids: Vec<String> = tables.iter().map(|t| t.route_table_id.clone()).collect();
-    let mut qb = QueryBuilder::new(format!(
+    let mut qb = Sql::new(format!(
         "select rt.route_table_id, rt.destination, rt.gateway_id, {ROUTE_INSTANCE}, {ROUTE_INTERFACE}, rt.origin, \
          {ROUTE_STATE}, r.account_id from route rt join route_table r on r.route_table_id = rt.route_table_id \
          where 1 = 1"
     ));
     push_in(&mut qb, "rt.route_table_id", &ids);
     qb.push(" order by rt.origin != 'CreateRouteTable', instr(rt.destination, ':') > 0, rt.destination");
-    for row in qb.build().fetch_all(&mut *conn).await? {
+    for row in qb.query().fetch_all(&mut *conn).await? {
         let table_id: String = row.get(0);
         let instance_id: Option<String> = row.get(3);
         let route = Route {
@@ -326,12 +327,12 @@ async fn fill_tables(conn: &mut Conn, tables: &mut [RouteTable]) -> Result<()> {
             table.routes.push(route);
         }
     }
-    let mut qb = QueryBuilder::new(
+    let mut qb = Sql::new(
         "select association_id, route_table_id, vpc_id, subnet_id, main from route_table_association where 1 = 1",
     );
     push_in(&mut qb, "route_table_id", &ids);
     qb.push(" order by main desc, subnet_id");
-    for row in qb.build().fetch_all(&mut *conn).await? {
+    for row in qb.query().fetch_all(&mut *conn).await? {
         let association = association_from_row(&row);
         if let Some(table) = tables.iter_mut().find(|t| t.route_table_id == association.route_table_id) {
             table.associations.push(association);
@@ -511,8 +512,8 @@ pub async fn interface_vpc(conn: &mut Conn, account: &str, region: &str, id: &st
 
 // Network ACLs.
 
-fn select_acls<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new(
+fn select_acls<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new(
         "select a.network_acl_id, a.account_id, a.vpc_id, a.is_default, v.ipv6_cidr_block is not null, ",
     );
     push_tags_column(&mut qb, account, "a.network_acl_id");
@@ -541,14 +542,14 @@ pub async fn describe_network_acls(conn: &mut Conn, q: &Query<'_>) -> Result<(Ve
     }
     NETWORK_ACL_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "a.network_acl_id");
-    let mut acls: Vec<NetworkAcl> = qb.build().fetch_all(&mut *conn).await?.iter().map(acl_from_row).collect();
+    let mut acls: Vec<NetworkAcl> = qb.query().fetch_all(&mut *conn).await?.iter().map(acl_from_row).collect();
     let next = q.page.finish(&mut acls, |a| a.network_acl_id.clone());
     if !acls.is_empty() {
         let vpcs: Vec<String> = acls.iter().map(|a| a.vpc_id.clone()).collect();
-        let mut qb = QueryBuilder::new("select subnet_id, vpc_id from subnet where 1 = 1");
+        let mut qb = Sql::new("select subnet_id, vpc_id from subnet where 1 = 1");
         push_in(&mut qb, "vpc_id", &vpcs);
         qb.push(" order by subnet_id");
-        let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+        let rows: Vec<(String, String)> = qb.query_as().fetch_all(&mut *conn).await?;
         for acl in &mut acls {
             acl.subnet_ids = rows.iter().filter(|(_, vpc)| *vpc == acl.vpc_id).map(|(s, _)| s.clone()).collect();
         }

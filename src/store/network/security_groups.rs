@@ -1,7 +1,8 @@
 //! Security groups and their rules (one row per rule, `sgr-` id).
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use crate::domain::filter::Filter;
 use crate::domain::network::security_group::{Peer, RuleSpec, SecurityGroup, SecurityGroupRule};
@@ -65,9 +66,9 @@ pub static RULE_FILTERS: FilterSpec = FilterSpec {
     fields: &[("group-id", Target::Text("r.group_id")), ("security-group-rule-id", Target::Text("r.rule_id"))],
 };
 
-fn select_groups<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
+fn select_groups<'a>(account: &'a str, region: &'a str) -> Sql {
     let mut qb =
-        QueryBuilder::new("select g.group_id, g.account_id, g.region, g.vpc_id, g.group_name, g.description, ");
+        Sql::new("select g.group_id, g.account_id, g.region, g.vpc_id, g.group_name, g.description, ");
     push_tags_column(&mut qb, account, "g.group_id");
     qb.push(" from security_group g where g.account_id = ").push_bind(account);
     qb.push(" and g.region = ").push_bind(region);
@@ -89,8 +90,8 @@ fn group_from_row(r: &SqliteRow) -> SecurityGroup {
 }
 
 /// Rules in the order they were added (rowid), with the caller's tags on them.
-fn select_rules<'a>(account: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new(
+fn select_rules<'a>(account: &'a str) -> Sql {
+    let mut qb = Sql::new(
         "select r.rule_id, r.group_id, r.account_id, r.region, r.is_egress, r.ip_protocol, r.from_port, r.to_port, \
          r.cidr_ipv4, r.cidr_ipv6, r.prefix_list_id, r.referenced_group_id, r.referenced_user_id, r.description, ",
     );
@@ -126,7 +127,7 @@ async fn attach_rules(conn: &mut Conn, account: &str, groups: &mut [SecurityGrou
     let mut qb = select_rules(account);
     push_in(&mut qb, "r.group_id", &ids);
     qb.push(" order by r.rowid");
-    for rule in qb.build().fetch_all(&mut *conn).await?.iter().map(rule_from_row) {
+    for rule in qb.query().fetch_all(&mut *conn).await?.iter().map(rule_from_row) {
         if let Some(group) = groups.iter_mut().find(|g| g.group_id == rule.group_id) {
             if rule.is_egress {
                 group.egress.push(rule);
@@ -160,7 +161,7 @@ pub async fn describe_groups(conn: &mut Conn, q: &GroupQuery<'_>) -> Result<(Vec
     }
     SECURITY_GROUP_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "g.group_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut groups: Vec<SecurityGroup> = rows.iter().map(group_from_row).collect();
     let next = q.page.finish(&mut groups, |g| g.group_id.clone());
     attach_rules(conn, q.account, &mut groups).await?;
@@ -187,8 +188,8 @@ pub async fn find_group_by_name(
     load_one(conn, account, qb).await
 }
 
-async fn load_one(conn: &mut Conn, account: &str, mut qb: QueryBuilder<'_, Sqlite>) -> Result<Option<SecurityGroup>> {
-    let Some(row) = qb.build().fetch_optional(&mut *conn).await? else { return Ok(None) };
+async fn load_one(conn: &mut Conn, account: &str, qb: Sql) -> Result<Option<SecurityGroup>> {
+    let Some(row) = qb.query().fetch_optional(&mut *conn).await? else { return Ok(None) };
     let mut groups = [group_from_row(&row)];
     attach_rules(conn, account, &mut groups).await?;
     let [group] = groups;
@@ -205,10 +206,10 @@ pub async fn group_vpcs(
     if group_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut qb = QueryBuilder::new("select group_id, vpc_id from security_group where account_id = ");
+    let mut qb = Sql::new("select group_id, vpc_id from security_group where account_id = ");
     qb.push_bind(account).push(" and region = ").push_bind(region);
     push_in(&mut qb, "group_id", group_ids);
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -306,13 +307,13 @@ pub async fn delete_rules(conn: &mut Conn, rule_ids: &[String]) -> Result<()> {
         return Ok(());
     }
     for table_column in ["security_group_rule where rule_id", "tag where resource_id"] {
-        let mut qb = QueryBuilder::new(format!("delete from {table_column} in ("));
+        let mut qb = Sql::new(format!("delete from {table_column} in ("));
         let mut separated = qb.separated(", ");
         for id in rule_ids {
             separated.push_bind(id.as_str());
         }
         qb.push(")");
-        qb.build().execute(&mut *conn).await?;
+        qb.query().execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -359,7 +360,7 @@ pub async fn describe_rules(conn: &mut Conn, q: &RuleQuery<'_>) -> Result<(Vec<S
     }
     RULE_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "r.rule_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut rules: Vec<SecurityGroupRule> = rows.iter().map(rule_from_row).collect();
     let next = q.page.finish(&mut rules, |r| r.rule_id.clone());
     Ok((rules, next))

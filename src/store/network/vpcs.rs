@@ -1,7 +1,8 @@
 //! VPCs and subnets.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::Sql;
+use sqlx::Row;
 
 use crate::domain::filter::Filter;
 use crate::domain::ids::stable_id;
@@ -82,8 +83,8 @@ const SUBNET_IPV6_STATE: &str = "(case when s.ipv6_cidr_block is not null then '
 const SUBNET_ARN: &str = "('arn:aws:ec2:' || s.region || ':' || s.account_id || ':subnet/' || s.subnet_id)";
 
 /// `select <vpc columns and the caller's tags> from vpc v where v.account_id = … and v.region = …`
-fn select_vpcs<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new(
+fn select_vpcs<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new(
         "select v.vpc_id, v.account_id, v.region, v.cidr_block, v.cidr_association_id, v.ipv6_cidr_block, \
          v.ipv6_association_id, v.is_default, v.state, v.instance_tenancy, v.dhcp_options_id, v.enable_dns_support, \
          v.enable_dns_hostnames, v.enable_network_address_usage_metrics, ",
@@ -115,8 +116,8 @@ fn vpc_from_row(r: &SqliteRow) -> Vpc {
 }
 
 /// `select <subnet columns, free addresses and the caller's tags> from subnet s where …`
-fn select_subnets<'a>(account: &'a str, region: &'a str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::new(format!(
+fn select_subnets<'a>(account: &'a str, region: &'a str) -> Sql {
+    let mut qb = Sql::new(format!(
         "select s.subnet_id, s.account_id, s.region, s.vpc_id, s.cidr_block, s.ipv6_cidr_block, s.ipv6_association_id, \
          s.availability_zone, s.availability_zone_id, s.default_for_az, s.map_public_ip_on_launch, \
          s.assign_ipv6_address_on_creation, s.state, s.enable_dns64, s.ipv6_native, s.hostname_type, s.dns_a_record, \
@@ -314,7 +315,7 @@ pub async fn describe_vpcs(conn: &mut Conn, q: &VpcQuery<'_>) -> Result<(Vec<Vpc
     }
     VPC_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "v.vpc_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut vpcs: Vec<Vpc> = rows.iter().map(vpc_from_row).collect();
     let next = q.page.finish(&mut vpcs, |v| v.vpc_id.clone());
     Ok((vpcs, next))
@@ -323,7 +324,7 @@ pub async fn describe_vpcs(conn: &mut Conn, q: &VpcQuery<'_>) -> Result<(Vec<Vpc
 pub async fn find_vpc(conn: &mut Conn, account: &str, region: &str, vpc_id: &str) -> Result<Option<Vpc>> {
     let mut qb = select_vpcs(account, region);
     qb.push(" and v.vpc_id = ").push_bind(vpc_id);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(vpc_from_row))
 }
 
@@ -331,7 +332,7 @@ pub async fn find_vpc(conn: &mut Conn, account: &str, region: &str, vpc_id: &str
 pub async fn default_vpc(conn: &mut Conn, account: &str, region: &str) -> Result<Option<Vpc>> {
     let mut qb = select_vpcs(account, region);
     qb.push(" and v.is_default = 1");
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(vpc_from_row))
 }
 
@@ -405,7 +406,7 @@ pub async fn describe_subnets(conn: &mut Conn, q: &SubnetQuery<'_>) -> Result<(V
     }
     SUBNET_FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "s.subnet_id");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     let mut subnets: Vec<Subnet> = rows.iter().map(subnet_from_row).collect();
     let next = q.page.finish(&mut subnets, |s| s.subnet_id.clone());
     Ok((subnets, next))
@@ -414,7 +415,7 @@ pub async fn describe_subnets(conn: &mut Conn, q: &SubnetQuery<'_>) -> Result<(V
 pub async fn find_subnet(conn: &mut Conn, account: &str, region: &str, subnet_id: &str) -> Result<Option<Subnet>> {
     let mut qb = select_subnets(account, region);
     qb.push(" and s.subnet_id = ").push_bind(subnet_id);
-    let row = qb.build().fetch_optional(&mut *conn).await?;
+    let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(subnet_from_row))
 }
 
@@ -422,7 +423,7 @@ pub async fn find_subnet(conn: &mut Conn, account: &str, region: &str, subnet_id
 pub async fn default_subnets(conn: &mut Conn, account: &str, region: &str) -> Result<Vec<Subnet>> {
     let mut qb = select_subnets(account, region);
     qb.push(" and s.default_for_az = 1 order by s.availability_zone");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.query().fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(subnet_from_row).collect())
 }
 
@@ -465,7 +466,7 @@ pub async fn delete_subnet(conn: &mut Conn, subnet_id: &str) -> Result<()> {
 /// Sets one of the subnet's attributes (a column of `subnet`, named by the action).
 pub async fn set_subnet_attribute<T>(conn: &mut Conn, subnet_id: &str, column: &str, value: T) -> Result<()>
 where
-    T: for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Send,
+    T: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send,
 {
     sqlx::query(&format!("update subnet set {column} = ? where subnet_id = ?"))
         .bind(value)
