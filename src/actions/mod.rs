@@ -310,8 +310,12 @@ operations! {
 /// Every operation of the EC2 API (botocore's `ec2/2016-11-15` model), one per line.
 static EC2_ACTIONS: &str = include_str!("ec2_actions.txt");
 
+/// Whether `name` is an EC2 action (asked on every request, by the metrics too: a set,
+/// not a scan of 830 lines).
 pub fn is_ec2_action(name: &str) -> bool {
-    EC2_ACTIONS.lines().any(|line| line == name)
+    static ACTIONS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| EC2_ACTIONS.lines().collect());
+    ACTIONS.contains(name)
 }
 
 #[cfg(test)]

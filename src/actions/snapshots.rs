@@ -226,7 +226,12 @@ pub async fn describe_snapshots(ctx: &Ctx<'_>, input: DescribeSnapshotsInput) ->
         if !missing.is_empty() {
             // A visible id that the owners, restorers or filters left out is no error.
             let visible = if scoped {
-                let by_id = SnapshotQuery { account, region: ctx.scope.region, snapshot_ids: missing.clone(), ..Default::default() };
+                let by_id = SnapshotQuery {
+                    account,
+                    region: ctx.scope.region,
+                    snapshot_ids: missing.clone(),
+                    ..Default::default()
+                };
                 snapshots::describe(db, &by_id)?.0
             } else {
                 Vec::new()

@@ -113,8 +113,7 @@ pub fn push_any_match<'a>(qb: &mut Sql, expr: &str, values: &'a [String]) {
             Some(literal) => vec![(" = ", literal)],
             None => pattern.globs().into_iter().map(|g| (" glob ", g)).collect(),
         };
-        // A literal prefix also becomes a range, which an index can serve (SQLite's own
-        // GLOB optimization does not apply to bound parameters of persistent statements).
+        // A literal prefix also becomes a range, which an index can serve.
         let range =
             pattern.literal_prefix().and_then(|prefix| prefix_upper_bound(&prefix).map(|upper| (prefix, upper)));
         for (op, operand) in alternatives {
@@ -129,7 +128,14 @@ pub fn push_any_match<'a>(qb: &mut Sql, expr: &str, values: &'a [String]) {
             }
             qb.push(expr);
             qb.push(op);
-            qb.push_bind(operand);
+            if op == " glob " {
+                // Not a bare parameter: SQLite would recompile the statement for every new
+                // pattern bound to one (to try its own prefix optimization, which the range
+                // above already gives), and compiling costs more than running.
+                qb.push("(").push_bind(operand).push(" || '')");
+            } else {
+                qb.push_bind(operand);
+            }
             qb.push(")");
         }
     }

@@ -1,8 +1,8 @@
 //! Images, their launch permissions and the snapshots they reference.
 
 use crate::domain::lifecycle::ImageState;
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::filters::{FilterSpec, Page, Target};

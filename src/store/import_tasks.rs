@@ -1,8 +1,8 @@
 //! VM Import tasks.
 
 use crate::domain::lifecycle::ImportTaskState;
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::{parse_tags, push_tags_column, Conn};

@@ -1,12 +1,12 @@
 //! Instances, and what happens to their volumes when they go.
 
 use crate::domain::lifecycle::InstanceState;
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::reader::Db;
 use super::filters::{FilterSpec, Page, Target};
+use super::reader::Db;
 use super::Conn;
 use crate::domain::filter::Filter;
 use crate::domain::instance::Instance;

@@ -1,7 +1,7 @@
 //! Key pairs.
 
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::filters::{FilterSpec, Target};

@@ -1,8 +1,8 @@
 //! Launch templates and their versions (each version's data a JSON object of its
 //! `LaunchTemplateData.*` parameters).
 
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use crate::domain::filter::Filter;

@@ -125,6 +125,7 @@ impl Drop for WriteTx {
 
 impl Store {
     pub async fn open(location: &Location) -> Result<Store, sqlx::Error> {
+        disable_memory_statistics();
         let scratch = matches!(location, Location::InMemory).then(|| Arc::new(ScratchFile::new()));
         let options = match (location, &scratch) {
             (Location::Url(url), _) => file_options(url)?,
@@ -133,7 +134,8 @@ impl Store {
         };
         let writer = single_connection_pool().connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations").run(&writer).await?;
-        let reads = reader::Reader::open(options.get_filename()).map_err(|err| sqlx::Error::Configuration(err.into()))?;
+        let reads =
+            reader::Reader::open(options.get_filename()).map_err(|err| sqlx::Error::Configuration(err.into()))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(0)
@@ -263,6 +265,17 @@ impl Store {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// SQLite's memory statistics take one process-wide mutex on every allocation, which the
+/// read connections of the server's threads would contend for; nothing reads them.
+fn disable_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a configuration call with an int argument, made before this process opens
+        // any connection; once SQLite is initialized it is refused (SQLITE_MISUSE) and harmless.
+        unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+    });
 }
 
 fn single_connection_pool() -> SqlitePoolOptions {

@@ -71,6 +71,7 @@ pub struct Db<'c> {
 impl Db<'_> {
     /// Runs `sql` and maps each row with `map`.
     pub fn rows<T>(&self, sql: &Sql, mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<T>) -> Result<Vec<T>> {
+        tracing::trace!(sql = sql.text(), values = ?sql.values(), "read");
         let mut statement = self.conn.prepare_cached(sql.text())?;
         let mut rows = statement.query(rusqlite::params_from_iter(sql.values()))?;
         let mut out = Vec::new();

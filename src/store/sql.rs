@@ -186,9 +186,6 @@ mod tests {
         list.push_bind(1i64).push_bind(Some("y")).push_bind(None::<&str>);
         sql.push(")");
         assert_eq!(sql.text(), "select 1 from t where a = ? and b in (?, ?, ?)");
-        assert_eq!(
-            sql.values(),
-            &[Value::Text("x".into()), Value::Int(1), Value::Text("y".into()), Value::Null]
-        );
+        assert_eq!(sql.values(), &[Value::Text("x".into()), Value::Int(1), Value::Text("y".into()), Value::Null]);
     }
 }

@@ -98,8 +98,7 @@ pub async fn describe(
     filters: &[Filter],
     page: &Page,
 ) -> Result<(Vec<TagDescription>, Option<String>)> {
-    let mut qb =
-        Sql::new("select t.resource_id, t.resource_type, t.key, t.value from tag t where t.account_id = ");
+    let mut qb = Sql::new("select t.resource_id, t.resource_type, t.key, t.value from tag t where t.account_id = ");
     qb.push_bind(account);
     qb.push(" and t.region = ");
     qb.push_bind(region);

@@ -109,7 +109,6 @@ pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, 
     }
 }
 
-
 pub async fn insert(conn: &mut Conn, v: &Volume, client_token: Option<&str>) -> Result<()> {
     sqlx::query(
         "insert into volume (volume_id, account_id, region, availability_zone, availability_zone_id, size, volume_type, \

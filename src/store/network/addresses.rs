@@ -5,8 +5,8 @@
 //! is set only while the address is on an instance's primary interface: that is what
 //! termination lets go of (`interfaces::release_instance`).
 
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use crate::domain::filter::Filter;

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use crate::domain::filter::Filter;

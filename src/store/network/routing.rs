@@ -4,8 +4,8 @@
 //! no longer attached to the table's VPC, an instance not running, an interface not
 //! attached), computed by every read.
 
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use crate::domain::filter::Filter;
@@ -513,9 +513,8 @@ pub async fn interface_vpc(conn: &mut Conn, account: &str, region: &str, id: &st
 // Network ACLs.
 
 fn select_acls<'a>(account: &'a str, region: &'a str) -> Sql {
-    let mut qb = Sql::new(
-        "select a.network_acl_id, a.account_id, a.vpc_id, a.is_default, v.ipv6_cidr_block is not null, ",
-    );
+    let mut qb =
+        Sql::new("select a.network_acl_id, a.account_id, a.vpc_id, a.is_default, v.ipv6_cidr_block is not null, ");
     push_tags_column(&mut qb, account, "a.network_acl_id");
     qb.push(" from network_acl a join vpc v on v.vpc_id = a.vpc_id where a.account_id = ").push_bind(account);
     qb.push(" and a.region = ").push_bind(region);

@@ -1,7 +1,7 @@
 //! Security groups and their rules (one row per rule, `sgr-` id).
 
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use crate::domain::filter::Filter;
@@ -67,8 +67,7 @@ pub static RULE_FILTERS: FilterSpec = FilterSpec {
 };
 
 fn select_groups<'a>(account: &'a str, region: &'a str) -> Sql {
-    let mut qb =
-        Sql::new("select g.group_id, g.account_id, g.region, g.vpc_id, g.group_name, g.description, ");
+    let mut qb = Sql::new("select g.group_id, g.account_id, g.region, g.vpc_id, g.group_name, g.description, ");
     push_tags_column(&mut qb, account, "g.group_id");
     qb.push(" from security_group g where g.account_id = ").push_bind(account);
     qb.push(" and g.region = ").push_bind(region);

@@ -1,7 +1,7 @@
 //! VPCs and subnets.
 
-use sqlx::sqlite::SqliteRow;
 use crate::store::sql::Sql;
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use crate::domain::filter::Filter;
