@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use ec2lite_test_support::{auth_header, form, temp_dir};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_ec2lite");
 const ACCOUNTS: i64 = 100;
 const PER_ACCOUNT: i64 = 10_000;
@@ -144,12 +146,41 @@ fn rss_mib(pid: u32) -> f64 {
     kib / 1024.0
 }
 
+/// Start-up on the seeded database: spawn to the first answer, median of 5.
+fn cold_start(dir: &std::path::Path) {
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let (mut child, address) = start(dir, &["--no-catalog"]);
+        let mut stream = BufReader::new(TcpStream::connect(&address).unwrap());
+        let (status, _) = post(&mut stream, &address, &form(&[("Action", "DescribeRegions")]));
+        samples.push(started.elapsed());
+        assert_eq!(status, 200);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    samples.sort();
+    println!(
+        "cold start to first answer with 1,000,000 images (5 runs): median {:.1} ms, max {:.1} ms",
+        samples[2].as_secs_f64() * 1e3,
+        samples[4].as_secs_f64() * 1e3
+    );
+}
+
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if common::ceiling::serve_if_asked() || std::env::args().any(|a| a == "--list") {
         return;
     }
+    // The ceiling, with this bench's own client: a no-op axum handler (see common::ceiling).
+    let (mut noop, noop_address) = common::ceiling::start();
+    throughput(&noop_address, "no-op axum ceiling", 8, 5_000, |_| {
+        (form(&[("Action", "DescribeImages"), ("ImageId.1", "ami-0123456789abcdef0")]), 0)
+    });
+    let _ = noop.kill();
+    let _ = noop.wait();
     let dir = temp_dir("bench-scale");
     seed(&dir);
+    cold_start(&dir);
     let (mut child, address) = start(&dir, &["--no-catalog"]);
     let mut stream = BufReader::new(TcpStream::connect(&address).unwrap());
     let (_, own) = post(

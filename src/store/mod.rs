@@ -132,8 +132,9 @@ impl Store {
             (Location::InMemory, Some(file)) => file_options(&file.0.to_string_lossy())?,
             (Location::InMemory, None) => unreachable!("an in-memory store has its scratch file"),
         };
+        let migrated = reader::migrate(options.get_filename())
+            .map_err(|err| sqlx::Error::Configuration(format!("applying the migrations: {err}").into()))?;
         let writer = single_connection_pool().connect_with(options.clone()).await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
         let reads =
             reader::Reader::open(options.get_filename()).map_err(|err| sqlx::Error::Configuration(err.into()))?;
         let reader = SqlitePoolOptions::new()
@@ -141,6 +142,7 @@ impl Store {
             .min_connections(0)
             .connect_with(options.read_only(true))
             .await?;
+        drop(migrated);
         Ok(Store {
             reads: Arc::new(reads),
             reader,
