@@ -163,3 +163,95 @@ pub enum MigrateError {
     #[error("migration {0} was left half-applied")]
     Dirty(i64),
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::lifecycle::{SnapshotState, VolumeState};
+    use crate::domain::snapshot::Snapshot;
+    use crate::domain::volume::{Attachment, Volume};
+    use crate::store::filters::Page;
+    use crate::store::{snapshots, volumes, Location, Store};
+
+    /// The same statement, run by sqlx (inside writes) and by a read connection (the hot
+    /// path), decodes to the same resource, and to what was stored.
+    #[tokio::test]
+    async fn both_drivers_read_the_same_documents() {
+        let store = Store::open(&Location::InMemory).await.unwrap();
+        let volume = Volume {
+            volume_id: "vol-0123456789abcdef0".into(),
+            owner_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            availability_zone: "us-east-1a".into(),
+            availability_zone_id: "use1-az1".into(),
+            size: 8,
+            volume_type: "gp3".into(),
+            iops: Some(3000),
+            throughput: Some(125),
+            encrypted: true,
+            state: VolumeState::InUse,
+            create_time: 1_700_000_000_000,
+            attachment: Some(Attachment {
+                instance_id: "i-0123456789abcdef0".into(),
+                device: "/dev/xvdf".into(),
+                state: "attached".into(),
+                attach_time: 1_700_000_000_500,
+                delete_on_termination: true,
+            }),
+            ..Default::default()
+        };
+        let snapshot = Snapshot {
+            snapshot_id: "snap-0123456789abcdef0".into(),
+            owner_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            volume_id: volume.volume_id.clone(),
+            volume_size: 8,
+            description: "nightly \"backup\" <1>".into(),
+            state: SnapshotState::Completed,
+            start_time: 1_700_000_001_000,
+            completion_time: Some(1_700_000_002_000),
+            upload_progress: Some(40),
+            ..Default::default()
+        };
+        let mut tx = store.write().await.unwrap();
+        volumes::insert(&mut tx, &volume, None).await.unwrap();
+        // Attachments are written by AttachVolume and RunInstances, not by insert.
+        sqlx::query(
+            "update volume set attached_instance_id = ?, attached_device = ?, attachment_state = 'attached', \
+             attach_time = ?, delete_on_termination = 1 where volume_id = ?",
+        )
+        .bind("i-0123456789abcdef0")
+        .bind("/dev/xvdf")
+        .bind(1_700_000_000_500i64)
+        .bind(&volume.volume_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        snapshots::insert(&mut tx, &snapshot, 0).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut conn = store.read().await.unwrap();
+        let by_sqlx = volumes::find_owned(&mut conn, "000000000000", "us-east-1", &volume.volume_id).await.unwrap();
+        let query = volumes::VolumeQuery {
+            account: "000000000000",
+            region: "us-east-1",
+            volume_ids: vec![volume.volume_id.clone()],
+            filters: &[],
+            page: Page::default(),
+        };
+        let (by_reader, _) = store.query(|db| volumes::describe(db, &query)).unwrap();
+        assert_eq!(by_sqlx.as_ref(), Some(&volume));
+        assert_eq!(by_reader, vec![volume]);
+
+        let by_sqlx =
+            snapshots::find_visible(&mut conn, "000000000000", "us-east-1", &snapshot.snapshot_id).await.unwrap();
+        let query = snapshots::SnapshotQuery {
+            account: "000000000000",
+            region: "us-east-1",
+            snapshot_ids: vec![snapshot.snapshot_id.clone()],
+            ..Default::default()
+        };
+        let (by_reader, _) = store.query(|db| snapshots::describe(db, &query)).unwrap();
+        assert_eq!(by_sqlx.as_ref(), Some(&snapshot));
+        assert_eq!(by_reader, vec![snapshot]);
+    }
+}
