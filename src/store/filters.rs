@@ -104,7 +104,7 @@ impl FilterSpec {
 }
 
 /// `(expr = 'lit' or expr glob 'pat' ...)` over all values and their GLOB forms.
-pub fn push_any_match<'a>(qb: &mut Sql, expr: &str, values: &'a [String]) {
+pub fn push_any_match(qb: &mut Sql, expr: &str, values: &[String]) {
     qb.push("(");
     let mut first = true;
     for value in values {
@@ -155,7 +155,7 @@ fn prefix_upper_bound(prefix: &str) -> Option<String> {
 }
 
 /// `and {column} in (?, ?, ...)` for a non-empty list.
-pub fn push_in<'a>(qb: &mut Sql, column: &str, values: &'a [String]) {
+pub fn push_in(qb: &mut Sql, column: &str, values: &[String]) {
     qb.push(format!(" and {column} in ("));
     let mut separated = qb.separated(", ");
     for value in values {
@@ -174,7 +174,7 @@ pub struct Page {
 impl Page {
     /// Appends the keyset condition, the order and the limit (one extra row, to tell
     /// whether another page follows).
-    pub fn push<'a>(&'a self, qb: &mut Sql, key: &str) {
+    pub fn push(&self, qb: &mut Sql, key: &str) {
         if let Some(after) = &self.after {
             qb.push(format!(" and {key} > "));
             qb.push_bind(after.as_str());

@@ -164,7 +164,7 @@ pub struct ImageQuery<'a> {
 }
 
 /// `select <image json> from image i where 1`, with `account`'s tags.
-fn select_images<'a>(account: &'a str) -> Sql {
+fn select_images(account: &str) -> Sql {
     let mut qb = Sql::new("select ");
     qb.push(IMAGE_JSON);
     qb.push_bind(account);
@@ -178,7 +178,7 @@ fn select_images<'a>(account: &'a str) -> Sql {
 ///
 /// `few` says the candidates are already a handful (looked up by id): then a grant is
 /// probed per image; otherwise the grants drive the query through their index.
-fn push_visible<'a>(qb: &mut Sql, account: &'a str, few: bool) {
+fn push_visible(qb: &mut Sql, account: &str, few: bool) {
     qb.push(" and (i.account_id = ");
     qb.push_bind(account);
     if few {
@@ -310,7 +310,7 @@ fn push_owners<'a>(qb: &mut Sql, owners: &'a [Owner]) {
 }
 
 /// `and (..)`: the grant `e` is one of the executors'.
-fn push_executors<'a>(qb: &mut Sql, executors: &'a [Executor]) {
+fn push_executors(qb: &mut Sql, executors: &[Executor]) {
     qb.push(" and (0");
     for executor in executors {
         match executor {

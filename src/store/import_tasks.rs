@@ -12,7 +12,7 @@ use crate::error::Result;
 const COLUMNS: &str = "t.task_id, t.account_id, t.region, t.kind, t.state, t.status_message, t.progress, \
     t.description, t.detail_json, t.client_token, t.request_fingerprint, t.created_at, t.updated_at";
 
-fn push_select<'a>(qb: &mut Sql, account: &'a str) {
+fn push_select(qb: &mut Sql, account: &str) {
     qb.push("select ");
     qb.push(COLUMNS);
     qb.push(", ");

@@ -118,7 +118,7 @@ const STATE_CODE: &str =
     "(case i.state when 'pending' then '0' when 'running' then '16' when 'shutting-down' then '32' \
     when 'terminated' then '48' when 'stopping' then '64' else '80' end)";
 
-fn select_instances<'a>(account: &'a str) -> Sql {
+fn select_instances(account: &str) -> Sql {
     let mut qb = Sql::new("select ");
     qb.push(INSTANCE_JSON);
     qb.push_bind(account);

@@ -265,7 +265,7 @@ pub async fn describe_versions(
 }
 
 /// ` and (number in (..) or is latest or is default)` when any is asked for.
-fn push_version_choice<'a>(qb: &mut Sql, q: &'a VersionQuery<'_>) {
+fn push_version_choice(qb: &mut Sql, q: &VersionQuery<'_>) {
     let mut choices: Vec<&str> = Vec::new();
     if q.latest {
         choices.push(

@@ -70,7 +70,7 @@ fn push_select(qb: &mut Sql, account: &str) {
 ///
 /// A public grant counts only while the owner has not blocked all public sharing
 /// (snapshot block public access `block-all-sharing`).
-fn push_visible<'a>(qb: &mut Sql, account: &'a str) {
+fn push_visible(qb: &mut Sql, account: &str) {
     qb.push(" and (s.account_id = ");
     qb.push_bind(account);
     qb.push(" or s.snapshot_id in (select p.snapshot_id from create_volume_permission p where p.grantee = ");

@@ -89,7 +89,7 @@ fn group_from_row(r: &SqliteRow) -> SecurityGroup {
 }
 
 /// Rules in the order they were added (rowid), with the caller's tags on them.
-fn select_rules<'a>(account: &'a str) -> Sql {
+fn select_rules(account: &str) -> Sql {
     let mut qb = Sql::new(
         "select r.rule_id, r.group_id, r.account_id, r.region, r.is_egress, r.ip_protocol, r.from_port, r.to_port, \
          r.cidr_ipv4, r.cidr_ipv6, r.prefix_list_id, r.referenced_group_id, r.referenced_user_id, r.description, ",
