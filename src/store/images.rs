@@ -203,34 +203,23 @@ pub fn describe(db: &Db<'_>, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<S
     qb.push(IMAGE_JSON);
     qb.push_bind(q.account);
     qb.push(IMAGE_JSON_END);
-    if !q.executors.is_empty() {
-        // Launch grants drive the query (a CROSS JOIN fixes the loop order): they are few
-        // next to the images of a region, and the planner has no statistics to know it.
-        qb.push(
-            " from (select distinct i.image_id as page_id from launch_permission e cross join image i \
-                 where i.image_id = e.image_id",
-        );
-        push_executors(&mut qb, &q.executors);
-        push_scoped(&mut qb, q)?;
-    } else if q.image_ids.is_empty() && q.owners.is_empty() {
-        // Everything the caller may see: its own images, and those granted to it, its
-        // organization or everyone, each found through its index, then merged in id order.
-        qb.push(" from (select page_id from (select i.image_id as page_id from image i where i.account_id = ");
-        qb.push_bind(q.account);
-        push_region_and_conditions(&mut qb, q)?;
-        qb.push(" union select i.image_id from launch_permission p cross join image i where p.grantee in (");
-        qb.push_bind(q.account);
-        qb.push(", 'all') and i.image_id = p.image_id");
-        push_region_and_conditions(&mut qb, q)?;
-        qb.push(
-            " union select i.image_id from account_membership m cross join launch_permission p cross join image i \
-             where m.account_id = ",
-        );
-        qb.push_bind(q.account);
-        qb.push(" and p.grantee = m.grantee and i.image_id = p.image_id");
-        push_region_and_conditions(&mut qb, q)?;
-        qb.push(") where 1");
-        q.page.push(&mut qb, "page_id");
+    let everything = q.executors.is_empty() && q.image_ids.is_empty() && q.owners.is_empty();
+    if everything || !q.executors.is_empty() {
+        // One arm per way in (the caller's own images, each grantee's grants), each read
+        // in image id order through its index and merged, so that a page stops after its
+        // rows instead of sorting every candidate first.
+        let arms = arms(db, q)?;
+        qb.push(" from (");
+        for (n, arm) in arms.iter().enumerate() {
+            if n > 0 {
+                qb.push(" union ");
+            }
+            push_arm(&mut qb, q, arm)?;
+        }
+        qb.push(" order by 1");
+        if let Some(limit) = q.page.limit {
+            qb.push(" limit ").push_bind(limit as i64 + 1);
+        }
     } else {
         qb.push(" from (select i.image_id as page_id from image i where 1");
         push_scoped(&mut qb, q)?;
@@ -239,6 +228,77 @@ pub fn describe(db: &Db<'_>, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<S
     let mut images: Vec<Image> = db.docs(&qb)?;
     let next = q.page.finish(&mut images, |i| i.image_id.clone());
     Ok((images, next))
+}
+
+/// A way an image reaches a DescribeImages answer driven by grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Arm {
+    /// The caller's own images.
+    Own,
+    /// Grants to `grantee` (of `kind`, if given).
+    Grant { grantee: String, kind: Option<&'static str> },
+}
+
+/// The arms of a grant-driven query: the executors' grants, or, for everything the
+/// caller may see, its own images and the grants to it, to everyone and to its
+/// organization and OUs.
+fn arms(db: &Db<'_>, q: &ImageQuery<'_>) -> Result<Vec<Arm>> {
+    let mut memberships = Sql::new("select grantee from account_membership where account_id = ");
+    memberships.push_bind(q.account);
+    let memberships = db.texts(&memberships)?;
+    let grant = |grantee: &str, kind| Arm::Grant { grantee: grantee.to_string(), kind };
+    let mut arms = Vec::new();
+    if q.executors.is_empty() {
+        arms.push(Arm::Own);
+        arms.push(grant(q.account, None));
+        arms.push(grant("all", None));
+        arms.extend(memberships.iter().map(|m| grant(m, None)));
+    }
+    for executor in &q.executors {
+        match executor {
+            Executor::Public => arms.push(grant("all", Some("group"))),
+            Executor::Account(id) => arms.push(grant(id, Some("user"))),
+            Executor::Caller(id) => {
+                arms.push(grant(id, Some("user")));
+                // Memberships are the caller's own (`self` is the caller).
+                arms.extend(memberships.iter().map(|m| grant(m, None)));
+            }
+        }
+    }
+    arms.dedup();
+    Ok(arms)
+}
+
+/// `select <image id> ...` of one arm, with every condition and the page's start.
+fn push_arm(qb: &mut Sql, q: &ImageQuery<'_>, arm: &Arm) -> Result<()> {
+    match arm {
+        Arm::Own => {
+            qb.push("select i.image_id as page_id from image i where i.account_id = ");
+            qb.push_bind(q.account);
+        }
+        Arm::Grant { grantee, kind } => {
+            // The grant drives the loop (CROSS JOIN): its index gives image id order.
+            qb.push("select e.image_id as page_id from launch_permission e cross join image i where e.grantee = ");
+            qb.push_bind(grantee.as_str());
+            if let Some(kind) = kind {
+                qb.push(" and e.grantee_type = ").push_bind(*kind);
+            }
+            qb.push(" and i.image_id = e.image_id");
+        }
+    }
+    push_region_and_conditions(qb, q)?;
+    // Without executors every arm is the caller's own or granted to it: visible by definition.
+    if !q.executors.is_empty() {
+        push_visible(qb, q.account, true);
+        push_owners(qb, &q.owners);
+        if !q.image_ids.is_empty() {
+            super::filters::push_in(qb, "i.image_id", &q.image_ids);
+        }
+    }
+    if let Some(after) = &q.page.after {
+        qb.push(" and i.image_id > ").push_bind(after.as_str());
+    }
+    Ok(())
 }
 
 /// The conditions of a scoped lookup (by id, owner or executor): visibility checked per
@@ -305,26 +365,6 @@ fn push_owners<'a>(qb: &mut Sql, owners: &'a [Owner]) {
             list.push_bind(value);
         }
         qb.push(")");
-    }
-    qb.push(")");
-}
-
-/// `and (..)`: the grant `e` is one of the executors'.
-fn push_executors(qb: &mut Sql, executors: &[Executor]) {
-    qb.push(" and (0");
-    for executor in executors {
-        match executor {
-            Executor::Public => qb.push(" or (e.grantee_type = 'group' and e.grantee = 'all')"),
-            Executor::Account(id) => {
-                qb.push(" or (e.grantee_type = 'user' and e.grantee = ").push_bind(id.as_str()).push(")")
-            }
-            Executor::Caller(id) => qb
-                .push(" or (e.grantee_type = 'user' and e.grantee = ")
-                .push_bind(id.as_str())
-                .push(") or e.grantee in (select m.grantee from account_membership m where m.account_id = ")
-                .push_bind(id.as_str())
-                .push(")"),
-        };
     }
     qb.push(")");
 }
