@@ -138,6 +138,7 @@ impl Store {
         let reads =
             reader::Reader::open(options.get_filename()).map_err(|err| sqlx::Error::Configuration(err.into()))?;
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(4)
             .min_connections(0)
             .connect_with(options.read_only(true))
@@ -281,8 +282,14 @@ fn disable_memory_statistics() {
 }
 
 fn single_connection_pool() -> SqlitePoolOptions {
-    // One connection that is never recycled: for `:memory:` closing it would lose the data.
-    SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+    // The single writer, never recycled (its prepared statements stay warm). No ping before each use: it is one more round trip to sqlx's worker thread per
+    // transaction, and a SQLite connection does not go stale.
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .test_before_acquire(false)
 }
 
 fn file_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
