@@ -19,6 +19,7 @@ pub mod key_pairs;
 pub mod launch_templates;
 pub mod lifecycle;
 pub mod marketplace;
+pub mod migrate;
 pub mod network;
 pub mod reader;
 pub mod settings;
@@ -132,7 +133,7 @@ impl Store {
             (Location::InMemory, Some(file)) => file_options(&file.0.to_string_lossy())?,
             (Location::InMemory, None) => unreachable!("an in-memory store has its scratch file"),
         };
-        let migrated = reader::migrate(options.get_filename())
+        let migrated = migrate::migrate(options.get_filename())
             .map_err(|err| sqlx::Error::Configuration(format!("applying the migrations: {err}").into()))?;
         let writer = single_connection_pool().connect_with(options.clone()).await?;
         let reads =
