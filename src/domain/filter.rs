@@ -11,6 +11,54 @@ pub struct Filter {
 /// Most filter values EC2 accepts in one call.
 pub const MAX_FILTER_VALUES: usize = 200;
 
+/// Longest filter value accepted, in characters. EC2 documents no limit; the longest
+/// text a filter matches is a 256-character tag value, so 1024 leaves room for
+/// wildcards and escapes while staying far below SQLite's 50,000-byte limit on
+/// LIKE/GLOB patterns (beyond it a query fails instead of matching).
+pub const MAX_FILTER_VALUE_CHARS: usize = 1024;
+
+/// Longest filter name: `tag:` with a 128-character tag key fits.
+pub const MAX_FILTER_NAME_CHARS: usize = 255;
+
+/// Refuses filters no EC2 call accepts: too many values in all, an overlong name or
+/// value, or characters an answer could not echo.
+pub fn check_limits(filters: &[Filter]) -> crate::error::Result<()> {
+    let total: usize = filters.iter().map(|f| f.values.len()).sum();
+    if total > MAX_FILTER_VALUES {
+        return Err(crate::ec2_err!(
+            FilterLimitExceeded,
+            "The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES}"
+        ));
+    }
+    for f in filters {
+        if f.name.chars().count() > MAX_FILTER_NAME_CHARS || crate::domain::text::has_control_char(&f.name) {
+            return Err(crate::ec2_err!(InvalidParameterValue, "The filter '{}' is invalid", f.name));
+        }
+        for value in &f.values {
+            check_value(&f.name, value)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_value(name: &str, value: &str) -> crate::error::Result<()> {
+    let length = value.chars().count();
+    if length > MAX_FILTER_VALUE_CHARS {
+        return Err(crate::ec2_err!(
+            InvalidParameterValue,
+            "A value of the filter '{name}' is {length} characters long; at most {MAX_FILTER_VALUE_CHARS} are allowed"
+        ));
+    }
+    if let Some(c) = crate::domain::text::first_non_xml_char(value) {
+        return Err(crate::ec2_err!(
+            InvalidParameterValue,
+            "A value of the filter '{name}' holds the character U+{:04X}, which is not allowed",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
     Char(char),
@@ -153,6 +201,19 @@ mod tests {
         assert!(!Pattern::new("Foo").matches("foo"));
         assert!(Pattern::new(r"a\*b").matches("a*b"));
         assert!(!Pattern::new(r"a\*b").matches("axb"));
+    }
+
+    #[test]
+    fn overlong_or_too_many_filter_values_are_refused() {
+        let filter = |value: String| Filter { name: "name".into(), values: vec![value] };
+        assert!(check_limits(&[filter("*".repeat(MAX_FILTER_VALUE_CHARS))]).is_ok());
+        let long = check_limits(&[filter("*".repeat(MAX_FILTER_VALUE_CHARS + 1))]).unwrap_err();
+        assert_eq!(long.code, "InvalidParameterValue");
+        assert_eq!(check_limits(&[filter("a\u{0}b".into())]).unwrap_err().code, "InvalidParameterValue");
+        let many = Filter { name: "name".into(), values: vec!["x".into(); MAX_FILTER_VALUES + 1] };
+        assert_eq!(check_limits(&[many]).unwrap_err().code, "FilterLimitExceeded");
+        let name = Filter { name: format!("tag:{}", "k".repeat(MAX_FILTER_NAME_CHARS)), values: vec![] };
+        assert_eq!(check_limits(&[name]).unwrap_err().code, "InvalidParameterValue");
     }
 
     #[test]
