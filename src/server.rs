@@ -239,6 +239,7 @@ async fn handle(app: &App, request: &Accepted, action: &str) -> Result<xml::Xml>
         return Err(ec2_err!(MissingAction, "The request must contain the parameter Action"));
     }
     let operation = Operation::parse(action, &request.params)?;
+    request.params.check_values()?;
     let dry_run = request.params.flag("DryRun")?;
     let caller = &request.caller;
     let ctx =

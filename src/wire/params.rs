@@ -14,6 +14,11 @@ use crate::error::{Ec2Error, Result};
 /// turned into an unbounded SQL statement.
 pub const MAX_LIST_LEN: usize = 1000;
 
+/// Longest parameter value accepted, in bytes. EC2's largest inputs fit: base64
+/// `UserData` (16 KB before encoding) and `UefiData` (at most 64,000 characters).
+/// Anything longer is refused instead of being stored or matched.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, Default, Clone)]
 pub struct Params {
     map: BTreeMap<String, String>,
@@ -60,6 +65,34 @@ impl Params {
             map.entry(key).or_insert(value);
         }
         Params { map }
+    }
+
+    /// Refuses what no EC2 parameter accepts: a value over [`MAX_VALUE_BYTES`], or a
+    /// name or value holding a character XML 1.0 cannot carry (the answer that echoes
+    /// or later lists it would not parse). Run after the action's own parsing, so that
+    /// fields with their own refusal (key names, tags, ids) answer with it.
+    pub fn check_values(&self) -> Result<()> {
+        use crate::domain::text::first_non_xml_char;
+        for (key, value) in &self.map {
+            if first_non_xml_char(key).is_some() {
+                return Err(ec2_err!(InvalidParameter, "The parameter {key} is not recognized"));
+            }
+            if value.len() > MAX_VALUE_BYTES {
+                return Err(ec2_err!(
+                    InvalidParameterValue,
+                    "Value for parameter {key} is invalid: it is {} bytes long; at most {MAX_VALUE_BYTES} are allowed.",
+                    value.len()
+                ));
+            }
+            if let Some(c) = first_non_xml_char(value) {
+                return Err(ec2_err!(
+                    InvalidParameterValue,
+                    "Value for parameter {key} is invalid: the character U+{:04X} is not allowed.",
+                    c as u32
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -249,6 +282,19 @@ mod tests {
     fn non_numeric_index_is_refused() {
         let p = Params::parse(b"", b"ImageId.x=ami-12345678");
         assert_eq!(p.list("ImageId").unwrap_err().code, "InvalidParameter");
+    }
+
+    #[test]
+    fn overlong_values_and_non_xml_characters_are_refused() {
+        assert!(Params::parse(b"", b"Name=a%09b%0Ac").check_values().is_ok());
+        let err = Params::parse(b"", b"KeyName=a%00b").check_values().unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.message.as_str()),
+            ("InvalidParameterValue", "Value for parameter KeyName is invalid: the character U+0000 is not allowed.")
+        );
+        assert_eq!(Params::parse(b"", b"A%01=b").check_values().unwrap_err().code, "InvalidParameter");
+        let long = format!("UserData={}", "A".repeat(MAX_VALUE_BYTES + 1));
+        assert_eq!(Params::parse(b"", long.as_bytes()).check_values().unwrap_err().code, "InvalidParameterValue");
     }
 
     #[test]
