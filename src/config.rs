@@ -78,6 +78,12 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_VERIFY_SIGNATURES", requires = "accounts")]
     pub verify_signatures: bool,
 
+    /// The token ec2lite's mutating endpoints (reset, sweep, fail, marketplace) require,
+    /// as `Authorization: Bearer <token>` or `X-Ec2lite-Admin-Token`. Without it they
+    /// are open, unless --verify-signatures is on: then they are off.
+    #[arg(long, env = "EC2LITE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,

@@ -340,6 +340,12 @@ impl EbsError {
         EbsError { kind: "ValidationException", reason: Some(reason), message: message.into() }
     }
 
+    /// A request that is not one of the API's: a body that cannot be read, a path or
+    /// method no operation has.
+    pub fn malformed_request(message: impl Into<String>) -> Self {
+        EbsError { kind: "ValidationException", reason: None, message: message.into() }
+    }
+
     pub fn snapshot_not_found(snapshot_id: &str) -> Self {
         EbsError {
             kind: "ResourceNotFoundException",

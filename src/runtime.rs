@@ -92,6 +92,7 @@ async fn build_app(
         catalog: load_catalog(config)?,
         directory,
         verify_signatures: config.verify_signatures,
+        admin: crate::wire::admin::AdminAccess::new(config.admin_token.as_deref(), config.verify_signatures),
         blobs: Arc::new(blobs),
         imports: import_settings(config, import_queue)?,
     })
