@@ -15,13 +15,27 @@ use crate::{domain, server};
 
 type StartError = Box<dyn std::error::Error>;
 
-/// Opens the store named by `config`, creating the data directory if needed.
+/// Opens the store named by `config`, creating the data directory if needed, and
+/// refuses to start on a damaged database: serving it could lose more, silently.
 pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let location = config.location();
     if let (Location::Url(_), None, false) = (&location, &config.database_url, config.in_memory) {
         std::fs::create_dir_all(&config.data_dir)?;
     }
-    Ok(Store::open(&location).await?)
+    let damaged = |detail: String| match &location {
+        Location::Url(url) => format!(
+            "the database {url} cannot be used ({detail}); ec2lite stops rather than lose data: \
+             restore the file from a backup, or move it away to start empty"
+        ),
+        Location::InMemory => format!("the in-memory database cannot be opened ({detail})"),
+    };
+    let store = Store::open(&location).await.map_err(|e| damaged(e.to_string()))?;
+    let problems = crate::store::integrity::quick_check(&mut *store.read().await?).await?;
+    if !problems.is_empty() {
+        store.close().await;
+        return Err(damaged(format!("integrity check: {}", problems.join("; "))).into());
+    }
+    Ok(store)
 }
 
 /// Serves the EC2 API on `listener` until `shutdown` resolves. Shutdown stops taking

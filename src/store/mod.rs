@@ -12,6 +12,7 @@ pub mod filters;
 pub mod images;
 pub mod import_tasks;
 pub mod instances;
+pub mod integrity;
 pub mod inventory;
 pub mod key_pairs;
 pub mod launch_templates;
