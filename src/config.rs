@@ -84,6 +84,12 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// `normal`: what was acknowledged survives a crash or kill -9 of the process.
+    /// `full`: also a power loss or OS crash (SQLite synchronous=FULL, block files and
+    /// their directories fsynced), at the cost of a sync per write.
+    #[arg(long, env = "EC2LITE_DURABILITY", default_value = "normal", value_parser = ["normal", "full"])]
+    pub durability: String,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,

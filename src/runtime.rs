@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::app::{self, App, ImportSettings, S3Source};
 use crate::config::{Config, Timings};
 use crate::store::blobs::BlobStore;
+use crate::store::durability::{self, Durability};
 use crate::store::{Location, Store};
 use crate::workers::{self, Supervisor};
 use crate::{domain, server};
@@ -29,13 +30,18 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
         ),
         Location::InMemory => format!("the in-memory database cannot be opened ({detail})"),
     };
+    durability::set(durability(config));
     let store = Store::open(&location).await.map_err(|e| damaged(e.to_string()))?;
-    let problems = crate::store::integrity::quick_check(&mut *store.read().await?).await?;
+    let problems = crate::store::durability::quick_check(&mut *store.read().await?).await?;
     if !problems.is_empty() {
         store.close().await;
         return Err(damaged(format!("integrity check: {}", problems.join("; "))).into());
     }
     Ok(store)
+}
+
+fn durability(config: &Config) -> Durability {
+    Durability::parse(&config.durability).unwrap_or_default()
 }
 
 /// Serves the EC2 API on `listener` until `shutdown` resolves. Shutdown stops taking
@@ -96,7 +102,7 @@ async fn build_app(
     let blobs = if config.in_memory {
         BlobStore::in_memory()
     } else {
-        BlobStore::on_disk(&config.data_dir)
+        BlobStore::on_disk(&config.data_dir, durability(config))
             .map_err(|e| format!("block storage in {}: {e}", config.data_dir.display()))?
     };
     Ok(App {

@@ -8,11 +8,11 @@ pub mod blobs;
 pub mod blocks;
 pub mod catalog;
 pub mod dashboard;
+pub mod durability;
 pub mod filters;
 pub mod images;
 pub mod import_tasks;
 pub mod instances;
-pub mod integrity;
 pub mod inventory;
 pub mod key_pairs;
 pub mod launch_templates;
@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use crate::metrics::Metrics;
 use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Sqlite, Transaction};
 
 pub type Conn = sqlx::SqliteConnection;
@@ -253,11 +253,12 @@ fn file_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
         SqliteConnectOptions::new().filename(Path::new(url))
     };
     // WAL with synchronous=NORMAL: a committed transaction survives a crash of the
-    // process (kill -9); only a power loss may drop the last commits.
+    // process (kill -9); only a power loss may drop the last commits. FULL with
+    // `--durability full` (see `durability`).
     Ok(options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(durability::sqlite_synchronous())
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10)))
 }
