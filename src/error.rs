@@ -366,6 +366,16 @@ impl EbsError {
         EbsError { kind: "InternalServerException", reason: None, message: "An internal error has occurred.".into() }
     }
 
+    /// A stored block whose content no longer matches its checksum: a server fault,
+    /// answered instead of the wrong bytes.
+    pub fn damaged_block(snapshot_id: &str, block_index: i64) -> Self {
+        EbsError {
+            kind: "InternalServerException",
+            reason: None,
+            message: format!("Block {block_index} of {snapshot_id} is damaged in storage and cannot be read."),
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self.kind {
             "AccessDeniedException" | "InvalidSignatureException" | "UnrecognizedClientException" => 403,

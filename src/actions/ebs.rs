@@ -630,6 +630,10 @@ pub async fn get_snapshot_block(
     // The snapshot was deleted (and its blocks swept) since the lookup.
     let data = data.map_err(|err| match err.kind() {
         std::io::ErrorKind::NotFound => EbsError::snapshot_not_found(snapshot_id),
+        std::io::ErrorKind::InvalidData => {
+            tracing::error!(error = %err, snapshot_id, block_index, "damaged block refused");
+            EbsError::damaged_block(snapshot_id, block_index)
+        }
         _ => err.into(),
     })?;
     Ok(BlockData { data, checksum: block::checksum_base64(&digest) })
