@@ -90,6 +90,11 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_DURABILITY", default_value = "normal", value_parser = ["normal", "full"])]
     pub durability: String,
 
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish, in seconds;
+    /// past it ec2lite stops without them (a stalled client cannot hold it up forever).
+    #[arg(long, env = "EC2LITE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,

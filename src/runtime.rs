@@ -2,7 +2,9 @@
 //! the configuration, the workers started under one supervisor, the HTTP front served
 //! until the shutdown signal, then everything stopped in order.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -45,8 +47,9 @@ fn durability(config: &Config) -> Durability {
 }
 
 /// Serves the EC2 API on `listener` until `shutdown` resolves. Shutdown stops taking
-/// connections and finishes the requests in flight, then stops the workers, then
-/// closes the store (which checkpoints the WAL).
+/// connections and finishes the requests in flight (for at most
+/// `--shutdown-grace-secs`), then stops the workers, then closes the store (which
+/// checkpoints the WAL).
 pub async fn serve(
     config: &Config,
     store: Store,
@@ -63,11 +66,39 @@ pub async fn serve(
     let import_app = app.clone();
     supervisor.spawn(move |stop| workers::import::run_queue(import_app, import_jobs, stop));
     workers::import::resume_open_tasks(&app).await?;
-    axum::serve(listener, server::router(app)).with_graceful_shutdown(shutdown).await?;
+    serve_until(listener, server::router(app), shutdown, Duration::from_secs(config.shutdown_grace_secs)).await?;
     supervisor.shutdown().await;
     store.close().await;
     tracing::info!("ec2lite stopped");
     Ok(())
+}
+
+/// Serves `router` until `shutdown`, then lets the requests in flight finish within
+/// `grace`; those still running after it are dropped (their transactions, not yet
+/// committed, roll back).
+async fn serve_until(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("stopping: finishing the requests in flight");
+            stopping.notify_one();
+        }
+    };
+    let serving = axum::serve(listener, router).with_graceful_shutdown(signalled).into_future();
+    tokio::select! {
+        served = serving => served,
+        () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping without them");
+            Ok(())
+        }
+    }
 }
 
 /// The HTTP front of a store opened from `config`, without workers, to drive in-process
