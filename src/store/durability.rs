@@ -76,8 +76,8 @@ mod tests {
         let store = Store::open(&Location::Url(url)).await;
         set(Durability::Normal);
         let store = store.unwrap();
-        assert_eq!(synchronous(&mut *store.write().await.unwrap()).await.unwrap(), 2, "FULL");
-        assert!(quick_check(&mut *store.read().await.unwrap()).await.unwrap().is_empty());
+        assert_eq!(synchronous(&mut store.write().await.unwrap()).await.unwrap(), 2, "FULL");
+        assert!(quick_check(&mut store.read().await.unwrap()).await.unwrap().is_empty());
         store.close().await;
         std::fs::remove_dir_all(dir).unwrap();
     }
