@@ -2,6 +2,7 @@
 //! go to `wire::ssm`), plus `/_ec2lite/*`
 //! endpoints for health, reset and test control.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -10,7 +11,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::collections::HashMap;
 
 use crate::access::Scope;
 use crate::actions::{Ctx, Operation};
