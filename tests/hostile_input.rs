@@ -150,3 +150,28 @@ fn errors_echoing_bad_values_stay_well_formed() {
     assert_error(&raw(&s, presigned), 401, "AuthFailure");
     assert_error(&raw(&s, "Action=DescribeImages&Filter.1.Name=%02"), 400, "InvalidParameterValue");
 }
+
+#[test]
+fn shared_free_texts_over_ec2_limits_are_refused_and_not_stored() {
+    let s = server();
+    let user_data = "A".repeat(21_852);
+    let r = call(
+        &s,
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", "ami-12345678"),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("UserData", &user_data),
+        ],
+    );
+    assert_error(&r, 400, "InvalidParameterValue");
+    let description = "d".repeat(256);
+    let r = call(
+        &s,
+        &[("Action", "ImportImage"), ("Description", &description), ("DiskContainer.1.Url", "s3://bucket/disk.raw")],
+    );
+    assert_error(&r, 400, "InvalidParameterValue");
+    let tasks = call(&s, &[("Action", "DescribeImportImageTasks")]);
+    assert_eq!((tasks.status, tasks.count("<importTaskId>")), (200, 0), "{}", tasks.body);
+}

@@ -19,6 +19,12 @@ pub const MAX_LIST_LEN: usize = 1000;
 /// Anything longer is refused instead of being stored or matched.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
+/// EC2's limits on the free texts many actions share, in characters, by how the
+/// parameter's name ends (`Description` also covers `GroupDescription`,
+/// `VersionDescription`, `DiskContainer.1.Description`...). `ClientToken`: the model's
+/// largest (128); `UserData`: 16 KB once decoded, so 21,848 base64 characters.
+const TEXT_LIMITS: [(&str, usize); 3] = [("Description", 255), ("ClientToken", 128), ("UserData", 21_848)];
+
 #[derive(Debug, Default, Clone)]
 pub struct Params {
     map: BTreeMap<String, String>,
@@ -67,10 +73,11 @@ impl Params {
         Params { map }
     }
 
-    /// Refuses what no EC2 parameter accepts: a value over [`MAX_VALUE_BYTES`], or a
-    /// name or value holding a character XML 1.0 cannot carry (the answer that echoes
-    /// or later lists it would not parse). Run after the action's own parsing, so that
-    /// fields with their own refusal (key names, tags, ids) answer with it.
+    /// Refuses what no EC2 parameter accepts: a value over [`MAX_VALUE_BYTES`] or over
+    /// its [`TEXT_LIMITS`], or a name or value holding a character XML 1.0 cannot carry
+    /// (the answer that echoes or later lists it would not parse). Run after the
+    /// action's own parsing, so that fields with their own refusal (key names, tags,
+    /// ids) answer with it.
     pub fn check_values(&self) -> Result<()> {
         use crate::domain::text::first_non_xml_char;
         for (key, value) in &self.map {
@@ -91,6 +98,7 @@ impl Params {
                     c as u32
                 ));
             }
+            check_text_limit(key, value)?;
         }
         Ok(())
     }
@@ -190,6 +198,19 @@ impl Params {
     pub fn structs(&self, prefix: &str) -> Result<Vec<Nested<'_>>> {
         Ok(self.indices(prefix)?.into_iter().map(|i| self.nested(format!("{prefix}.{i}"))).collect())
     }
+}
+
+fn check_text_limit(key: &str, value: &str) -> Result<()> {
+    let member = key.rsplit('.').next().unwrap_or(key);
+    let Some((_, max)) = TEXT_LIMITS.iter().find(|(suffix, _)| member.ends_with(suffix)) else { return Ok(()) };
+    let length = value.chars().count();
+    if length > *max {
+        return Err(ec2_err!(
+            InvalidParameterValue,
+            "Value for parameter {key} is invalid: it is {length} characters long; at most {max} are allowed."
+        ));
+    }
+    Ok(())
 }
 
 /// The members of one structure inside the parameters.
@@ -293,8 +314,27 @@ mod tests {
             ("InvalidParameterValue", "Value for parameter KeyName is invalid: the character U+0000 is not allowed.")
         );
         assert_eq!(Params::parse(b"", b"A%01=b").check_values().unwrap_err().code, "InvalidParameter");
-        let long = format!("UserData={}", "A".repeat(MAX_VALUE_BYTES + 1));
+        let long = format!("ImageLocation={}", "A".repeat(MAX_VALUE_BYTES + 1));
         assert_eq!(Params::parse(b"", long.as_bytes()).check_values().unwrap_err().code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn shared_free_texts_keep_to_ec2_limits() {
+        let within = format!(
+            "GroupDescription={}&ClientToken={}&UserData={}",
+            "d".repeat(255),
+            "t".repeat(128),
+            "A".repeat(21_848)
+        );
+        assert!(Params::parse(b"", within.as_bytes()).check_values().is_ok());
+        for over in [
+            format!("DiskContainer.1.Description={}", "d".repeat(256)),
+            format!("ClientToken={}", "t".repeat(129)),
+            format!("LaunchTemplateData.UserData={}", "A".repeat(21_849)),
+        ] {
+            let err = Params::parse(b"", over.as_bytes()).check_values().unwrap_err();
+            assert_eq!(err.code, "InvalidParameterValue", "{}", &over[..30]);
+        }
     }
 
     #[test]
