@@ -175,3 +175,31 @@ fn shared_free_texts_over_ec2_limits_are_refused_and_not_stored() {
     let tasks = call(&s, &[("Action", "DescribeImportImageTasks")]);
     assert_eq!((tasks.status, tasks.count("<importTaskId>")), (200, 0), "{}", tasks.body);
 }
+
+#[test]
+fn optional_wildcards_that_expand_past_sqlite_limits_are_refused() {
+    let s = server();
+    seed(&s);
+    // Four values of eight '?' expand to 1,024 GLOB patterns; SQLite refused the
+    // expression (depth over 1,000) with a 500 before.
+    let values: Vec<String> = (0..4).map(|i| format!("a?b?c?d?e?f?g?h?{i}")).collect();
+    for (action, filter) in [("DescribeImages", "name"), ("DescribeImages", "tag:k"), ("DescribeTags", "value")] {
+        let mut pairs = vec![("Action", action), ("Owner.1", "self"), ("Filter.1.Name", filter)];
+        let keys: Vec<String> = (1..=values.len()).map(|i| format!("Filter.1.Value.{i}")).collect();
+        pairs.extend(keys.iter().map(String::as_str).zip(values.iter().map(String::as_str)));
+        assert_error(&call(&s, &pairs), 400, "InvalidParameterValue");
+    }
+    // The most a filter may expand to, beside 49 other filters, still answers.
+    let mut pairs = vec![
+        ("Action".to_string(), "DescribeImages".to_string()),
+        ("Filter.1.Name".into(), "tag:k".into()),
+        ("Filter.1.Value.1".into(), "?v?v?v?v?v?v?v?v".into()),
+    ];
+    for i in 2..=50 {
+        pairs.push((format!("Filter.{i}.Name"), format!("tag:k{i}")));
+        pairs.push((format!("Filter.{i}.Value.1"), "*".into()));
+    }
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = call(&s, &refs);
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -20,6 +20,12 @@ pub const MAX_FILTER_VALUE_CHARS: usize = 1024;
 /// Longest filter name: `tag:` with a 128-character tag key fits.
 pub const MAX_FILTER_NAME_CHARS: usize = 255;
 
+/// Most GLOB patterns the values of one filter may expand to (each `?` doubles a
+/// value's, see [`Pattern::globs`]). The store ORs them into one SQL expression, and
+/// SQLite refuses expressions deeper than 1,000: a tag filter already failed at about
+/// 490 patterns, so 256 keeps a margin for the other filters ANDed beside it.
+pub const MAX_FILTER_GLOBS: usize = 256;
+
 /// Refuses filters no EC2 call accepts: too many values in all, an overlong name or
 /// value, or characters an answer could not echo.
 pub fn check_limits(filters: &[Filter]) -> crate::error::Result<()> {
@@ -36,6 +42,14 @@ pub fn check_limits(filters: &[Filter]) -> crate::error::Result<()> {
         }
         for value in &f.values {
             check_value(&f.name, value)?;
+        }
+        let globs: usize = f.values.iter().map(|v| Pattern::new(v).glob_count()).sum();
+        if globs > MAX_FILTER_GLOBS {
+            return Err(crate::ec2_err!(
+                InvalidParameterValue,
+                "The values of the filter '{}' use too many '?' wildcards: they expand to {globs} patterns; at most {MAX_FILTER_GLOBS} are allowed",
+                f.name
+            ));
         }
     }
     Ok(())
@@ -129,6 +143,16 @@ impl Pattern {
         (0..1u32 << optionals).map(|mask| self.glob_with(|i| mask & (1 << i) != 0)).collect()
     }
 
+    /// How many patterns [`Pattern::globs`] gives, without building them.
+    pub fn glob_count(&self) -> usize {
+        let optionals = self.tokens.iter().filter(|t| **t == Token::ZeroOrOne).count();
+        if optionals > MAX_EXPANDED_OPTIONALS {
+            1
+        } else {
+            1 << optionals
+        }
+    }
+
     fn glob_with(&self, keep_optional: impl Fn(usize) -> bool) -> String {
         let mut out = String::new();
         let mut optional_index = 0;
@@ -214,6 +238,21 @@ mod tests {
         assert_eq!(check_limits(&[many]).unwrap_err().code, "FilterLimitExceeded");
         let name = Filter { name: format!("tag:{}", "k".repeat(MAX_FILTER_NAME_CHARS)), values: vec![] };
         assert_eq!(check_limits(&[name]).unwrap_err().code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn optional_wildcards_expand_within_a_bound() {
+        for value in ["plain", "a?", "a?b?c?d?e?f?g?h?", "a?b?c?d?e?f?g?h?i?", r"a\?b"] {
+            assert_eq!(Pattern::new(value).glob_count(), Pattern::new(value).globs().len(), "{value}");
+        }
+        let filter = |values: &[&str]| Filter {
+            name: "tag:Name".into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        assert!(check_limits(&[filter(&["a?b?c?d?e?f?g?h?"])]).is_ok());
+        assert!(check_limits(&[filter(&["a?b?c?d?e?f?g?h?i?j?"; 200])]).is_ok(), "past 8, '?' is not expanded");
+        let err = check_limits(&[filter(&["a?b?c?d?e?f?g?h?", "x?"])]).unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValue");
     }
 
     #[test]
