@@ -18,6 +18,8 @@ pub struct App {
     /// Accounts, keys and organizations from `--accounts`.
     pub directory: crate::domain::accounts::Directory,
     pub verify_signatures: bool,
+    /// Who may call ec2lite's mutating endpoints (`--admin-token`).
+    pub admin: crate::wire::admin::AdminAccess,
     /// Snapshot block contents.
     pub blobs: Arc<BlobStore>,
     /// VM Import: where disk images come from and the queue of tasks to run.

@@ -78,6 +78,23 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_VERIFY_SIGNATURES", requires = "accounts")]
     pub verify_signatures: bool,
 
+    /// The token ec2lite's mutating endpoints (reset, sweep, fail, marketplace) require,
+    /// as `Authorization: Bearer <token>` or `X-Ec2lite-Admin-Token`. Without it they
+    /// are open, unless --verify-signatures is on: then they are off.
+    #[arg(long, env = "EC2LITE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// `normal`: what was acknowledged survives a crash or kill -9 of the process.
+    /// `full`: also a power loss or OS crash (SQLite synchronous=FULL, block files and
+    /// their directories fsynced), at the cost of a sync per write.
+    #[arg(long, env = "EC2LITE_DURABILITY", default_value = "normal", value_parser = ["normal", "full"])]
+    pub durability: String,
+
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish, in seconds;
+    /// past it ec2lite stops without them (a stalled client cannot hold it up forever).
+    #[arg(long, env = "EC2LITE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,

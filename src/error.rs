@@ -340,6 +340,12 @@ impl EbsError {
         EbsError { kind: "ValidationException", reason: Some(reason), message: message.into() }
     }
 
+    /// A request that is not one of the API's: a body that cannot be read, a path or
+    /// method no operation has.
+    pub fn malformed_request(message: impl Into<String>) -> Self {
+        EbsError { kind: "ValidationException", reason: None, message: message.into() }
+    }
+
     pub fn snapshot_not_found(snapshot_id: &str) -> Self {
         EbsError {
             kind: "ResourceNotFoundException",
@@ -358,6 +364,16 @@ impl EbsError {
 
     pub fn internal() -> Self {
         EbsError { kind: "InternalServerException", reason: None, message: "An internal error has occurred.".into() }
+    }
+
+    /// A stored block whose content no longer matches its checksum: a server fault,
+    /// answered instead of the wrong bytes.
+    pub fn damaged_block(snapshot_id: &str, block_index: i64) -> Self {
+        EbsError {
+            kind: "InternalServerException",
+            reason: None,
+            message: format!("Block {block_index} of {snapshot_id} is damaged in storage and cannot be read."),
+        }
     }
 
     pub fn status(&self) -> u16 {

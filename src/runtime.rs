@@ -2,31 +2,54 @@
 //! the configuration, the workers started under one supervisor, the HTTP front served
 //! until the shutdown signal, then everything stopped in order.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use crate::app::{self, App, ImportSettings, S3Source};
 use crate::config::{Config, Timings};
 use crate::store::blobs::BlobStore;
+use crate::store::durability::{self, Durability};
 use crate::store::{Location, Store};
 use crate::workers::{self, Supervisor};
 use crate::{domain, server};
 
 type StartError = Box<dyn std::error::Error>;
 
-/// Opens the store named by `config`, creating the data directory if needed.
+/// Opens the store named by `config`, creating the data directory if needed, and
+/// refuses to start on a damaged database: serving it could lose more, silently.
 pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let location = config.location();
     if let (Location::Url(_), None, false) = (&location, &config.database_url, config.in_memory) {
         std::fs::create_dir_all(&config.data_dir)?;
     }
-    Ok(Store::open(&location).await?)
+    let damaged = |detail: String| match &location {
+        Location::Url(url) => format!(
+            "the database {url} cannot be used ({detail}); ec2lite stops rather than lose data: \
+             restore the file from a backup, or move it away to start empty"
+        ),
+        Location::InMemory => format!("the in-memory database cannot be opened ({detail})"),
+    };
+    durability::set(durability(config));
+    let store = Store::open(&location).await.map_err(|e| damaged(e.to_string()))?;
+    let problems = crate::store::durability::quick_check(&mut *store.read().await?).await?;
+    if !problems.is_empty() {
+        store.close().await;
+        return Err(damaged(format!("integrity check: {}", problems.join("; "))).into());
+    }
+    Ok(store)
+}
+
+fn durability(config: &Config) -> Durability {
+    Durability::parse(&config.durability).unwrap_or_default()
 }
 
 /// Serves the EC2 API on `listener` until `shutdown` resolves. Shutdown stops taking
-/// connections and finishes the requests in flight, then stops the workers, then
-/// closes the store (which checkpoints the WAL).
+/// connections and finishes the requests in flight (for at most
+/// `--shutdown-grace-secs`), then stops the workers, then closes the store (which
+/// checkpoints the WAL).
 pub async fn serve(
     config: &Config,
     store: Store,
@@ -43,11 +66,39 @@ pub async fn serve(
     let import_app = app.clone();
     supervisor.spawn(move |stop| workers::import::run_queue(import_app, import_jobs, stop));
     workers::import::resume_open_tasks(&app).await?;
-    axum::serve(listener, server::router(app)).with_graceful_shutdown(shutdown).await?;
+    serve_until(listener, server::router(app), shutdown, Duration::from_secs(config.shutdown_grace_secs)).await?;
     supervisor.shutdown().await;
     store.close().await;
     tracing::info!("ec2lite stopped");
     Ok(())
+}
+
+/// Serves `router` until `shutdown`, then lets the requests in flight finish within
+/// `grace`; those still running after it are dropped (their transactions, not yet
+/// committed, roll back).
+async fn serve_until(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("stopping: finishing the requests in flight");
+            stopping.notify_one();
+        }
+    };
+    let serving = axum::serve(listener, router).with_graceful_shutdown(signalled).into_future();
+    tokio::select! {
+        served = serving => served,
+        () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping without them");
+            Ok(())
+        }
+    }
 }
 
 /// The HTTP front of a store opened from `config`, without workers, to drive in-process
@@ -82,7 +133,7 @@ async fn build_app(
     let blobs = if config.in_memory {
         BlobStore::in_memory()
     } else {
-        BlobStore::on_disk(&config.data_dir)
+        BlobStore::on_disk(&config.data_dir, durability(config))
             .map_err(|e| format!("block storage in {}: {e}", config.data_dir.display()))?
     };
     Ok(App {
@@ -92,6 +143,7 @@ async fn build_app(
         catalog: load_catalog(config)?,
         directory,
         verify_signatures: config.verify_signatures,
+        admin: crate::wire::admin::AdminAccess::new(config.admin_token.as_deref(), config.verify_signatures),
         blobs: Arc::new(blobs),
         imports: import_settings(config, import_queue)?,
     })

@@ -2,15 +2,15 @@
 //! go to `wire::ssm`), plus `/_ec2lite/*`
 //! endpoints for health, reset and test control.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 
 use crate::access::Scope;
 use crate::actions::{Ctx, Operation};
@@ -18,27 +18,76 @@ use crate::app::App;
 use crate::domain::clock;
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
+use crate::wire::admin::{admin_refusal, AdminPath};
 use crate::wire::intake::{self, Accepted, Front, Refusal};
 use crate::wire::xml;
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/_ec2lite/health", get(health))
+        .route("/_ec2lite/metrics", get(metrics))
+        .route("/_ec2lite/marketplace/{account}", get(marketplace_subscriptions))
+        .merge(admin_mutations(app.clone()))
+        .merge(crate::wire::ebs::routes())
+        .merge(crate::wire::dashboard::routes())
+        .fallback(no_route)
+        // After every route: it applies to the routes registered so far.
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+}
+
+/// The endpoints that change or wipe state, behind `--admin-token` (see `AdminAccess`).
+fn admin_mutations(app: Arc<App>) -> Router<Arc<App>> {
+    Router::new()
         .route("/_ec2lite/reset", post(reset))
         // moto's server-mode fixtures reset through this path.
         .route("/moto-api/reset", post(reset))
         .route("/_ec2lite/fail/{resource_id}", post(fail))
         .route("/_ec2lite/sweep", post(sweep))
-        .route("/_ec2lite/metrics", get(metrics))
-        .route("/_ec2lite/marketplace/{account}", get(marketplace_subscriptions))
         .route(
             "/_ec2lite/marketplace/{account}/{product_code}",
             axum::routing::put(marketplace_subscribe).delete(marketplace_unsubscribe),
         )
-        .merge(crate::wire::ebs::routes())
-        .merge(crate::wire::dashboard::routes())
-        .fallback(ec2_query)
-        .with_state(app)
+        .route_layer(axum::middleware::from_fn_with_state(app, crate::wire::admin::require_admin))
+}
+
+/// The EBS direct APIs' paths, whose errors are REST-JSON.
+fn is_ebs_path(path: &str) -> bool {
+    path == "/snapshots" || path.starts_with("/snapshots/")
+}
+
+/// ec2lite's own endpoints, whose errors are JSON.
+fn is_admin_path(path: &str) -> bool {
+    path.starts_with("/_ec2lite/") || path.starts_with("/moto-api/")
+}
+
+/// A request no route takes: an unknown EBS or ec2lite path is answered in its API's
+/// format; anything else is an EC2 Query request (which may come to any path).
+async fn no_route(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    let path = uri.path();
+    if is_ebs_path(path) {
+        return crate::wire::ebs::no_such_operation(&method, path, StatusCode::NOT_FOUND);
+    }
+    if is_admin_path(path) {
+        return admin_refusal(StatusCode::NOT_FOUND, "NotFound", &format!("No ec2lite endpoint {method} {path}."));
+    }
+    ec2_query(State(app), method, uri, headers, body).await
+}
+
+/// A known path asked with a method it does not take.
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let status = StatusCode::METHOD_NOT_ALLOWED;
+    if is_ebs_path(path) {
+        return crate::wire::ebs::no_such_operation(&method, path, status);
+    }
+    let message = format!("The method {method} is not allowed on {path}.");
+    if is_admin_path(path) {
+        return admin_refusal(status, "MethodNotAllowed", &message);
+    }
+    let mut response = error_response(&ec2_err!(InvalidRequest, "{message}"), &uuid::Uuid::new_v4().to_string());
+    *response.status_mut() = status;
+    response
 }
 
 /// `GET /_ec2lite/metrics`: Prometheus text, with what is stored counted at each scrape.
@@ -83,7 +132,7 @@ async fn sweep(State(app): State<Arc<App>>) -> Response {
 
 /// `GET /_ec2lite/marketplace/{account}`: the product codes it subscribed to here and in
 /// the accounts file.
-async fn marketplace_subscriptions(State(app): State<Arc<App>>, Path(account): Path<String>) -> Response {
+async fn marketplace_subscriptions(State(app): State<Arc<App>>, AdminPath(account): AdminPath<String>) -> Response {
     let stored = async {
         let mut conn = app.store.read().await?;
         crate::store::marketplace::subscriptions(&mut conn, &account).await
@@ -103,7 +152,7 @@ async fn marketplace_subscriptions(State(app): State<Arc<App>>, Path(account): P
 /// `PUT /_ec2lite/marketplace/{account}/{product_code}`: subscribes the account.
 async fn marketplace_subscribe(
     State(app): State<Arc<App>>,
-    Path((account, product_code)): Path<(String, String)>,
+    AdminPath((account, product_code)): AdminPath<(String, String)>,
 ) -> Response {
     if !crate::domain::ids::is_account_id(&account) {
         return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "account id must be 12 digits" })))
@@ -125,7 +174,7 @@ async fn marketplace_subscribe(
 /// `DELETE /_ec2lite/marketplace/{account}/{product_code}`: ends a subscription made here.
 async fn marketplace_unsubscribe(
     State(app): State<Arc<App>>,
-    Path((account, product_code)): Path<(String, String)>,
+    AdminPath((account, product_code)): AdminPath<(String, String)>,
 ) -> Response {
     let removed = async {
         let mut tx = app.store.write().await?;
@@ -162,15 +211,14 @@ async fn reset(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
-struct FailQuery {
-    message: Option<String>,
-}
-
 /// Forces a pending image, snapshot or volume into its failure state (for tests of
 /// failure handling).
-async fn fail(State(app): State<Arc<App>>, Path(resource_id): Path<String>, Query(q): Query<FailQuery>) -> Response {
-    let message = q.message.unwrap_or_else(|| "Failed by request".to_string());
+async fn fail(
+    State(app): State<Arc<App>>,
+    AdminPath(resource_id): AdminPath<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let message = q.get("message").cloned().unwrap_or_else(|| "Failed by request".to_string());
     let outcome = async {
         let mut tx = app.store.write().await?;
         let failed = crate::store::lifecycle::fail(&mut tx, &resource_id, &message).await?;
@@ -208,6 +256,7 @@ async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, header
                 Refusal::TooLarge { limit } => {
                     ec2_err!(RequestEntityTooLarge, "The request body exceeds {limit} bytes.")
                 }
+                Refusal::Unreadable => ec2_err!(InvalidRequest, "{}", intake::UNREADABLE_BODY),
                 Refusal::Denied(err) => err,
             };
             tracing::info!(outcome = %err.code, "request refused");
@@ -239,6 +288,7 @@ async fn handle(app: &App, request: &Accepted, action: &str) -> Result<xml::Xml>
         return Err(ec2_err!(MissingAction, "The request must contain the parameter Action"));
     }
     let operation = Operation::parse(action, &request.params)?;
+    request.params.check_values()?;
     let dry_run = request.params.flag("DryRun")?;
     let caller = &request.caller;
     let ctx =

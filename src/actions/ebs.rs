@@ -131,6 +131,7 @@ fn validate_start(input: &StartSnapshotInput) -> Result<(i64, i64, Vec<Tag>)> {
     if input.description.as_deref().is_some_and(|d| d.chars().count() > 255) {
         return Err(invalid("Description must be at most 255 characters."));
     }
+    check_texts(input)?;
     if input.parent_snapshot_id.is_some() && (input.encrypted.is_some() || input.kms_key_arn.is_some()) {
         // The child of a snapshot takes its parent's encryption.
         return Err(invalid("Encrypted and KmsKeyArn cannot be specified with ParentSnapshotId."));
@@ -144,6 +145,27 @@ fn validate_start(input: &StartSnapshotInput) -> Result<(i64, i64, Vec<Tag>)> {
     }
     tag_rules::check_count(tags.len()).map_err(|e| EbsError::validation("INVALID_TAG", e.message))?;
     Ok((size, timeout, tags))
+}
+
+/// The free texts of StartSnapshot are stored and later answered in EC2's XML: none
+/// may hold a character XML cannot carry, nor be longer than EC2 keeps.
+fn check_texts(input: &StartSnapshotInput) -> Result<()> {
+    let texts = [
+        ("Description", input.description.as_deref(), 255),
+        ("ClientToken", input.client_token.as_deref(), 255),
+        ("KmsKeyArn", input.kms_key_arn.as_deref(), 2048),
+        ("ParentSnapshotId", input.parent_snapshot_id.as_deref(), 64),
+    ];
+    for (member, value, max_chars) in texts {
+        let Some(value) = value else { continue };
+        if value.chars().count() > max_chars {
+            return Err(invalid(format!("{member} must be at most {max_chars} characters.")));
+        }
+        if let Some(c) = crate::domain::text::first_non_xml_char(value) {
+            return Err(invalid(format!("{member} may not contain the character U+{:04X}.", c as u32)));
+        }
+    }
+    Ok(())
 }
 
 pub async fn start_snapshot(ctx: &Ctx<'_>, input: StartSnapshotInput) -> Result<StartSnapshotOutput> {
@@ -608,6 +630,10 @@ pub async fn get_snapshot_block(
     // The snapshot was deleted (and its blocks swept) since the lookup.
     let data = data.map_err(|err| match err.kind() {
         std::io::ErrorKind::NotFound => EbsError::snapshot_not_found(snapshot_id),
+        std::io::ErrorKind::InvalidData => {
+            tracing::error!(error = %err, snapshot_id, block_index, "damaged block refused");
+            EbsError::damaged_block(snapshot_id, block_index)
+        }
         _ => err.into(),
     })?;
     Ok(BlockData { data, checksum: block::checksum_base64(&digest) })

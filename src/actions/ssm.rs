@@ -737,6 +737,7 @@ mod tests {
             catalog: crate::app::Catalog::new(parse(DEFAULT_CATALOG).unwrap().images, fingerprint(&[DEFAULT_CATALOG])),
             directory: Default::default(),
             verify_signatures: false,
+            admin: crate::wire::admin::AdminAccess::Open,
             blobs: std::sync::Arc::new(crate::store::blobs::BlobStore::in_memory()),
             imports: crate::app::ImportSettings {
                 work_dir: std::env::temp_dir(),

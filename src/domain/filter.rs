@@ -11,6 +11,68 @@ pub struct Filter {
 /// Most filter values EC2 accepts in one call.
 pub const MAX_FILTER_VALUES: usize = 200;
 
+/// Longest filter value accepted, in characters. EC2 documents no limit; the longest
+/// text a filter matches is a 256-character tag value, so 1024 leaves room for
+/// wildcards and escapes while staying far below SQLite's 50,000-byte limit on
+/// LIKE/GLOB patterns (beyond it a query fails instead of matching).
+pub const MAX_FILTER_VALUE_CHARS: usize = 1024;
+
+/// Longest filter name: `tag:` with a 128-character tag key fits.
+pub const MAX_FILTER_NAME_CHARS: usize = 255;
+
+/// Most GLOB patterns the values of one filter may expand to (each `?` doubles a
+/// value's, see [`Pattern::globs`]). The store ORs them into one SQL expression, and
+/// SQLite refuses expressions deeper than 1,000: a tag filter already failed at about
+/// 490 patterns, so 256 keeps a margin for the other filters ANDed beside it.
+pub const MAX_FILTER_GLOBS: usize = 256;
+
+/// Refuses filters no EC2 call accepts: too many values in all, an overlong name or
+/// value, or characters an answer could not echo.
+pub fn check_limits(filters: &[Filter]) -> crate::error::Result<()> {
+    let total: usize = filters.iter().map(|f| f.values.len()).sum();
+    if total > MAX_FILTER_VALUES {
+        return Err(crate::ec2_err!(
+            FilterLimitExceeded,
+            "The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES}"
+        ));
+    }
+    for f in filters {
+        if f.name.chars().count() > MAX_FILTER_NAME_CHARS || crate::domain::text::has_control_char(&f.name) {
+            return Err(crate::ec2_err!(InvalidParameterValue, "The filter '{}' is invalid", f.name));
+        }
+        for value in &f.values {
+            check_value(&f.name, value)?;
+        }
+        let globs: usize = f.values.iter().map(|v| Pattern::new(v).glob_count()).sum();
+        if globs > MAX_FILTER_GLOBS {
+            return Err(crate::ec2_err!(
+                InvalidParameterValue,
+                "The values of the filter '{}' use too many '?' wildcards: they expand to {globs} patterns; at most {MAX_FILTER_GLOBS} are allowed",
+                f.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_value(name: &str, value: &str) -> crate::error::Result<()> {
+    let length = value.chars().count();
+    if length > MAX_FILTER_VALUE_CHARS {
+        return Err(crate::ec2_err!(
+            InvalidParameterValue,
+            "A value of the filter '{name}' is {length} characters long; at most {MAX_FILTER_VALUE_CHARS} are allowed"
+        ));
+    }
+    if let Some(c) = crate::domain::text::first_non_xml_char(value) {
+        return Err(crate::ec2_err!(
+            InvalidParameterValue,
+            "A value of the filter '{name}' holds the character U+{:04X}, which is not allowed",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
     Char(char),
@@ -79,6 +141,16 @@ impl Pattern {
             return vec![self.glob_with(|_| true)];
         }
         (0..1u32 << optionals).map(|mask| self.glob_with(|i| mask & (1 << i) != 0)).collect()
+    }
+
+    /// How many patterns [`Pattern::globs`] gives, without building them.
+    pub fn glob_count(&self) -> usize {
+        let optionals = self.tokens.iter().filter(|t| **t == Token::ZeroOrOne).count();
+        if optionals > MAX_EXPANDED_OPTIONALS {
+            1
+        } else {
+            1 << optionals
+        }
     }
 
     fn glob_with(&self, keep_optional: impl Fn(usize) -> bool) -> String {
@@ -153,6 +225,34 @@ mod tests {
         assert!(!Pattern::new("Foo").matches("foo"));
         assert!(Pattern::new(r"a\*b").matches("a*b"));
         assert!(!Pattern::new(r"a\*b").matches("axb"));
+    }
+
+    #[test]
+    fn overlong_or_too_many_filter_values_are_refused() {
+        let filter = |value: String| Filter { name: "name".into(), values: vec![value] };
+        assert!(check_limits(&[filter("*".repeat(MAX_FILTER_VALUE_CHARS))]).is_ok());
+        let long = check_limits(&[filter("*".repeat(MAX_FILTER_VALUE_CHARS + 1))]).unwrap_err();
+        assert_eq!(long.code, "InvalidParameterValue");
+        assert_eq!(check_limits(&[filter("a\u{0}b".into())]).unwrap_err().code, "InvalidParameterValue");
+        let many = Filter { name: "name".into(), values: vec!["x".into(); MAX_FILTER_VALUES + 1] };
+        assert_eq!(check_limits(&[many]).unwrap_err().code, "FilterLimitExceeded");
+        let name = Filter { name: format!("tag:{}", "k".repeat(MAX_FILTER_NAME_CHARS)), values: vec![] };
+        assert_eq!(check_limits(&[name]).unwrap_err().code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn optional_wildcards_expand_within_a_bound() {
+        for value in ["plain", "a?", "a?b?c?d?e?f?g?h?", "a?b?c?d?e?f?g?h?i?", r"a\?b"] {
+            assert_eq!(Pattern::new(value).glob_count(), Pattern::new(value).globs().len(), "{value}");
+        }
+        let filter = |values: &[&str]| Filter {
+            name: "tag:Name".into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        assert!(check_limits(&[filter(&["a?b?c?d?e?f?g?h?"])]).is_ok());
+        assert!(check_limits(&[filter(&["a?b?c?d?e?f?g?h?i?j?"; 200])]).is_ok(), "past 8, '?' is not expanded");
+        let err = check_limits(&[filter(&["a?b?c?d?e?f?g?h?", "x?"])]).unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValue");
     }
 
     #[test]

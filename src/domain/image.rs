@@ -209,6 +209,13 @@ pub fn validate_description(description: &str) -> Result<()> {
             "Value for parameter description is invalid: the description must be at most 255 characters long"
         ));
     }
+    if let Some(c) = crate::domain::text::first_non_xml_char(description) {
+        return Err(ec2_err!(
+            InvalidParameterValue,
+            "Value for parameter description is invalid: the character U+{:04X} is not allowed",
+            c as u32
+        ));
+    }
     Ok(())
 }
 

@@ -36,9 +36,9 @@ pub struct Generated {
     pub fingerprint: String,
 }
 
-/// Key names: 1 to 255 ASCII characters.
+/// Key names: 1 to 255 printable ASCII characters.
 pub fn validate_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 255 || !name.is_ascii() {
+    if name.is_empty() || name.len() > 255 || !name.is_ascii() || crate::domain::text::has_control_char(name) {
         return Err(ec2_err!(InvalidParameterValue, "Key pair names are 1 to 255 ASCII characters: '{name}'"));
     }
     Ok(())

@@ -19,4 +19,5 @@ pub mod regions;
 pub mod snapshot;
 pub mod ssm;
 pub mod tags;
+pub mod text;
 pub mod volume;

@@ -29,6 +29,15 @@ pub fn validate(tag: &Tag) -> Result<()> {
     if tag.value.chars().count() > 256 {
         return Err(ec2_err!(InvalidParameterValue, "Tag value exceeds the maximum length of 256 characters"));
     }
+    if crate::domain::text::has_control_char(&tag.key) {
+        return Err(ec2_err!(InvalidParameterValue, "Tag keys may not contain control characters"));
+    }
+    if crate::domain::text::first_non_xml_char(&tag.value).is_some() {
+        return Err(ec2_err!(
+            InvalidParameterValue,
+            "Tag values may not contain control characters other than tab and newline"
+        ));
+    }
     if tag.key.to_ascii_lowercase().starts_with("aws:") {
         return Err(ec2_err!(InvalidParameterValue, "Tag keys starting with 'aws:' are reserved for internal use"));
     }
@@ -78,6 +87,10 @@ mod tests {
         assert!(validate(&tag("", "x")).is_err());
         assert!(validate(&tag(&"k".repeat(129), "x")).is_err());
         assert!(validate(&tag("k", &"v".repeat(257))).is_err());
+        assert!(validate(&tag("a\u{0}b", "x")).is_err());
+        assert!(validate(&tag("a\tb", "x")).is_err());
+        assert!(validate(&tag("k", "a\u{1}b")).is_err());
+        assert!(validate(&tag("k", "line\nbreak")).is_ok());
     }
 
     #[test]

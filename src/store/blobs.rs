@@ -5,15 +5,17 @@
 //! Which blocks a snapshot or volume holds is in SQLite (`block_map`); a block file no
 //! row refers to is an orphan, reclaimed by [`BlobStore::sweep`]. Files are written to a
 //! temporary name and renamed, so a crash never leaves a partial block under its name.
-//! Like the database (WAL, synchronous=NORMAL) they survive a crash of the process, not
-//! a power loss.
+//! Like the database they survive a crash of the process; with `Durability::Full` each
+//! file and its directory are also synced before the row naming the block commits, so
+//! they survive a power loss.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::domain::block::{from_hex, hex, Digest, BLOCK_SIZE, ZERO_DIGEST};
+use crate::domain::block::{from_hex, hex, sha256, Digest, BLOCK_SIZE, ZERO_DIGEST};
+use crate::store::durability::Durability;
 
 pub struct BlobStore {
     place: Place,
@@ -24,7 +26,7 @@ pub struct BlobStore {
 }
 
 enum Place {
-    Disk(PathBuf),
+    Disk { root: PathBuf, durability: Durability },
     Memory(Mutex<HashMap<Digest, Arc<[u8]>>>),
 }
 
@@ -37,10 +39,10 @@ pub struct Usage {
 }
 
 impl BlobStore {
-    pub fn on_disk(data_dir: &Path) -> std::io::Result<BlobStore> {
+    pub fn on_disk(data_dir: &Path, durability: Durability) -> std::io::Result<BlobStore> {
         let root = data_dir.join("blocks");
         std::fs::create_dir_all(root.join("tmp"))?;
-        Ok(BlobStore { place: Place::Disk(root), gate: Default::default() })
+        Ok(BlobStore { place: Place::Disk { root, durability }, gate: Default::default() })
     }
 
     pub fn in_memory() -> BlobStore {
@@ -58,28 +60,44 @@ impl BlobStore {
                 map.lock().expect("lock").entry(*digest).or_insert_with(|| Arc::from(data));
                 Ok(())
             }
-            Place::Disk(root) => {
+            Place::Disk { root, durability } => {
                 let path = block_path(root, digest);
-                // A file of another size is not this block (e.g. cut short by a full disk).
-                if std::fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64) {
+                // A file of another size or content is not this block (cut short by a full
+                // disk, damaged): it is written again.
+                if std::fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64) && std::fs::read(&path)? == data
+                {
                     return Ok(());
                 }
+                let synced = *durability == Durability::Full;
                 let temp = root.join("tmp").join(uuid::Uuid::new_v4().simple().to_string());
                 let mut file = std::fs::File::create(&temp)?;
                 file.write_all(data)?;
+                if synced {
+                    file.sync_all()?;
+                }
                 drop(file);
+                let dir = path.parent().expect("block paths have a parent");
                 match std::fs::rename(&temp, &path) {
                     Err(e) if e.kind() == ErrorKind::NotFound => {
-                        std::fs::create_dir_all(path.parent().expect("block paths have a parent"))?;
-                        std::fs::rename(&temp, &path)
+                        std::fs::create_dir_all(dir)?;
+                        if synced {
+                            sync_dir(root)?;
+                        }
+                        std::fs::rename(&temp, &path)?;
                     }
-                    other => other,
+                    other => other?,
                 }
+                if synced {
+                    // The rename is durable once the directory holding the new name is.
+                    sync_dir(dir)?;
+                }
+                Ok(())
             }
         }
     }
 
-    /// The content of the block `digest`. Blocking: call from `spawn_blocking`.
+    /// The content of the block `digest`, checked against it: a damaged file is an
+    /// `InvalidData` error, never wrong bytes. Blocking: call from `spawn_blocking`.
     pub fn get(&self, digest: &Digest) -> std::io::Result<Vec<u8>> {
         if digest == &*ZERO_DIGEST {
             return Ok(vec![0; BLOCK_SIZE]);
@@ -91,7 +109,14 @@ impl BlobStore {
                 .get(digest)
                 .map(|data| data.to_vec())
                 .ok_or_else(|| std::io::Error::new(ErrorKind::NotFound, format!("block {}", hex(digest)))),
-            Place::Disk(root) => std::fs::read(block_path(root, digest)),
+            Place::Disk { root, .. } => {
+                let data = std::fs::read(block_path(root, digest))?;
+                if sha256(&data) != *digest {
+                    let message = format!("block {} is damaged: its content does not match its checksum", hex(digest));
+                    return Err(std::io::Error::new(ErrorKind::InvalidData, message));
+                }
+                Ok(data)
+            }
         }
     }
 
@@ -103,7 +128,7 @@ impl BlobStore {
             Place::Memory(map) => {
                 found.extend(map.lock().expect("lock").iter().map(|(digest, data)| (*digest, data.len() as u64)));
             }
-            Place::Disk(root) => {
+            Place::Disk { root, .. } => {
                 for dir in std::fs::read_dir(root)? {
                     let dir = dir?;
                     if dir.file_name() == "tmp" || !dir.file_type()?.is_dir() {
@@ -131,7 +156,7 @@ impl BlobStore {
                 let mut map = map.lock().expect("lock");
                 removed += digests.iter().filter(|d| map.remove(*d).is_some()).count() as u64;
             }
-            Place::Disk(root) => {
+            Place::Disk { root, .. } => {
                 for entry in std::fs::read_dir(root.join("tmp"))? {
                     std::fs::remove_file(entry?.path())?;
                     removed += 1;
@@ -149,6 +174,11 @@ impl BlobStore {
     }
 }
 
+/// Makes the entries of `dir` (names created, renamed into it) durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
 fn block_path(root: &Path, digest: &Digest) -> PathBuf {
     let name = hex(digest);
     root.join(&name[..2]).join(name)
@@ -157,12 +187,11 @@ fn block_path(root: &Path, digest: &Digest) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::block::sha256;
 
     #[test]
     fn blocks_are_stored_once_and_swept_when_unreferenced() {
         let dir = std::env::temp_dir().join(format!("ec2lite-blobs-{}", uuid::Uuid::new_v4()));
-        let blobs = BlobStore::on_disk(&dir).unwrap();
+        let blobs = BlobStore::on_disk(&dir, Durability::Full).unwrap();
         let (a, b) = (vec![1u8; BLOCK_SIZE], vec![2u8; BLOCK_SIZE]);
         let (da, db) = (sha256(&a), sha256(&b));
         blobs.put(&da, &a).unwrap();
@@ -180,6 +209,23 @@ mod tests {
         assert_eq!(blobs.remove(&[db]).unwrap(), 2, "the block and the temporary file");
         assert!(blobs.get(&db).is_err());
         assert_eq!(blobs.get(&da).unwrap(), a);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_block_is_an_error_and_a_new_put_repairs_it() {
+        let dir = std::env::temp_dir().join(format!("ec2lite-blobs-{}", uuid::Uuid::new_v4()));
+        let blobs = BlobStore::on_disk(&dir, Durability::Normal).unwrap();
+        let data = vec![7u8; BLOCK_SIZE];
+        let digest = sha256(&data);
+        blobs.put(&digest, &data).unwrap();
+        let path = block_path(&dir.join("blocks"), &digest);
+        let mut damaged = data.clone();
+        damaged[1000] ^= 0x01;
+        std::fs::write(&path, &damaged).unwrap();
+        assert_eq!(blobs.get(&digest).unwrap_err().kind(), ErrorKind::InvalidData);
+        blobs.put(&digest, &data).unwrap();
+        assert_eq!(blobs.get(&digest).unwrap(), data);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

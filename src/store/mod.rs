@@ -10,6 +10,7 @@ pub mod blobs;
 pub mod blocks;
 pub mod catalog;
 pub mod dashboard;
+pub mod durability;
 pub mod filters;
 pub mod images;
 pub mod import_tasks;
@@ -39,7 +40,7 @@ use std::time::Duration;
 
 use crate::metrics::Metrics;
 use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Sqlite, Transaction};
 
 pub type Conn = sqlx::SqliteConnection;
@@ -300,11 +301,12 @@ fn file_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
         SqliteConnectOptions::new().filename(Path::new(url))
     };
     // WAL with synchronous=NORMAL: a committed transaction survives a crash of the
-    // process (kill -9); only a power loss may drop the last commits.
+    // process (kill -9); only a power loss may drop the last commits. FULL with
+    // `--durability full` (see `durability`).
     Ok(options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(durability::sqlite_synchronous())
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10)))
 }

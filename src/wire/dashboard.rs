@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -13,6 +13,7 @@ use axum::Router;
 use crate::app::App;
 use crate::domain::clock;
 use crate::store::dashboard;
+use crate::wire::admin::AdminPath;
 
 const PAGE: &str = include_str!("dashboard/index.html");
 
@@ -56,7 +57,7 @@ async fn resources(State(app): State<Arc<App>>, Query(q): Query<HashMap<String, 
 }
 
 /// Who may launch one image, and its copies.
-async fn sharing(State(app): State<Arc<App>>, Path(image_id): Path<String>) -> Response {
+async fn sharing(State(app): State<Arc<App>>, AdminPath(image_id): AdminPath<String>) -> Response {
     let read = async { dashboard::sharing(&mut *app.store.read().await?, &image_id).await };
     match read.await {
         Ok(Some(body)) => json(body),

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -69,11 +70,26 @@ impl FromRequest<Arc<App>> for Accepted {
                     Refusal::TooLarge { limit } => {
                         EbsError::validation("INVALID_BLOCK", format!("The request body exceeds {limit} bytes."))
                     }
+                    Refusal::Unreadable => EbsError::malformed_request(intake::UNREADABLE_BODY),
                     Refusal::Denied(err) => EbsError::from(err),
                 };
                 tracing::info!(path = parts.uri.path(), outcome = err.kind, "EBS request refused");
                 Err(error_response(&err))
             }
+        }
+    }
+}
+
+/// A path's parameters, a malformed one (not UTF-8) refused as an EBS error.
+struct EbsPath<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<Arc<App>> for EbsPath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        match Path::<T>::from_request_parts(parts, app).await {
+            Ok(Path(value)) => Ok(EbsPath(value)),
+            Err(rejection) => Err(error_response(&EbsError::malformed_request(rejection.body_text()))),
         }
     }
 }
@@ -114,6 +130,15 @@ fn error_response(err: &EbsError) -> Response {
     response
 }
 
+/// A path or method no EBS operation has, answered with `status` (404 or 405).
+pub fn no_such_operation(method: &axum::http::Method, path: &str, status: StatusCode) -> Response {
+    let err = EbsError::malformed_request(format!("No EBS direct API operation takes {method} {path}."));
+    tracing::info!(path, %method, "EBS request to no operation");
+    let mut response = error_response(&err);
+    *response.status_mut() = status;
+    response
+}
+
 /// Logs the outcome and renders it.
 fn finish(operation: &str, request: &Accepted, outcome: Result<Response, EbsError>) -> Response {
     let (account, region) = (request.caller.account.as_str(), request.caller.region);
@@ -151,7 +176,7 @@ fn parse_start(body: &[u8]) -> Result<StartSnapshotInput, EbsError> {
 
 async fn put_snapshot_block(
     State(app): State<Arc<App>>,
-    Path((snapshot_id, block_index)): Path<(String, String)>,
+    EbsPath((snapshot_id, block_index)): EbsPath<(String, String)>,
     request: Accepted,
 ) -> Response {
     let input = PutBlockInput {
@@ -180,7 +205,7 @@ fn set_checksum(headers: &mut HeaderMap, checksum: &str) {
 
 async fn complete_snapshot(
     State(app): State<Arc<App>>,
-    Path(snapshot_id): Path<String>,
+    EbsPath(snapshot_id): EbsPath<String>,
     request: Accepted,
 ) -> Response {
     let input = CompleteInput {
@@ -206,7 +231,7 @@ fn list_input(request: &Accepted) -> ListInput<'_> {
 
 async fn list_snapshot_blocks(
     State(app): State<Arc<App>>,
-    Path(snapshot_id): Path<String>,
+    EbsPath(snapshot_id): EbsPath<String>,
     request: Accepted,
 ) -> Response {
     let outcome = ebs::list_snapshot_blocks(&ctx(&app, &request), &snapshot_id, list_input(&request)).await;
@@ -215,7 +240,7 @@ async fn list_snapshot_blocks(
 
 async fn list_changed_blocks(
     State(app): State<Arc<App>>,
-    Path(second_id): Path<String>,
+    EbsPath(second_id): EbsPath<String>,
     request: Accepted,
 ) -> Response {
     let first_id = request.query("firstSnapshotId");
@@ -225,7 +250,7 @@ async fn list_changed_blocks(
 
 async fn get_snapshot_block(
     State(app): State<Arc<App>>,
-    Path((snapshot_id, block_index)): Path<(String, String)>,
+    EbsPath((snapshot_id, block_index)): EbsPath<(String, String)>,
     request: Accepted,
 ) -> Response {
     let token = request.query("blockToken");

@@ -47,6 +47,10 @@ impl Front {
     }
 }
 
+/// What a client is told when its body could not be read.
+pub const UNREADABLE_BODY: &str =
+    "The request body could not be read: its chunked encoding is malformed or it ended early.";
+
 /// A request that passed intake.
 pub struct Accepted {
     pub caller: Caller,
@@ -63,6 +67,8 @@ pub enum Refusal {
     TooLarge {
         limit: usize,
     },
+    /// The body could not be read: a broken chunked encoding, a connection cut short.
+    Unreadable,
     Denied(Ec2Error),
 }
 
@@ -78,6 +84,17 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
+/// The whole body, within `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, Refusal> {
+    to_bytes(body, limit).await.map_err(|err| {
+        if err.into_inner().is::<http_body_util::LengthLimitError>() {
+            Refusal::TooLarge { limit }
+        } else {
+            Refusal::Unreadable
+        }
+    })
+}
+
 pub async fn accept(
     app: &App,
     front: Front,
@@ -88,7 +105,7 @@ pub async fn accept(
 ) -> Result<Accepted, Refusal> {
     let started = Instant::now();
     let limit = front.max_body_bytes();
-    let body = to_bytes(body, limit).await.map_err(|_| Refusal::TooLarge { limit })?;
+    let body = read_body(body, limit).await?;
     if app.verify_signatures {
         let target = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
         // Only EBS block uploads (PUT) sign their checksum headers instead of the body.

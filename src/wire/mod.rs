@@ -1,6 +1,7 @@
 //! The wire layer: EC2 Query parameters in, XML out, the EBS direct APIs' REST-JSON,
 //! and who is calling.
 
+pub mod admin;
 pub mod auth;
 pub mod dashboard;
 pub mod ebs;

@@ -14,6 +14,17 @@ use crate::error::{Ec2Error, Result};
 /// turned into an unbounded SQL statement.
 pub const MAX_LIST_LEN: usize = 1000;
 
+/// Longest parameter value accepted, in bytes. EC2's largest inputs fit: base64
+/// `UserData` (16 KB before encoding) and `UefiData` (at most 64,000 characters).
+/// Anything longer is refused instead of being stored or matched.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// EC2's limits on the free texts many actions share, in characters, by how the
+/// parameter's name ends (`Description` also covers `GroupDescription`,
+/// `VersionDescription`, `DiskContainer.1.Description`...). `ClientToken`: the model's
+/// largest (128); `UserData`: 16 KB once decoded, so 21,848 base64 characters.
+const TEXT_LIMITS: [(&str, usize); 3] = [("Description", 255), ("ClientToken", 128), ("UserData", 21_848)];
+
 #[derive(Debug, Default, Clone)]
 pub struct Params {
     map: BTreeMap<String, String>,
@@ -60,6 +71,36 @@ impl Params {
             map.entry(key).or_insert(value);
         }
         Params { map }
+    }
+
+    /// Refuses what no EC2 parameter accepts: a value over [`MAX_VALUE_BYTES`] or over
+    /// its [`TEXT_LIMITS`], or a name or value holding a character XML 1.0 cannot carry
+    /// (the answer that echoes or later lists it would not parse). Run after the
+    /// action's own parsing, so that fields with their own refusal (key names, tags,
+    /// ids) answer with it.
+    pub fn check_values(&self) -> Result<()> {
+        use crate::domain::text::first_non_xml_char;
+        for (key, value) in &self.map {
+            if first_non_xml_char(key).is_some() {
+                return Err(ec2_err!(InvalidParameter, "The parameter {key} is not recognized"));
+            }
+            if value.len() > MAX_VALUE_BYTES {
+                return Err(ec2_err!(
+                    InvalidParameterValue,
+                    "Value for parameter {key} is invalid: it is {} bytes long; at most {MAX_VALUE_BYTES} are allowed.",
+                    value.len()
+                ));
+            }
+            if let Some(c) = first_non_xml_char(value) {
+                return Err(ec2_err!(
+                    InvalidParameterValue,
+                    "Value for parameter {key} is invalid: the character U+{:04X} is not allowed.",
+                    c as u32
+                ));
+            }
+            check_text_limit(key, value)?;
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -159,6 +200,19 @@ impl Params {
     }
 }
 
+fn check_text_limit(key: &str, value: &str) -> Result<()> {
+    let member = key.rsplit('.').next().unwrap_or(key);
+    let Some((_, max)) = TEXT_LIMITS.iter().find(|(suffix, _)| member.ends_with(suffix)) else { return Ok(()) };
+    let length = value.chars().count();
+    if length > *max {
+        return Err(ec2_err!(
+            InvalidParameterValue,
+            "Value for parameter {key} is invalid: it is {length} characters long; at most {max} are allowed."
+        ));
+    }
+    Ok(())
+}
+
 /// The members of one structure inside the parameters.
 #[derive(Clone)]
 pub struct Nested<'a> {
@@ -249,6 +303,38 @@ mod tests {
     fn non_numeric_index_is_refused() {
         let p = Params::parse(b"", b"ImageId.x=ami-12345678");
         assert_eq!(p.list("ImageId").unwrap_err().code, "InvalidParameter");
+    }
+
+    #[test]
+    fn overlong_values_and_non_xml_characters_are_refused() {
+        assert!(Params::parse(b"", b"Name=a%09b%0Ac").check_values().is_ok());
+        let err = Params::parse(b"", b"KeyName=a%00b").check_values().unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.message.as_str()),
+            ("InvalidParameterValue", "Value for parameter KeyName is invalid: the character U+0000 is not allowed.")
+        );
+        assert_eq!(Params::parse(b"", b"A%01=b").check_values().unwrap_err().code, "InvalidParameter");
+        let long = format!("ImageLocation={}", "A".repeat(MAX_VALUE_BYTES + 1));
+        assert_eq!(Params::parse(b"", long.as_bytes()).check_values().unwrap_err().code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn shared_free_texts_keep_to_ec2_limits() {
+        let within = format!(
+            "GroupDescription={}&ClientToken={}&UserData={}",
+            "d".repeat(255),
+            "t".repeat(128),
+            "A".repeat(21_848)
+        );
+        assert!(Params::parse(b"", within.as_bytes()).check_values().is_ok());
+        for over in [
+            format!("DiskContainer.1.Description={}", "d".repeat(256)),
+            format!("ClientToken={}", "t".repeat(129)),
+            format!("LaunchTemplateData.UserData={}", "A".repeat(21_849)),
+        ] {
+            let err = Params::parse(b"", over.as_bytes()).check_values().unwrap_err();
+            assert_eq!(err.code, "InvalidParameterValue", "{}", &over[..30]);
+        }
     }
 
     #[test]

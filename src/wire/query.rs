@@ -14,9 +14,11 @@ use crate::store::filters::Page;
 use crate::wire::params::{Nested, Params};
 use crate::wire::xml::Xml;
 
-/// `Filter.N.Name` / `Filter.N.Value.M` (or `Filters.N...` for the import-task calls).
+/// `Filter.N.Name` / `Filter.N.Value.M` (or `Filters.N...` for the import-task calls),
+/// within EC2's limits on filters.
 pub fn parse_filters(p: &Params, prefix: &str) -> Result<Vec<Filter>> {
-    p.structs(prefix)?
+    let filters = p
+        .structs(prefix)?
         .into_iter()
         .map(|f| {
             let name = f.str("Name").ok_or_else(|| {
@@ -24,7 +26,9 @@ pub fn parse_filters(p: &Params, prefix: &str) -> Result<Vec<Filter>> {
             })?;
             Ok(Filter { name: name.to_string(), values: f.list("Value")? })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    crate::domain::filter::check_limits(&filters)?;
+    Ok(filters)
 }
 
 /// Refuses a filter name not in `known`, for resources filtered in memory: the refusal

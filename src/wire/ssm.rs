@@ -32,6 +32,7 @@ pub async fn handle(app: Arc<App>, method: Method, uri: Uri, headers: HeaderMap,
         Err(refusal) => {
             let err = match refusal {
                 Refusal::TooLarge { limit } => SsmError::validation(format!("The request body exceeds {limit} bytes.")),
+                Refusal::Unreadable => SsmError::validation(crate::wire::intake::UNREADABLE_BODY),
                 Refusal::Denied(err) => SsmError::from(err),
             };
             tracing::info!(action = %operation, outcome = err.kind, "SSM request refused");

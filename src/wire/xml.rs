@@ -2,13 +2,36 @@
 //!
 //! EC2 bodies are lists of `<item>`s and optional leaves with lowerCamel names; writing
 //! them directly keeps every element name visible next to the field it carries and
-//! avoids a serde wrapper type per list. Text is escaped with quick-xml.
+//! avoids a serde wrapper type per list. Text is escaped with quick-xml, after any
+//! character XML 1.0 cannot carry is replaced: whatever reaches the writer, the body
+//! stays well-formed.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 
-use quick_xml::escape::escape;
+use quick_xml::escape;
+
+use crate::domain::text::is_xml_char;
 
 pub const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+/// `text` with every character XML 1.0 forbids (most C0 controls, U+FFFE, U+FFFF)
+/// replaced by U+FFFD. Input validation refuses them; this guards what was stored
+/// before it did, and values echoed in error messages.
+pub fn xml_safe(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().map(|c| if is_xml_char(c) { c } else { char::REPLACEMENT_CHARACTER }).collect())
+}
+
+/// Text content, made safe for XML 1.0 and escaped.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    match xml_safe(text) {
+        Cow::Borrowed(safe) => escape::escape(safe),
+        Cow::Owned(safe) => Cow::Owned(escape::escape(&safe).into_owned()),
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Xml {
@@ -63,11 +86,16 @@ impl Xml {
         self.close(tag)
     }
 
-    /// A number or other value whose display needs no escaping.
+    /// A number or other value whose display needs no escaping (checked all the same).
     pub fn num(&mut self, tag: &str, value: impl Display) -> &mut Self {
         use std::fmt::Write;
         self.open(tag);
+        let start = self.buf.len();
         let _ = write!(self.buf, "{value}");
+        if let Cow::Owned(safe) = escape(&self.buf[start..]) {
+            self.buf.truncate(start);
+            self.buf.push_str(&safe);
+        }
         self.close(tag)
     }
 
@@ -149,7 +177,7 @@ pub fn error_body(code: &str, message: &str, request_id: &str) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
         escape(code),
         escape(message),
-        request_id
+        escape(request_id)
     )
 }
 
@@ -172,6 +200,26 @@ mod tests {
         assert_eq!(
             error_body("InvalidAMIID.Malformed", "Invalid id: \"<x>\" (expecting \"ami-...\")", "rid"),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidAMIID.Malformed</Code><Message>Invalid id: &quot;&lt;x&gt;&quot; (expecting &quot;ami-...&quot;)</Message></Error></Errors><RequestID>rid</RequestID></Response>"
+        );
+    }
+
+    #[test]
+    fn characters_xml_forbids_never_reach_the_body() {
+        let mut x = Xml::new();
+        x.text("keyName", "a\u{0}b\u{1B}c\u{FFFE}\td\ne")
+            .num("n", "1\u{8}2")
+            .tag_set(&[("k\u{7}".into(), "<\u{C}>".into())]);
+        assert_eq!(
+            x.as_str(),
+            "<keyName>a\u{FFFD}b\u{FFFD}c\u{FFFD}\td\ne</keyName><n>1\u{FFFD}2</n><tagSet><item><key>k\u{FFFD}</key><value>&lt;\u{FFFD}&gt;</value></item></tagSet>"
+        );
+    }
+
+    #[test]
+    fn error_messages_echoing_control_characters_stay_well_formed() {
+        assert_eq!(
+            error_body("InvalidAction", "The action \u{0} is not valid for this web service.", "rid"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidAction</Code><Message>The action \u{FFFD} is not valid for this web service.</Message></Error></Errors><RequestID>rid</RequestID></Response>"
         );
     }
 

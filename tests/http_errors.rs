@@ -1,0 +1,94 @@
+//! Every answer that reaches the application is a well-formed error in the protocol of
+//! its route: EC2 XML for `/`, REST-JSON (`x-amzn-ErrorType`, `__type`, `Message`) for
+//! the EBS direct APIs under `/snapshots`, JSON for ec2lite's own `/_ec2lite/*`.
+//! (Requests hyper refuses before routing, e.g. control bytes in a header, get its
+//! bodiless 400/414/431; they never reach ec2lite.)
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use ec2lite_test_support::{http, HttpResponse, Server};
+
+fn server() -> Server {
+    Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"])
+}
+
+/// Sends `request` as is and returns the raw answer.
+fn raw(s: &Server, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(s.address()).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn status_and_body(answer: &str) -> (u16, &str) {
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer.split_once("\r\n\r\n").map_or("", |(_, body)| body))
+}
+
+fn assert_ebs_json(r: &HttpResponse, status: u16) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"), "{}", r.body);
+    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+    assert_eq!(r.header("x-amzn-ErrorType"), body["__type"].as_str(), "{}", r.body);
+    assert!(body["Message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.body);
+}
+
+#[test]
+fn ebs_paths_answer_in_json_for_unknown_routes_methods_and_paths() {
+    let s = server();
+    assert_ebs_json(&http(s.address(), "DELETE", "/snapshots", &[], b""), 405);
+    assert_ebs_json(&http(s.address(), "GET", "/snapshots/snap-0123456789abcdef0/nothing", &[], b""), 404);
+    assert_ebs_json(&http(s.address(), "POST", "/snapshots/a/b/c/d", &[], b"Action=DescribeRegions"), 404);
+    assert_ebs_json(&http(s.address(), "GET", "/snapshots/%FF/blocks", &[], b""), 400);
+    let big = vec![0u8; 3 * 1024 * 1024];
+    assert_ebs_json(&http(s.address(), "PUT", "/snapshots/snap-0123456789abcdef0/blocks/0", &[], &big), 400);
+}
+
+#[test]
+fn broken_chunk_sizes_are_bad_requests_in_the_route_protocol() {
+    let s = server();
+    for size in ["zz", "-5"] {
+        let query = format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\nAction=DescribeRegions\r\n0\r\n\r\n"
+        );
+        let answer = raw(&s, query.as_bytes());
+        let (status, body) = status_and_body(&answer);
+        assert_eq!(status, 400, "{answer}");
+        assert!(body.contains("<Code>InvalidRequest</Code>"), "{answer}");
+
+        let ebs = format!(
+            "PUT /snapshots/snap-0123456789abcdef0/blocks/0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\nabc\r\n0\r\n\r\n"
+        );
+        let answer = raw(&s, ebs.as_bytes());
+        let (status, body) = status_and_body(&answer);
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.to_ascii_lowercase().contains("x-amzn-errortype: validationexception"), "{answer}");
+        assert!(body.contains("\"__type\":\"ValidationException\""), "{answer}");
+    }
+    // A body over the limit is still 413, in EC2's XML.
+    let big = vec![b'a'; 3 * 1024 * 1024];
+    let r = http(s.address(), "POST", "/", &[], &big);
+    assert_eq!((r.status, r.element("Code")), (413, Some("RequestEntityTooLarge")), "{}", r.body);
+}
+
+#[test]
+fn ec2lite_endpoints_answer_in_json() {
+    let s = server();
+    for (method, path, status) in [
+        ("GET", "/_ec2lite/reset", 405),
+        ("GET", "/_ec2lite/nothing", 404),
+        ("POST", "/moto-api/other", 404),
+        ("POST", "/_ec2lite/fail/%FF", 400),
+    ] {
+        let r = http(s.address(), method, path, &[], b"");
+        assert_eq!(r.status, status, "{method} {path}: {}", r.body);
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+        assert!(body["error"].is_string() && body["message"].is_string(), "{}", r.body);
+    }
+    // Anything else is an EC2 Query request, wherever it is sent.
+    let r = http(s.address(), "PUT", "/any/path", &[], b"");
+    assert_eq!((r.status, r.element("Code")), (400, Some("MissingAction")), "{}", r.body);
+}

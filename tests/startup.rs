@@ -1,0 +1,68 @@
+//! Start-up on a damaged database: ec2lite exits non-zero with a message naming the
+//! file, and leaves the file as it found it (nothing is lost silently).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ec2lite_test_support::{ec2, temp_dir, Server};
+
+/// Runs the binary on `data_dir` and returns its exit code and stderr; fails if it is
+/// still running after 20 s (it started serving).
+fn start_on(data_dir: &std::path::Path) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ec2lite"))
+        .args(["--listen", "127.0.0.1:0", "--no-catalog", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ec2lite started on a damaged database");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("output");
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn a_file_of_garbage_stops_start_up_with_its_name() {
+    let dir = temp_dir("garbage");
+    let db = dir.join("ec2lite.db");
+    let garbage: Vec<u8> = (0..64 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(&db, &garbage).unwrap();
+    let (code, stderr) = start_on(&dir);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains(&db.to_string_lossy().into_owned()), "{stderr}");
+    assert_eq!(std::fs::read(&db).unwrap(), garbage, "the damaged file is left as it was");
+}
+
+#[test]
+fn a_damaged_page_stops_start_up_instead_of_serving_what_is_left() {
+    let mut s = Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"]);
+    for i in 0..200 {
+        let name = format!("image-{i:04}-{}", "x".repeat(100));
+        let r = ec2(
+            s.address(),
+            "test",
+            "us-east-1",
+            &[("Action", "RegisterImage"), ("Name", &name), ("ImageLocation", "b/m.xml")],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    s.stop();
+    let db = s.data_dir.join("ec2lite.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    assert!(bytes.len() > page * 8, "{} bytes", bytes.len());
+    // Scribble over the middle of the file, past the pages the schema lives in.
+    let middle = bytes.len() / page / 2 * page;
+    bytes[middle..middle + page].fill(0xA5);
+    std::fs::write(&db, &bytes).unwrap();
+    let (code, stderr) = start_on(&s.data_dir);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("ec2lite.db"), "{stderr}");
+}
