@@ -25,21 +25,49 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     if let (Location::Url(_), None, false) = (&location, &config.database_url, config.in_memory) {
         std::fs::create_dir_all(&config.data_dir)?;
     }
-    let damaged = |detail: String| match &location {
+    let damaged = |detail: String| damaged_message(&location, &detail);
+    durability::set(durability(config));
+    let file = location.file();
+    if let Some(file) = &file {
+        durability::check_header(file).map_err(damaged)?;
+    }
+    let store = Store::open(&location).await.map_err(|e| damaged(e.to_string()))?;
+    let size = file.and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
+    if size <= durability::CHECK_BEFORE_SERVING_BYTES {
+        let problems = durability::quick_check(&mut *store.read().await?).await?;
+        if !problems.is_empty() {
+            store.close().await;
+            return Err(damaged(format!("integrity check: {}", problems.join("; "))).into());
+        }
+    } else {
+        // A large database is checked while serving; damage found stops the process as
+        // it would have stopped start-up (answers so far came from sound pages: SQLite
+        // refuses to read a damaged one).
+        let checked = store.clone();
+        tokio::spawn(async move {
+            let problems = match checked.read().await {
+                Ok(mut conn) => durability::quick_check(&mut conn).await.unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            if !problems.is_empty() {
+                let message = damaged_message(&location, &format!("integrity check: {}", problems.join("; ")));
+                tracing::error!("{message}");
+                eprintln!("ec2lite: {message}");
+                std::process::exit(1);
+            }
+        });
+    }
+    Ok(store)
+}
+
+fn damaged_message(location: &Location, detail: &str) -> String {
+    match location {
         Location::Url(url) => format!(
             "the database {url} cannot be used ({detail}); ec2lite stops rather than lose data: \
              restore the file from a backup, or move it away to start empty"
         ),
         Location::InMemory => format!("the in-memory database cannot be opened ({detail})"),
-    };
-    durability::set(durability(config));
-    let store = Store::open(&location).await.map_err(|e| damaged(e.to_string()))?;
-    let problems = crate::store::durability::quick_check(&mut *store.read().await?).await?;
-    if !problems.is_empty() {
-        store.close().await;
-        return Err(damaged(format!("integrity check: {}", problems.join("; "))).into());
     }
-    Ok(store)
 }
 
 fn durability(config: &Config) -> Durability {

@@ -66,3 +66,26 @@ fn a_damaged_page_stops_start_up_instead_of_serving_what_is_left() {
     assert_ne!(code, 0, "{stderr}");
     assert!(stderr.contains("ec2lite.db"), "{stderr}");
 }
+
+#[test]
+fn a_truncated_file_stops_start_up_from_its_header_alone() {
+    let mut s = Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"]);
+    for i in 0..200 {
+        let name = format!("image-{i:04}-{}", "x".repeat(100));
+        let r = ec2(
+            s.address(),
+            "test",
+            "us-east-1",
+            &[("Action", "RegisterImage"), ("Name", &name), ("ImageLocation", "b/m.xml")],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    s.stop();
+    let db = s.data_dir.join("ec2lite.db");
+    let bytes = std::fs::read(&db).unwrap();
+    let _ = std::fs::remove_file(s.data_dir.join("ec2lite.db-wal"));
+    std::fs::write(&db, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, stderr) = start_on(&s.data_dir);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("truncated"), "{stderr}");
+}

@@ -18,7 +18,8 @@ pub fn migrate(path: &Path) -> std::result::Result<Connection, MigrateError> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "wal")?;
-    conn.pragma_update(None, "synchronous", "normal")?;
+    let full = matches!(super::durability::sqlite_synchronous(), sqlx::sqlite::SqliteSynchronous::Full);
+    conn.pragma_update(None, "synchronous", if full { "full" } else { "normal" })?;
     conn.pragma_update(None, "foreign_keys", true)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute_batch(

@@ -54,6 +54,16 @@ pub enum Location {
     InMemory,
 }
 
+impl Location {
+    /// The database file, if the location is a file.
+    pub fn file(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Location::Url(url) => file_options(url).ok().map(|o| o.get_filename().to_path_buf()),
+            Location::InMemory => None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     /// The hot read path.
