@@ -57,8 +57,8 @@ pub async fn synchronous(conn: &mut Conn) -> Result<i64, sqlx::Error> {
 /// SQLite's `quick_check`: every page and index structurally sound (not the slower
 /// cross-check of index contents that `integrity_check` adds). The problems found,
 /// none when the file is sound.
-pub async fn quick_check(conn: &mut Conn) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<String> = sqlx::query_scalar("pragma quick_check(20)").fetch_all(&mut *conn).await?;
+pub fn quick_check(store: &super::Store) -> crate::error::Result<Vec<String>> {
+    let rows = store.query(|db| db.texts(&super::sql::Sql::new("pragma quick_check(20)")))?;
     Ok(if rows == ["ok"] { Vec::new() } else { rows })
 }
 
@@ -114,7 +114,7 @@ mod tests {
         set(Durability::Normal);
         let store = store.unwrap();
         assert_eq!(synchronous(&mut store.write().await.unwrap()).await.unwrap(), 2, "FULL");
-        assert!(quick_check(&mut store.read().await.unwrap()).await.unwrap().is_empty());
+        assert!(quick_check(&store).unwrap().is_empty());
         store.close().await;
         std::fs::remove_dir_all(dir).unwrap();
     }
