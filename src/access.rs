@@ -13,16 +13,20 @@
 //! Lookups run on the connection (or transaction) the action goes on with, so what was
 //! checked is what is changed.
 
+use std::collections::BTreeMap;
+
+use crate::app::App;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{BlockDeviceMapping, EbsBlockDevice, Image};
 use crate::domain::instance::Instance;
 use crate::domain::lifecycle::ImageState;
 use crate::domain::network::security_group::{group_name_not_found, GroupRef, SecurityGroup};
 use crate::domain::snapshot::Snapshot;
+use crate::domain::ssm::{self, ParameterVersion, SsmError};
 use crate::domain::volume::Volume;
 use crate::error::{Ec2Error, Result};
 use crate::store::network::{self, security_groups};
-use crate::store::{images, instances, snapshots, volumes, Conn};
+use crate::store::{images, instances, snapshots, ssm as ssm_store, volumes, Conn};
 
 /// The account and region a request acts in.
 #[derive(Debug, Clone, Copy)]
@@ -146,4 +150,59 @@ pub async fn own_instance(scope: Scope<'_>, conn: &mut Conn, instance_id: &str) 
     instances::find_owned(conn, scope.account, scope.region, instance_id)
         .await?
         .ok_or_else(|| Ec2Error::instance_not_found(&[instance_id]))
+}
+
+/// Every version of an SSM parameter the caller can read: its own, or a public one of
+/// the region (empty: none).
+pub async fn parameter_history(
+    app: &App,
+    scope: Scope<'_>,
+    conn: &mut Conn,
+    name: &str,
+) -> ssm::Result<Vec<ParameterVersion>> {
+    if ssm::is_public(name) {
+        return Ok(public_parameters(app, scope, conn).await?.remove(name).unwrap_or_default());
+    }
+    Ok(ssm_store::history(conn, scope.account, scope.region, name).await?)
+}
+
+/// The region's public parameters (derived from its catalog), by name.
+pub async fn public_parameters(
+    app: &App,
+    scope: Scope<'_>,
+    conn: &mut Conn,
+) -> ssm::Result<BTreeMap<String, Vec<ParameterVersion>>> {
+    if app.catalog.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let images = ssm_store::catalog_images(conn, scope.region).await?;
+    Ok(ssm::public_parameters(&images))
+}
+
+/// The AMI id an `ImageId` of `resolve:ssm:<name>[:<version>]` stands for (the
+/// `resolve:ssm:` prefix is optional here). The parameter is the caller's own (of data
+/// type `aws:ec2:image`) or a public one of the region; whether the image can be
+/// launched is left to the launch, as on EC2 (a parameter may point at an AMI that was
+/// deregistered since).
+pub async fn resolve_ssm_image(app: &App, scope: Scope<'_>, conn: &mut Conn, reference: &str) -> Result<String> {
+    let text = reference.strip_prefix("resolve:ssm:").unwrap_or(reference);
+    let invalid = || crate::ec2_err!(SsmInvalidParameter, "The following aliases are invalid: {text}");
+    let parsed = ssm::parse_reference(text).map_err(|_| invalid())?;
+    let history = parameter_history(app, scope, conn, parsed.name).await.map_err(ssm_to_ec2)?;
+    let parameter = ssm::select(&history, &parsed).map_err(|_| invalid())?;
+    if parameter.owner.is_some() && parameter.data_type != "aws:ec2:image" {
+        return Err(crate::ec2_err!(
+            SsmInvalidParameter,
+            "Unsupported data type. The following parameter data types are supported: aws:ec2:image"
+        ));
+    }
+    Ok(parameter.value.clone())
+}
+
+fn ssm_to_ec2(err: SsmError) -> Ec2Error {
+    if err.kind == "InternalServerError" {
+        Ec2Error::internal()
+    } else {
+        crate::ec2_err!(SsmInvalidParameter, "{}", err.message)
+    }
 }

@@ -5,7 +5,6 @@ use crate::domain::instance_types;
 use crate::domain::lifecycle::{InstanceState, VolumeState};
 
 use super::launch_templates::TemplateLaunch;
-use super::ssm::resolve_ssm_image;
 use super::{Ctx, FromParams};
 use crate::access::launchable_image;
 use crate::domain::clock::iso;
@@ -199,7 +198,7 @@ pub async fn run_instances(ctx: &Ctx<'_>, request: RunInstancesRequest) -> Resul
     ctx.ensure_default_network().await?;
     let mut tx = ctx.app.store.write().await?;
     if let Some(reference) = input.image_id.strip_prefix(SSM_PREFIX) {
-        input.image_id = resolve_ssm_image(ctx.app, ctx.scope, &mut tx, reference).await?;
+        input.image_id = crate::access::resolve_ssm_image(ctx.app, ctx.scope, &mut tx, reference).await?;
     }
     if let Some(earlier) = earlier_launch(ctx, &mut tx, &input).await? {
         ctx.check_dry_run()?;

@@ -1,68 +1,23 @@
 //! SSM Parameter Store: GetParameter, GetParameters, GetParametersByPath,
-//! GetParameterHistory, PutParameter, DeleteParameter(s), DescribeParameters, and the
-//! `resolve:ssm:` lookup RunInstances makes. Inputs arrive typed from `wire::ssm`;
+//! GetParameterHistory, PutParameter, DeleteParameter(s), DescribeParameters (the
+//! `resolve:ssm:` lookup RunInstances makes is `access::resolve_ssm_image`). Inputs arrive typed from `wire::ssm`;
 //! outputs are the JSON shapes of the SSM model.
 //!
 //! Own parameters are `String` or `StringList` (no KMS, so no `SecureString`);
 //! labels, tags and policies are not kept.
-
-use std::collections::BTreeMap;
 
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
-use crate::access::{launchable_image, Scope};
-use crate::app::App;
+use crate::access::{self, launchable_image, Scope};
 use crate::domain::ssm::{
-    self, check_own_name, check_path, is_public, parse_reference, under_path, ParameterVersion, Reference, Result,
-    Selector, SsmError,
+    self, check_own_name, check_path, is_public, parse_reference, under_path, ParameterVersion, Result, SsmError,
 };
-use crate::ec2_err;
-use crate::error::Ec2Error;
 use crate::store::{ssm as store, Conn};
 
 // Reading ------------------------------------------------------------------------------
-
-/// Every version of a parameter the caller can read: its own, or a public one of the
-/// region (empty: none).
-async fn history_of(ctx: &Ctx<'_>, conn: &mut Conn, name: &str) -> Result<Vec<ParameterVersion>> {
-    if is_public(name) {
-        let mut public = public_parameters(ctx.app, ctx.scope, conn).await?;
-        return Ok(public.remove(name).unwrap_or_default());
-    }
-    Ok(store::history(conn, ctx.scope.account, ctx.scope.region, name).await?)
-}
-
-async fn public_parameters(
-    app: &App,
-    scope: Scope<'_>,
-    conn: &mut Conn,
-) -> Result<BTreeMap<String, Vec<ParameterVersion>>> {
-    if app.catalog.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let images = store::catalog_images(conn, scope.region).await?;
-    Ok(ssm::public_parameters(&images))
-}
-
-/// The version a reference selects: the latest, a numbered one, or (labels are never
-/// set here) none.
-fn select<'h>(history: &'h [ParameterVersion], reference: &Reference<'_>) -> Result<&'h ParameterVersion> {
-    let latest = history.last().ok_or_else(SsmError::not_found)?;
-    match reference.selector {
-        None => Ok(latest),
-        Some(Selector::Version(v)) => history
-            .iter()
-            .find(|p| p.version == v)
-            .ok_or_else(|| SsmError::version_not_found(reference.name, &v.to_string())),
-        Some(Selector::Label(label)) => Err(SsmError::new(
-            "ParameterVersionNotFound",
-            format!("Systems Manager could not find label {label} of {}.", reference.name),
-        )),
-    }
-}
 
 fn epoch_seconds(ms: i64) -> f64 {
     ms as f64 / 1000.0
@@ -125,8 +80,8 @@ pub struct GetParameterInput {
 pub async fn get_parameter(ctx: &Ctx<'_>, input: GetParameterInput) -> Result<Value> {
     let reference = parse_reference(&input.name)?;
     let mut conn = ctx.app.store.read().await?;
-    let history = history_of(ctx, &mut conn, reference.name).await?;
-    let p = select(&history, &reference)?;
+    let history = access::parameter_history(ctx.app, ctx.scope, &mut conn, reference.name).await?;
+    let p = ssm::select(&history, &reference)?;
     Ok(json!({ "Parameter": parameter_json(p, ctx.scope.region, reference.selector_text()) }))
 }
 
@@ -161,8 +116,8 @@ pub async fn get_parameters(ctx: &Ctx<'_>, input: GetParametersInput) -> Result<
         }
         let selected = match parse_reference(text) {
             Ok(reference) => {
-                let history = history_of(ctx, &mut conn, reference.name).await?;
-                select(&history, &reference)
+                let history = access::parameter_history(ctx.app, ctx.scope, &mut conn, reference.name).await?;
+                ssm::select(&history, &reference)
                     .ok()
                     .map(|p| parameter_json(p, ctx.scope.region, reference.selector_text()))
             }
@@ -333,7 +288,7 @@ pub async fn get_parameters_by_path(ctx: &Ctx<'_>, input: GetParametersByPathInp
     let path = input.path.trim_end_matches('/');
     let mut conn = ctx.app.store.read().await?;
     let candidates: Vec<ParameterVersion> = if is_public(&format!("{path}/")) {
-        let public = public_parameters(ctx.app, ctx.scope, &mut conn).await?;
+        let public = access::public_parameters(ctx.app, ctx.scope, &mut conn).await?;
         public.into_values().filter_map(|mut versions| versions.pop()).collect()
     } else {
         let prefix = format!("{path}/");
@@ -376,7 +331,7 @@ pub async fn get_parameter_history(ctx: &Ctx<'_>, input: GetParameterHistoryInpu
     };
     let reference = parse_reference(&input.name)?;
     let mut conn = ctx.app.store.read().await?;
-    let history = history_of(ctx, &mut conn, reference.name).await?;
+    let history = access::parameter_history(ctx.app, ctx.scope, &mut conn, reference.name).await?;
     if history.is_empty() {
         return Err(SsmError::new("ParameterNotFound", format!("Parameter {} not found.", input.name)));
     }
@@ -616,46 +571,10 @@ pub async fn delete_parameters(ctx: &Ctx<'_>, input: DeleteParametersInput) -> R
 
 // resolve:ssm: ---------------------------------------------------------------------------
 
-/// The AMI id an `ImageId` of `resolve:ssm:<name>[:<version>]` stands for (the
-/// `resolve:ssm:` prefix is optional here). The parameter is the caller's own (of data
-/// type `aws:ec2:image`) or a public one of the region; whether the image can be
-/// launched is left to the launch, as on EC2 (a parameter may point at an AMI that was
-/// deregistered since).
-pub async fn resolve_ssm_image(
-    app: &App,
-    scope: Scope<'_>,
-    conn: &mut Conn,
-    reference: &str,
-) -> crate::error::Result<String> {
-    let text = reference.strip_prefix("resolve:ssm:").unwrap_or(reference);
-    let invalid = || ec2_err!(SsmInvalidParameter, "The following aliases are invalid: {text}");
-    let parsed = parse_reference(text).map_err(|_| invalid())?;
-    let history = if is_public(parsed.name) {
-        public_parameters(app, scope, conn).await.map_err(to_ec2)?.remove(parsed.name).unwrap_or_default()
-    } else {
-        store::history(conn, scope.account, scope.region, parsed.name).await?
-    };
-    let parameter = select(&history, &parsed).map_err(|_| invalid())?;
-    if parameter.owner.is_some() && parameter.data_type != "aws:ec2:image" {
-        return Err(ec2_err!(
-            SsmInvalidParameter,
-            "Unsupported data type. The following parameter data types are supported: aws:ec2:image"
-        ));
-    }
-    Ok(parameter.value.clone())
-}
-
-fn to_ec2(err: SsmError) -> Ec2Error {
-    if err.kind == "InternalServerError" {
-        Ec2Error::internal()
-    } else {
-        ec2_err!(SsmInvalidParameter, "{}", err.message)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::App;
 
     fn version(name: &str, n: i64) -> ParameterVersion {
         ParameterVersion {
@@ -675,10 +594,13 @@ mod tests {
     #[test]
     fn select_picks_latest_a_version_or_refuses() {
         let history = vec![version("/a", 1), version("/a", 2)];
-        assert_eq!(select(&history, &parse_reference("/a").unwrap()).unwrap().version, 2);
-        assert_eq!(select(&history, &parse_reference("/a:1").unwrap()).unwrap().value, "v1");
-        assert_eq!(select(&history, &parse_reference("/a:7").unwrap()).unwrap_err().kind, "ParameterVersionNotFound");
-        assert_eq!(select(&[], &parse_reference("/a").unwrap()).unwrap_err(), SsmError::not_found());
+        assert_eq!(ssm::select(&history, &parse_reference("/a").unwrap()).unwrap().version, 2);
+        assert_eq!(ssm::select(&history, &parse_reference("/a:1").unwrap()).unwrap().value, "v1");
+        assert_eq!(
+            ssm::select(&history, &parse_reference("/a:7").unwrap()).unwrap_err().kind,
+            "ParameterVersionNotFound"
+        );
+        assert_eq!(ssm::select(&[], &parse_reference("/a").unwrap()).unwrap_err(), SsmError::not_found());
     }
 
     #[test]
@@ -779,19 +701,23 @@ mod tests {
         put_parameter(&ctx, put("/plain", &al2023, None)).await.unwrap();
         let mut conn = app.store.read().await.unwrap();
         for reference in ["resolve:ssm:/golden", "/golden:1", public] {
-            assert_eq!(resolve_ssm_image(&app, scope, &mut conn, reference).await.unwrap(), al2023, "{reference}");
+            assert_eq!(
+                crate::access::resolve_ssm_image(&app, scope, &mut conn, reference).await.unwrap(),
+                al2023,
+                "{reference}"
+            );
         }
         for (reference, message) in [
             ("resolve:ssm:/missing", "The following aliases are invalid: /missing"),
             ("/golden:2", "The following aliases are invalid: /golden:2"),
             ("/plain", "Unsupported data type. The following parameter data types are supported: aws:ec2:image"),
         ] {
-            let err = resolve_ssm_image(&app, scope, &mut conn, reference).await.unwrap_err();
+            let err = crate::access::resolve_ssm_image(&app, scope, &mut conn, reference).await.unwrap_err();
             assert_eq!((err.code.as_str(), err.message.as_str()), ("SsmInvalidParameter", message));
         }
         // Another account sees the public parameter, not the caller's own.
         let other = Scope { account: "111122223333", region: "us-east-1" };
-        assert!(resolve_ssm_image(&app, other, &mut conn, "/golden").await.is_err());
-        assert_eq!(resolve_ssm_image(&app, other, &mut conn, public).await.unwrap(), al2023);
+        assert!(crate::access::resolve_ssm_image(&app, other, &mut conn, "/golden").await.is_err());
+        assert_eq!(crate::access::resolve_ssm_image(&app, other, &mut conn, public).await.unwrap(), al2023);
     }
 }

@@ -151,6 +151,23 @@ pub fn spellings(name: &str) -> [String; 2] {
     }
 }
 
+/// The version a reference selects: the latest, a numbered one, or (labels are never
+/// set here) none.
+pub fn select<'h>(history: &'h [ParameterVersion], reference: &Reference<'_>) -> Result<&'h ParameterVersion> {
+    let latest = history.last().ok_or_else(SsmError::not_found)?;
+    match reference.selector {
+        None => Ok(latest),
+        Some(Selector::Version(v)) => history
+            .iter()
+            .find(|p| p.version == v)
+            .ok_or_else(|| SsmError::version_not_found(reference.name, &v.to_string())),
+        Some(Selector::Label(label)) => Err(SsmError::new(
+            "ParameterVersionNotFound",
+            format!("Systems Manager could not find label {label} of {}.", reference.name),
+        )),
+    }
+}
+
 /// Reads `name[:selector]`, also given as the parameter's ARN
 /// (`arn:aws:ssm:<region>:<account>:parameter/<name>`).
 pub fn parse_reference(text: &str) -> Result<Reference<'_>> {
