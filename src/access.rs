@@ -19,6 +19,9 @@ use crate::app::App;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{BlockDeviceMapping, EbsBlockDevice, Image};
 use crate::domain::instance::Instance;
+use crate::domain::launch_template::{
+    version_not_found, LaunchTemplate, LaunchTemplateVersion, TemplateRef, VersionRef,
+};
 use crate::domain::lifecycle::ImageState;
 use crate::domain::network::security_group::{group_name_not_found, GroupRef, SecurityGroup};
 use crate::domain::snapshot::Snapshot;
@@ -26,7 +29,7 @@ use crate::domain::ssm::{self, ParameterVersion, SsmError};
 use crate::domain::volume::Volume;
 use crate::error::{Ec2Error, Result};
 use crate::store::network::{self, security_groups};
-use crate::store::{images, instances, snapshots, ssm as ssm_store, volumes, Conn};
+use crate::store::{images, instances, launch_templates, snapshots, ssm as ssm_store, volumes, Conn};
 
 /// The account and region a request acts in.
 #[derive(Debug, Clone, Copy)]
@@ -205,4 +208,28 @@ fn ssm_to_ec2(err: SsmError) -> Ec2Error {
     } else {
         crate::ec2_err!(SsmInvalidParameter, "{}", err.message)
     }
+}
+
+/// One of the caller's launch templates, by id or name, or EC2's NotFound for the kind
+/// of reference given.
+pub async fn owned_launch_template(
+    scope: Scope<'_>,
+    conn: &mut Conn,
+    template: &TemplateRef,
+) -> Result<LaunchTemplate> {
+    launch_templates::find_template(conn, scope.account, scope.region, template)
+        .await?
+        .ok_or_else(|| template.not_found())
+}
+
+/// The version `version` of `template`, or EC2's VersionNotFound.
+pub async fn launch_template_version(
+    conn: &mut Conn,
+    template: &LaunchTemplate,
+    version: VersionRef,
+) -> Result<LaunchTemplateVersion> {
+    let number = template.version_number(&version);
+    launch_templates::find_version(conn, template, number)
+        .await?
+        .ok_or_else(|| version_not_found(&template.launch_template_id, number))
 }

@@ -4,7 +4,6 @@
 use crate::domain::instance_types;
 use crate::domain::lifecycle::{InstanceState, VolumeState};
 
-use super::launch_templates::TemplateLaunch;
 use super::{Ctx, FromParams};
 use crate::access::launchable_image;
 use crate::domain::clock::iso;
@@ -12,6 +11,7 @@ use crate::domain::filter::{filter_in_memory, Filter};
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{check_enum, BlockDeviceMapping, EbsBlockDevice, Image};
 use crate::domain::instance::{check_compatible, instance_type, Instance, InstanceInterface, InstanceType};
+use crate::domain::launch_template::{top_member, TemplateRef, VersionRef};
 use crate::domain::network::interface::{
     check_group_count, new_attachment_id, random_mac, InterfaceAttachment, NetworkInterface,
 };
@@ -690,6 +690,68 @@ fn volume_for_mapping(
     })
 }
 
+// RunInstances from a template -----------------------------------------------------------
+
+/// The resource types a template's tags reach at launch (a spot request has none here).
+const LAUNCH_TAGGED: [&str; 3] = ["instance", "volume", "network-interface"];
+
+/// `LaunchTemplate.*` of a RunInstances request, with the request itself: its own
+/// parameters override the template version's data once that is loaded.
+#[derive(Debug, Clone)]
+pub struct TemplateLaunch {
+    pub template: TemplateRef,
+    pub version: VersionRef,
+    pub request: Params,
+}
+
+impl TemplateLaunch {
+    /// `None` for a direct launch.
+    pub fn parse(p: &Params) -> Result<Option<TemplateLaunch>> {
+        let Some(template) = TemplateRef::parse(p, "LaunchTemplate.")? else {
+            if p.has("LaunchTemplate") {
+                return Err(ec2_err!(
+                    MissingParameter,
+                    "The request must include either the launch template ID or the launch template name."
+                ));
+            }
+            return Ok(None);
+        };
+        let version =
+            p.str("LaunchTemplate.Version").map(VersionRef::parse).transpose()?.unwrap_or(VersionRef::Default);
+        Ok(Some(TemplateLaunch { template, version, request: p.clone() }))
+    }
+
+    /// The launch as if its parameters had all been sent: the template version's data
+    /// under every member the request does not set, its tags under the request's (by
+    /// resource type and key). The launch then makes every check a direct one makes.
+    pub async fn input(&self, ctx: &Ctx<'_>) -> Result<RunInstancesInput> {
+        let data = {
+            let mut conn = ctx.app.store.read().await?;
+            let template = crate::access::owned_launch_template(ctx.scope, &mut conn, &self.template).await?;
+            crate::access::launch_template_version(&mut conn, &template, self.version).await?.data
+        };
+        let inherited = data.as_run_params(|member| member == "TagSpecification" || self.request.has(member));
+        let mut input = RunInstancesInput::from_params(&self.request.with_defaults(inherited))?;
+        let template_tags = Params::from_pairs(
+            data.0.iter().filter(|(k, _)| top_member(k) == "TagSpecification").map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let specs = parse_tag_specs(&template_tags)?;
+        for (resource_type, tags) in [
+            (LAUNCH_TAGGED[0], &mut input.instance_tags),
+            (LAUNCH_TAGGED[1], &mut input.volume_tags),
+            (LAUNCH_TAGGED[2], &mut input.interface_tags),
+        ] {
+            for tag in specs.iter().filter(|s| s.resource_type == resource_type).flat_map(|s| &s.tags) {
+                if !tags.iter().any(|t| t.key == tag.key) {
+                    tags.push(tag.clone());
+                }
+            }
+            tag_rules::check_count(tags.len())?;
+        }
+        Ok(input)
+    }
+}
+
 // DescribeInstances ----------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
@@ -1194,5 +1256,23 @@ mod tests {
         assert_eq!(code(DescribeInstanceStatusInput::from_params(&p)), "InvalidParameterValue");
         let p = Params::from_pairs([("InstanceId.1", "i-xyz")]);
         assert_eq!(code(DescribeInstanceStatusInput::from_params(&p)), "InvalidInstanceID.Malformed");
+    }
+
+    #[test]
+    fn run_instances_names_a_template() {
+        let p = Params::from_pairs([
+            ("LaunchTemplate.LaunchTemplateId", "lt-0123456789abcdef0"),
+            ("LaunchTemplate.Version", "4"),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+        ]);
+        let launch = TemplateLaunch::parse(&p).unwrap().unwrap();
+        assert_eq!(launch.template, TemplateRef::Id("lt-0123456789abcdef0".into()));
+        assert_eq!(launch.version, VersionRef::Number(4));
+        let p = Params::from_pairs([("LaunchTemplate.LaunchTemplateName", "web")]);
+        assert_eq!(TemplateLaunch::parse(&p).unwrap().unwrap().version, VersionRef::Default);
+        assert!(TemplateLaunch::parse(&Params::from_pairs([("ImageId", "ami-12345678")])).unwrap().is_none());
+        let p = Params::from_pairs([("LaunchTemplate.Version", "1")]);
+        assert_eq!(code(TemplateLaunch::parse(&p)), "MissingParameter");
     }
 }

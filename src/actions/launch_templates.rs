@@ -3,14 +3,13 @@
 //! DeleteLaunchTemplateVersions, GetLaunchTemplateData, and the launch from a template
 //! that RunInstances makes (`TemplateLaunch`).
 
-use super::instances::RunInstancesInput;
 use super::{Ctx, FromParams};
 use crate::access;
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, new_id, IdKind};
 use crate::domain::instance::instance_type;
 use crate::domain::launch_template::{
-    check_description, check_name, created_by, data_of_instance, top_member, version_not_found, LaunchTemplate,
+    check_description, check_name, created_by, data_of_instance, version_not_found, LaunchTemplate,
     LaunchTemplateVersion, TemplateData, TemplateRef, VersionRef, MAX_VERSIONS,
 };
 use crate::domain::tags::{self as tag_rules, Tag};
@@ -46,23 +45,6 @@ fn parse_description(p: &Params) -> Result<Option<String>> {
         check_description(d)?;
     }
     Ok(description)
-}
-
-/// The caller's template, or EC2's NotFound for how it was named.
-async fn find(ctx: &Ctx<'_>, conn: &mut Conn, template: &TemplateRef) -> Result<LaunchTemplate> {
-    store::find_template(conn, ctx.scope.account, ctx.scope.region, template).await?.ok_or_else(|| template.not_found())
-}
-
-/// The version `version` of `template`, or EC2's VersionNotFound.
-async fn find_version(
-    conn: &mut Conn,
-    template: &LaunchTemplate,
-    version: VersionRef,
-) -> Result<LaunchTemplateVersion> {
-    let number = template.version_number(&version);
-    store::find_version(conn, template, number)
-        .await?
-        .ok_or_else(|| version_not_found(&template.launch_template_id, number))
 }
 
 // CreateLaunchTemplate -------------------------------------------------------------------
@@ -152,7 +134,7 @@ impl FromParams for CreateLaunchTemplateVersionInput {
 
 pub async fn create_launch_template_version(ctx: &Ctx<'_>, input: CreateLaunchTemplateVersionInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
-    let template = find(ctx, &mut tx, &input.template).await?;
+    let template = access::owned_launch_template(ctx.scope, &mut tx, &input.template).await?;
     if template.last_version_number >= MAX_VERSIONS {
         return Err(ec2_err!(
             InvalidParameterValue,
@@ -162,7 +144,7 @@ pub async fn create_launch_template_version(ctx: &Ctx<'_>, input: CreateLaunchTe
     }
     // The new version inherits the source's data but for the members it sets itself.
     let data = match input.source_version {
-        Some(source) => find_version(&mut tx, &template, source).await?.data.overlay(&input.data),
+        Some(source) => access::launch_template_version(&mut tx, &template, source).await?.data.overlay(&input.data),
         None => input.data,
     };
     ctx.check_dry_run()?;
@@ -284,7 +266,7 @@ pub async fn describe_launch_template_versions(
     ctx.check_dry_run()?;
     let mut conn = ctx.app.store.read().await?;
     let template = match &input.template {
-        Some(t) => Some(find(ctx, &mut conn, t).await?),
+        Some(t) => Some(access::owned_launch_template(ctx.scope, &mut conn, t).await?),
         None => None,
     };
     let numbers: Vec<i64> = match &template {
@@ -332,9 +314,9 @@ impl FromParams for ModifyLaunchTemplateInput {
 
 pub async fn modify_launch_template(ctx: &Ctx<'_>, input: ModifyLaunchTemplateInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
-    let mut template = find(ctx, &mut tx, &input.template).await?;
+    let mut template = access::owned_launch_template(ctx.scope, &mut tx, &input.template).await?;
     if let Some(version) = input.default_version {
-        let version = find_version(&mut tx, &template, version).await?;
+        let version = access::launch_template_version(&mut tx, &template, version).await?;
         ctx.check_dry_run()?;
         store::set_default_version(&mut tx, &template.launch_template_id, version.version_number).await?;
         template.default_version = version.version_number;
@@ -362,7 +344,7 @@ impl FromParams for DeleteLaunchTemplateInput {
 
 pub async fn delete_launch_template(ctx: &Ctx<'_>, input: DeleteLaunchTemplateInput) -> Result<Xml> {
     let mut tx = ctx.app.store.write().await?;
-    let template = find(ctx, &mut tx, &input.template).await?;
+    let template = access::owned_launch_template(ctx.scope, &mut tx, &input.template).await?;
     ctx.check_dry_run()?;
     store::delete_template(&mut tx, &template.launch_template_id).await?;
     tx.commit().await?;
@@ -497,68 +479,6 @@ pub async fn get_launch_template_data(ctx: &Ctx<'_>, input: GetLaunchTemplateDat
     Ok(x)
 }
 
-// RunInstances from a template -----------------------------------------------------------
-
-/// The resource types a template's tags reach at launch (a spot request has none here).
-const LAUNCH_TAGGED: [&str; 3] = ["instance", "volume", "network-interface"];
-
-/// `LaunchTemplate.*` of a RunInstances request, with the request itself: its own
-/// parameters override the template version's data once that is loaded.
-#[derive(Debug, Clone)]
-pub struct TemplateLaunch {
-    pub template: TemplateRef,
-    pub version: VersionRef,
-    pub request: Params,
-}
-
-impl TemplateLaunch {
-    /// `None` for a direct launch.
-    pub fn parse(p: &Params) -> Result<Option<TemplateLaunch>> {
-        let Some(template) = TemplateRef::parse(p, "LaunchTemplate.")? else {
-            if p.has("LaunchTemplate") {
-                return Err(ec2_err!(
-                    MissingParameter,
-                    "The request must include either the launch template ID or the launch template name."
-                ));
-            }
-            return Ok(None);
-        };
-        let version =
-            p.str("LaunchTemplate.Version").map(VersionRef::parse).transpose()?.unwrap_or(VersionRef::Default);
-        Ok(Some(TemplateLaunch { template, version, request: p.clone() }))
-    }
-
-    /// The launch as if its parameters had all been sent: the template version's data
-    /// under every member the request does not set, its tags under the request's (by
-    /// resource type and key). The launch then makes every check a direct one makes.
-    pub async fn input(&self, ctx: &Ctx<'_>) -> Result<RunInstancesInput> {
-        let data = {
-            let mut conn = ctx.app.store.read().await?;
-            let template = find(ctx, &mut conn, &self.template).await?;
-            find_version(&mut conn, &template, self.version).await?.data
-        };
-        let inherited = data.as_run_params(|member| member == "TagSpecification" || self.request.has(member));
-        let mut input = RunInstancesInput::from_params(&self.request.with_defaults(inherited))?;
-        let template_tags = Params::from_pairs(
-            data.0.iter().filter(|(k, _)| top_member(k) == "TagSpecification").map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        let specs = parse_tag_specs(&template_tags)?;
-        for (resource_type, tags) in [
-            (LAUNCH_TAGGED[0], &mut input.instance_tags),
-            (LAUNCH_TAGGED[1], &mut input.volume_tags),
-            (LAUNCH_TAGGED[2], &mut input.interface_tags),
-        ] {
-            for tag in specs.iter().filter(|s| s.resource_type == resource_type).flat_map(|s| &s.tags) {
-                if !tags.iter().any(|t| t.key == tag.key) {
-                    tags.push(tag.clone());
-                }
-            }
-            tag_rules::check_count(tags.len())?;
-        }
-        Ok(input)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,23 +546,5 @@ mod tests {
     fn delete_versions_needs_versions() {
         let p = Params::from_pairs([("LaunchTemplateId", "lt-0123456789abcdef0")]);
         assert_eq!(code(DeleteLaunchTemplateVersionsInput::from_params(&p)), "MissingParameter");
-    }
-
-    #[test]
-    fn run_instances_names_a_template() {
-        let p = Params::from_pairs([
-            ("LaunchTemplate.LaunchTemplateId", "lt-0123456789abcdef0"),
-            ("LaunchTemplate.Version", "4"),
-            ("MinCount", "1"),
-            ("MaxCount", "1"),
-        ]);
-        let launch = TemplateLaunch::parse(&p).unwrap().unwrap();
-        assert_eq!(launch.template, TemplateRef::Id("lt-0123456789abcdef0".into()));
-        assert_eq!(launch.version, VersionRef::Number(4));
-        let p = Params::from_pairs([("LaunchTemplate.LaunchTemplateName", "web")]);
-        assert_eq!(TemplateLaunch::parse(&p).unwrap().unwrap().version, VersionRef::Default);
-        assert!(TemplateLaunch::parse(&Params::from_pairs([("ImageId", "ami-12345678")])).unwrap().is_none());
-        let p = Params::from_pairs([("LaunchTemplate.Version", "1")]);
-        assert_eq!(code(TemplateLaunch::parse(&p)), "MissingParameter");
     }
 }
