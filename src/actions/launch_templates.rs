@@ -1,7 +1,7 @@
 //! CreateLaunchTemplate, CreateLaunchTemplateVersion, DescribeLaunchTemplates,
 //! DescribeLaunchTemplateVersions, ModifyLaunchTemplate, DeleteLaunchTemplate,
-//! DeleteLaunchTemplateVersions, GetLaunchTemplateData, and the launch from a template
-//! that RunInstances makes (`TemplateLaunch`).
+//! DeleteLaunchTemplateVersions, GetLaunchTemplateData. The launch from a template is
+//! RunInstances' (`instances::TemplateLaunch`).
 
 use super::{Ctx, FromParams};
 use crate::access;
