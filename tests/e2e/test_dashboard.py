@@ -111,7 +111,7 @@ def test_api_endpoints_answer_json(server, ec2):
     assert missing.value.code == 404
 
 
-def test_reset_asks_for_the_admin_token_when_one_is_required(start_server, browser, tmp_path):
+def test_the_page_asks_for_the_admin_token_when_one_is_required(start_server, browser, tmp_path):
     accounts = tmp_path / "accounts.json"
     accounts.write_text('{"accounts": [{"id": "222222222222", "access_keys": []}]}')
     server = start_server("--accounts", str(accounts), "--verify-signatures", "--admin-token", "ui-token")
@@ -126,15 +126,15 @@ def test_reset_asks_for_the_admin_token_when_one_is_required(start_server, brows
         alert.accept()
         return message
 
+    # The page's data needs the token: asked for once, then the page fills.
     browser.get(server.url + "/_ec2lite/ui")
+    assert "requires the admin token" in answer_dialog("ui-token")
+    wait_for_text(browser, "updated", "updated")
+    # The token is kept: a reset is not refused (no second prompt).
     browser.find_element("id", "reset").click()
     answer_dialog()  # "Delete every resource ...?"
-    assert "requires the admin token" in answer_dialog("ui-token")
-    WebDriverWait(browser, 10).until(
-        lambda b: b.execute_script("return sessionStorage.getItem('ec2liteAdminToken');") == "ui-token"
-    )
-    # The token is kept: the next call is not refused.
     status = browser.execute_async_script(
         "const done = arguments[arguments.length - 1]; admin('/_ec2lite/reset').then((r) => done(r.status));"
     )
     assert status == 200
+    assert browser.execute_script("return sessionStorage.getItem('ec2liteAdminToken');") == "ui-token"
