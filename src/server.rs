@@ -25,15 +25,22 @@ use crate::wire::xml;
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/_ec2lite/health", get(health))
-        .route("/_ec2lite/metrics", get(metrics))
-        .route("/_ec2lite/marketplace/{account}", get(marketplace_subscriptions))
+        .merge(admin_reads(app.clone()))
         .merge(admin_mutations(app.clone()))
         .merge(crate::wire::ebs::routes())
-        .merge(crate::wire::dashboard::routes())
+        .merge(crate::wire::dashboard::routes(app.clone()))
         .fallback(no_route)
         // After every route: it applies to the routes registered so far.
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
+}
+
+/// The endpoints that tell what is stored, behind `--admin-token` when one is set.
+fn admin_reads(app: Arc<App>) -> Router<Arc<App>> {
+    Router::new()
+        .route("/_ec2lite/metrics", get(metrics))
+        .route("/_ec2lite/marketplace/{account}", get(marketplace_subscriptions))
+        .route_layer(axum::middleware::from_fn_with_state(app, crate::wire::admin::require_admin_read))
 }
 
 /// The endpoints that change or wipe state, behind `--admin-token` (see `AdminAccess`).

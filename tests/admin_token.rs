@@ -1,5 +1,6 @@
-//! ec2lite's mutating endpoints under `--verify-signatures`: off without `--admin-token`,
-//! and with it served only to callers presenting the token; reads stay open.
+//! ec2lite's own endpoints under `--verify-signatures`: mutations off without
+//! `--admin-token`; with it, mutations and reads (metrics, subscriptions, the dashboard's
+//! data) served only to callers presenting the token; health and the page always open.
 
 use ec2lite_test_support::{http, temp_dir, HttpResponse, Server};
 
@@ -38,11 +39,12 @@ fn without_a_token_mutations_are_off_and_say_how_to_enable_them() {
         assert_refused(&r, "--admin-token");
     }
     assert_eq!(http(s.address(), "GET", "/_ec2lite/health", &[], b"").status, 200);
-    assert_eq!(http(s.address(), "GET", "/_ec2lite/metrics", &[], b"").status, 200);
+    assert_eq!(http(s.address(), "GET", "/_ec2lite/metrics", &[], b"").status, 200, "reads stay open");
+    assert_eq!(http(s.address(), "GET", "/_ec2lite/api/scopes", &[], b"").status, 200, "reads stay open");
 }
 
 #[test]
-fn with_a_token_only_its_bearer_may_mutate() {
+fn with_a_token_only_its_bearer_may_mutate_or_read() {
     let s = server(&["--admin-token", "s3cret-token"]);
     for (method, path) in MUTATIONS {
         assert_refused(&http(s.address(), method, path, &[], b""), "requires the admin token");
@@ -53,6 +55,16 @@ fn with_a_token_only_its_bearer_may_mutate() {
     assert_eq!((bearer.status, bearer.body.as_str()), (200, r#"{"status":"reset"}"#));
     let header = http(s.address(), "POST", "/_ec2lite/sweep", &[("X-Ec2lite-Admin-Token", "s3cret-token")], b"");
     assert_eq!(header.status, 200, "{}", header.body);
+    let reads =
+        [("GET", "/_ec2lite/metrics"), ("GET", "/_ec2lite/api/scopes"), ("GET", "/_ec2lite/marketplace/111111111111")];
+    for (method, path) in reads {
+        assert_refused(&http(s.address(), method, path, &[], b""), "requires the admin token");
+        let read = http(s.address(), method, path, &[("Authorization", "Bearer s3cret-token")], b"");
+        assert_eq!(read.status, 200, "{path}: {}", read.body);
+    }
+    for open in ["/_ec2lite/health", "/_ec2lite/ui"] {
+        assert_eq!(http(s.address(), "GET", open, &[], b"").status, 200, "{open}");
+    }
     let subscribed = http(
         s.address(),
         "PUT",

@@ -92,3 +92,31 @@ fn ec2lite_endpoints_answer_in_json() {
     let r = http(s.address(), "PUT", "/any/path", &[], b"");
     assert_eq!((r.status, r.element("Code")), (400, Some("MissingAction")), "{}", r.body);
 }
+
+#[test]
+fn a_client_still_sending_an_oversized_body_reads_the_refusal() {
+    let s = server();
+    for (method, path) in [("PUT", "/snapshots/snap-0123456789abcdef0/blocks/0"), ("POST", "/")] {
+        let mut stream = TcpStream::connect(s.address()).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let body = vec![b'a'; 3 * 1024 * 1024];
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        // Refused at the limit but read to its end, so the whole body goes out...
+        stream.write_all(&body).expect("the server reads the body it refuses");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        // ...and the answer is the refusal, in the route's protocol.
+        let (status, body) = status_and_body(&answer);
+        if method == "PUT" {
+            assert_eq!(status, 400, "{answer}");
+            assert!(body.contains("\"__type\":\"ValidationException\""), "{answer}");
+        } else {
+            assert_eq!(status, 413, "{answer}");
+            assert!(body.contains("<Code>RequestEntityTooLarge</Code>"), "{answer}");
+        }
+    }
+}

@@ -177,14 +177,38 @@ impl Pattern {
     }
 }
 
+/// Runs the pattern as a set of positions over the text, one character at a time: time
+/// proportional to pattern length times text length. (Trying each way a `*` or `?` may
+/// match, by backtracking, took minutes for `?` repeated 32 times.)
 fn matches_from(tokens: &[Token], text: &[char]) -> bool {
-    match tokens.split_first() {
-        None => text.is_empty(),
-        Some((Token::Char(c), rest)) => text.first() == Some(c) && matches_from(rest, &text[1..]),
-        Some((Token::ZeroOrOne, rest)) => {
-            matches_from(rest, text) || (!text.is_empty() && matches_from(rest, &text[1..]))
+    let mut at = vec![false; tokens.len() + 1];
+    at[0] = true;
+    skip_optional(tokens, &mut at);
+    for c in text {
+        let mut next = vec![false; tokens.len() + 1];
+        for (i, token) in tokens.iter().enumerate().filter(|(i, _)| at[*i]) {
+            match token {
+                Token::Char(expected) if expected == c => next[i + 1] = true,
+                Token::Char(_) => {}
+                Token::Any => next[i] = true,
+                Token::ZeroOrOne => next[i + 1] = true,
+            }
         }
-        Some((Token::Any, rest)) => (0..=text.len()).any(|skip| matches_from(rest, &text[skip..])),
+        skip_optional(tokens, &mut next);
+        if !next.contains(&true) {
+            return false;
+        }
+        at = next;
+    }
+    at[tokens.len()]
+}
+
+/// Adds the positions reachable by letting `*` and `?` match nothing.
+fn skip_optional(tokens: &[Token], at: &mut [bool]) {
+    for (i, token) in tokens.iter().enumerate() {
+        if at[i] && matches!(token, Token::Any | Token::ZeroOrOne) {
+            at[i + 1] = true;
+        }
     }
 }
 
@@ -225,6 +249,21 @@ mod tests {
         assert!(!Pattern::new("Foo").matches("foo"));
         assert!(Pattern::new(r"a\*b").matches("a*b"));
         assert!(!Pattern::new(r"a\*b").matches("axb"));
+        assert!(Pattern::new("*").matches(""));
+        assert!(Pattern::new("?").matches(""));
+        assert!(!Pattern::new("").matches("a"));
+        assert!(Pattern::new("a*?*b").matches("ab"));
+        assert!(Pattern::new("*-*-1").matches("us-east-1"));
+        assert!(!Pattern::new("*-*-1").matches("us-east-2"));
+    }
+
+    #[test]
+    fn matching_takes_polynomial_time() {
+        let started = std::time::Instant::now();
+        let pattern = Pattern::new(&format!("{}#", "?".repeat(1000)));
+        assert!(!pattern.matches(&"m".repeat(300)));
+        assert!(!Pattern::new(&format!("{}#", "*a".repeat(500))).matches(&"a".repeat(300)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -13,15 +13,17 @@ use subtle::ConstantTimeEq;
 
 use crate::app::App;
 
-/// Who may reset, sweep, fail resources or change subscriptions.
+/// Who may call ec2lite's own endpoints: reset, sweep, fail resources or change
+/// subscriptions (mutations), and read metrics, subscriptions and the dashboard's data
+/// (reads). Health and the dashboard page are open to all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminAccess {
     /// Anyone: a local emulator without `--verify-signatures` trusts its callers.
     Open,
-    /// Callers presenting this token.
+    /// Callers presenting this token, for reads and mutations.
     Token(String),
-    /// Nobody: signatures are checked but no token was configured, so an unsigned
-    /// reset must not wipe what signed callers stored.
+    /// Signatures are checked but no token was configured: mutations are off, so an
+    /// unsigned reset cannot wipe what signed callers stored; reads stay open.
     Off,
 }
 
@@ -31,6 +33,14 @@ impl AdminAccess {
             Some(token) => AdminAccess::Token(token.to_string()),
             None if verify_signatures => AdminAccess::Off,
             None => AdminAccess::Open,
+        }
+    }
+
+    /// Whether `headers` may call a reading endpoint; the refusal says why not.
+    fn check_read(&self, headers: &HeaderMap) -> Result<(), &'static str> {
+        match self {
+            AdminAccess::Open | AdminAccess::Off => Ok(()),
+            AdminAccess::Token(_) => self.check(headers),
         }
     }
 
@@ -66,7 +76,18 @@ fn presented_token(headers: &HeaderMap) -> Option<&str> {
 
 /// Middleware of the mutating endpoints: refuses callers `App::admin` does not allow.
 pub async fn require_admin(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    match app.admin.check(request.headers()) {
+    let allowed = app.admin.check(request.headers());
+    serve_or_refuse(allowed, request, next).await
+}
+
+/// Middleware of the reading endpoints (metrics, subscriptions, the dashboard's data).
+pub async fn require_admin_read(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let allowed = app.admin.check_read(request.headers());
+    serve_or_refuse(allowed, request, next).await
+}
+
+async fn serve_or_refuse(allowed: Result<(), &'static str>, request: Request, next: Next) -> Response {
+    match allowed {
         Ok(()) => next.run(request).await,
         Err(message) => {
             tracing::info!(path = request.uri().path(), "admin request refused");
@@ -114,5 +135,8 @@ mod tests {
         assert!(token.check(&headers(&[("authorization", "s3cret")])).is_err());
         assert!(token.check(&headers(&[])).is_err());
         assert!(AdminAccess::Off.check(&headers(&[("x-ec2lite-admin-token", "s3cret")])).is_err());
+        assert!(AdminAccess::Off.check_read(&headers(&[])).is_ok());
+        assert!(token.check_read(&headers(&[])).is_err());
+        assert!(token.check_read(&headers(&[("authorization", "Bearer s3cret")])).is_ok());
     }
 }

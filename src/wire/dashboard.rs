@@ -17,12 +17,15 @@ use crate::wire::admin::AdminPath;
 
 const PAGE: &str = include_str!("dashboard/index.html");
 
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/_ec2lite/ui", get(page))
+/// The page is open to all; its data, like the other reads, needs the admin token
+/// when one is set (the page asks for it).
+pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
+    let data = Router::new()
         .route("/_ec2lite/api/scopes", get(scopes))
         .route("/_ec2lite/api/resources", get(resources))
         .route("/_ec2lite/api/images/{image_id}/sharing", get(sharing))
+        .route_layer(axum::middleware::from_fn_with_state(app, crate::wire::admin::require_admin_read));
+    Router::new().route("/_ec2lite/ui", get(page)).merge(data)
 }
 
 async fn page() -> Html<&'static str> {

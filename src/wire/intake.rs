@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Uri};
+use http_body_util::BodyExt;
 
 use crate::app::App;
 use crate::domain::clock;
@@ -84,15 +85,33 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
-/// The whole body, within `limit` bytes.
-async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, Refusal> {
-    to_bytes(body, limit).await.map_err(|err| {
-        if err.into_inner().is::<http_body_util::LengthLimitError>() {
-            Refusal::TooLarge { limit }
-        } else {
-            Refusal::Unreadable
+/// How much of a body over the limit is read and dropped before refusing it: a client
+/// still sending when the answer comes sees a reset connection, not the answer.
+const DRAIN_BYTES: usize = 8 * 1024 * 1024;
+
+/// The whole body, within `limit` bytes. A larger one is read to its end (up to
+/// [`DRAIN_BYTES`] more) and refused.
+async fn read_body(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<bytes::Bytes, Refusal> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit + DRAIN_BYTES) {
+        return Err(Refusal::TooLarge { limit });
+    }
+    let mut kept = bytes::BytesMut::new();
+    let mut received = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(chunk) = frame.map_err(|_| Refusal::Unreadable)?.into_data() else { continue };
+        received += chunk.len();
+        if received > limit + DRAIN_BYTES {
+            return Err(Refusal::TooLarge { limit });
         }
-    })
+        if received <= limit {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    if received > limit {
+        return Err(Refusal::TooLarge { limit });
+    }
+    Ok(kept.freeze())
 }
 
 pub async fn accept(
@@ -105,7 +124,7 @@ pub async fn accept(
 ) -> Result<Accepted, Refusal> {
     let started = Instant::now();
     let limit = front.max_body_bytes();
-    let body = read_body(body, limit).await?;
+    let body = read_body(headers, body, limit).await?;
     if app.verify_signatures {
         let target = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
         // Only EBS block uploads (PUT) sign their checksum headers instead of the body.

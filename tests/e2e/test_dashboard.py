@@ -109,3 +109,32 @@ def test_api_endpoints_answer_json(server, ec2):
     with pytest.raises(urllib.error.HTTPError) as missing:
         get("/_ec2lite/api/images/ami-0123456789abcdef0/sharing")
     assert missing.value.code == 404
+
+
+def test_the_page_asks_for_the_admin_token_when_one_is_required(start_server, browser, tmp_path):
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text('{"accounts": [{"id": "222222222222", "access_keys": []}]}')
+    server = start_server("--accounts", str(accounts), "--verify-signatures", "--admin-token", "ui-token")
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def answer_dialog(text: str | None = None) -> str:
+        alert = WebDriverWait(browser, 10).until(expected_conditions.alert_is_present())
+        message = alert.text
+        if text is not None:
+            alert.send_keys(text)
+        alert.accept()
+        return message
+
+    # The page's data needs the token: asked for once, then the page fills.
+    browser.get(server.url + "/_ec2lite/ui")
+    assert "requires the admin token" in answer_dialog("ui-token")
+    wait_for_text(browser, "updated", "updated")
+    # The token is kept: a reset is not refused (no second prompt).
+    browser.find_element("id", "reset").click()
+    answer_dialog()  # "Delete every resource ...?"
+    status = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1]; admin('/_ec2lite/reset').then((r) => done(r.status));"
+    )
+    assert status == 200
+    assert browser.execute_script("return sessionStorage.getItem('ec2liteAdminToken');") == "ui-token"
