@@ -34,7 +34,7 @@ pub mod volumes;
 use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,6 +77,10 @@ pub struct Store {
     network_scopes: Arc<Mutex<HashSet<(String, String)>>>,
     /// Request and write-transaction figures for `/_ec2lite/metrics`.
     metrics: Arc<Metrics>,
+    /// Whether the last write transaction ended without committing.
+    writer_unsettled: Arc<AtomicBool>,
+    /// Lets one `write` at a time check the writer and begin.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
     /// The file of an in-memory store, deleted with the last clone.
     _scratch: Option<Arc<ScratchFile>>,
 }
@@ -108,11 +112,15 @@ pub struct WriteTx {
     tx: Option<Tx>,
     opened: std::time::Instant,
     metrics: Arc<Metrics>,
+    /// Set unless the transaction commits: see [`Store::write`].
+    unsettled: Arc<AtomicBool>,
 }
 
 impl WriteTx {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.tx.take().expect("open until committed").commit().await
+        self.tx.take().expect("open until committed").commit().await?;
+        self.unsettled.store(false, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -133,6 +141,15 @@ impl Drop for WriteTx {
     fn drop(&mut self) {
         self.metrics.record_write_transaction(self.opened.elapsed());
     }
+}
+
+/// Whether the writer connection is inside a transaction, by sqlx's count or by SQLite's.
+async fn in_a_transaction(conn: &mut Conn) -> Result<bool, sqlx::Error> {
+    let by_sqlx = sqlx::Connection::is_in_transaction(&*conn);
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the handle is locked out of sqlx's worker thread while `handle` lives.
+    let by_sqlite = unsafe { rusqlite::ffi::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } == 0;
+    Ok(by_sqlx || by_sqlite)
 }
 
 impl Store {
@@ -163,6 +180,8 @@ impl Store {
             next_transition: Arc::new(AtomicI64::new(0)),
             network_scopes: Default::default(),
             metrics: Default::default(),
+            writer_unsettled: Default::default(),
+            write_gate: Default::default(),
             _scratch: scratch,
         })
     }
@@ -178,9 +197,31 @@ impl Store {
     }
 
     /// A write transaction; it takes effect only when committed.
+    ///
+    /// After a transaction that did not commit, the writer connection is checked first:
+    /// SQLite rolls some failures back on its own (a full disk does), which leaves sqlx's
+    /// count of open transactions out of step with the connection, and the next "commit"
+    /// would then only release a savepoint: acknowledged, never written. A connection
+    /// found inside a transaction is closed, and the pool opens a new one.
     pub async fn write(&self) -> Result<WriteTx, sqlx::Error> {
-        let tx = self.writer.begin().await?;
-        Ok(WriteTx { tx: Some(tx), opened: std::time::Instant::now(), metrics: self.metrics.clone() })
+        let tx = {
+            let _gate = self.write_gate.lock().await;
+            if self.writer_unsettled.load(Ordering::SeqCst) {
+                let mut conn = self.writer.acquire().await?;
+                if in_a_transaction(&mut conn).await? {
+                    tracing::warn!("the writer connection was left inside a failed transaction: replacing it");
+                    let _ = sqlx::Connection::close(conn.detach()).await;
+                }
+            }
+            self.writer_unsettled.store(true, Ordering::SeqCst);
+            self.writer.begin().await?
+        };
+        Ok(WriteTx {
+            tx: Some(tx),
+            opened: std::time::Instant::now(),
+            metrics: self.metrics.clone(),
+            unsettled: self.writer_unsettled.clone(),
+        })
     }
 
     pub fn metrics(&self) -> &Metrics {

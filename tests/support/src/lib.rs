@@ -44,10 +44,15 @@ pub struct Server {
 impl Server {
     /// Starts `binary` with a new data directory and `args`.
     pub fn start(binary: &Path, args: &[&str]) -> Server {
+        Server::start_in(binary, temp_dir("data"), args)
+    }
+
+    /// Starts `binary` on `data_dir` (removed when the server is dropped) with `args`.
+    pub fn start_in(binary: &Path, data_dir: PathBuf, args: &[&str]) -> Server {
         let mut server = Server {
             binary: binary.to_path_buf(),
             child: None,
-            data_dir: temp_dir("data"),
+            data_dir,
             endpoint: String::new(),
             args: args.iter().map(|a| a.to_string()).collect(),
         };
