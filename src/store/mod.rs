@@ -206,12 +206,13 @@ impl Store {
     pub async fn write(&self) -> Result<WriteTx, sqlx::Error> {
         let tx = {
             let _gate = self.write_gate.lock().await;
-            if self.writer_unsettled.load(Ordering::SeqCst) {
-                let mut conn = self.writer.acquire().await?;
-                if in_a_transaction(&mut conn).await? {
-                    tracing::warn!("the writer connection was left inside a failed transaction: replacing it");
-                    let _ = sqlx::Connection::close(conn.detach()).await;
-                }
+            // Acquiring waits for the transaction in progress to end: then the flag is its.
+            let mut conn = self.writer.acquire().await?;
+            if self.writer_unsettled.load(Ordering::SeqCst) && in_a_transaction(&mut conn).await? {
+                tracing::warn!("the writer connection was left inside a failed transaction: replacing it");
+                let _ = sqlx::Connection::close(conn.detach()).await;
+            } else {
+                drop(conn);
             }
             self.writer_unsettled.store(true, Ordering::SeqCst);
             self.writer.begin().await?
