@@ -20,7 +20,11 @@ fn call(address: &str, pairs: &[(&str, &str)]) -> HttpResponse {
 }
 
 /// Runs `request` on `n` threads released together; the answers in thread order.
-fn at_once(s: &Server, n: usize, request: impl Fn(&str, usize) -> HttpResponse + Send + Sync + 'static) -> Vec<HttpResponse> {
+fn at_once(
+    s: &Server,
+    n: usize,
+    request: impl Fn(&str, usize) -> HttpResponse + Send + Sync + 'static,
+) -> Vec<HttpResponse> {
     let request = Arc::new(request);
     let barrier = Arc::new(Barrier::new(n));
     let handles: Vec<_> = (0..n)
@@ -38,11 +42,7 @@ fn at_once(s: &Server, n: usize, request: impl Fn(&str, usize) -> HttpResponse +
 /// The texts of every `<tag>...</tag>` in the body.
 fn all(r: &HttpResponse, tag: &str) -> Vec<String> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    r.body
-        .split(&open)
-        .skip(1)
-        .map(|rest| rest.split(&close).next().unwrap_or_default().to_string())
-        .collect()
+    r.body.split(&open).skip(1).map(|rest| rest.split(&close).next().unwrap_or_default().to_string()).collect()
 }
 
 fn code(r: &HttpResponse) -> Option<&str> {
@@ -63,8 +63,15 @@ fn one_register_image_wins_a_name() {
         assert_eq!((r.status, code(r)), (400, Some("InvalidAMIName.Duplicate")), "{}", r.body);
     }
     let image = winners[0].element("imageId").expect("imageId");
-    let described =
-        call(s.address(), &[("Action", "DescribeImages"), ("Owner.1", "self"), ("Filter.1.Name", "name"), ("Filter.1.Value.1", "raced-name")]);
+    let described = call(
+        s.address(),
+        &[
+            ("Action", "DescribeImages"),
+            ("Owner.1", "self"),
+            ("Filter.1.Name", "name"),
+            ("Filter.1.Value.1", "raced-name"),
+        ],
+    );
     assert_eq!(described.status, 200, "{}", described.body);
     assert_eq!(all(&described, "imageId"), [image], "{}", described.body);
 }
@@ -134,7 +141,10 @@ fn deregistering_an_image_while_it_launches() {
                 if i == 0 {
                     call(address, &[("Action", "DeregisterImage"), ("ImageId", &image)])
                 } else {
-                    call(address, &[("Action", "RunInstances"), ("ImageId", &image), ("MinCount", "1"), ("MaxCount", "1")])
+                    call(
+                        address,
+                        &[("Action", "RunInstances"), ("ImageId", &image), ("MinCount", "1"), ("MaxCount", "1")],
+                    )
                 }
             })
         };
@@ -149,14 +159,11 @@ fn deregistering_an_image_while_it_launches() {
             } else {
                 refused += 1;
                 assert_eq!(r.status, 400, "{}", r.body);
-                assert!(
-                    matches!(code(r), Some("InvalidAMIID.NotFound" | "InvalidAMIID.Unavailable")),
-                    "{}",
-                    r.body
-                );
+                assert!(matches!(code(r), Some("InvalidAMIID.NotFound" | "InvalidAMIID.Unavailable")), "{}", r.body);
             }
         }
-        let after = call(s.address(), &[("Action", "RunInstances"), ("ImageId", &image), ("MinCount", "1"), ("MaxCount", "1")]);
+        let after =
+            call(s.address(), &[("Action", "RunInstances"), ("ImageId", &image), ("MinCount", "1"), ("MaxCount", "1")]);
         assert_eq!(after.status, 400, "launched from a deregistered image: {}", after.body);
     }
     assert_eq!(launched + refused, 10 * LAUNCHERS);
@@ -181,8 +188,10 @@ fn racing_grants_leave_one_grant() {
     }
     let last = modify(s.address(), &image, "Add");
     assert_eq!(last.status, 200, "{}", last.body);
-    let described =
-        call(s.address(), &[("Action", "DescribeImageAttribute"), ("ImageId", &image), ("Attribute", "launchPermission")]);
+    let described = call(
+        s.address(),
+        &[("Action", "DescribeImageAttribute"), ("ImageId", &image), ("Attribute", "launchPermission")],
+    );
     assert_eq!(described.status, 200, "{}", described.body);
     assert_eq!(all(&described, "userId"), [GRANTEE], "{}", described.body);
 }
