@@ -399,6 +399,21 @@ mod tests {
             }
 
             #[test]
+            fn past_the_limit_one_glob_reads_optionals_as_one_character(
+                value in prop::collection::vec("[ab]{0,1}", 9..13)
+                    .prop_map(|parts| parts.iter().map(|p| format!("{p}?")).collect::<String>()),
+                text in "[ab]{0,16}",
+            ) {
+                let globs = Pattern::new(&value).globs();
+                prop_assert_eq!(globs.len(), 1);
+                let chars: Vec<char> = text.chars().collect();
+                let tokens = reference_parse(&value);
+                prop_assert_eq!(sqlite_glob(&sqlite(), &text, &globs[0]), reference_match(&tokens, &chars, true));
+                // The in-memory matcher keeps EC2's zero-or-one reading all the same.
+                prop_assert_eq!(Pattern::new(&value).matches(&text), reference_match(&tokens, &chars, false));
+            }
+
+            #[test]
             fn arbitrary_patterns_never_panic(value in "\\PC{0,40}|[?*\\\\]{0,40}", text in "\\PC{0,40}") {
                 let pattern = Pattern::new(&value);
                 let _ = pattern.matches(&text);
