@@ -363,9 +363,8 @@ pub struct CompleteInput<'a> {
     pub aggregation_method: Option<&'a str>,
 }
 
-/// Seals an upload. A block count or aggregate checksum that disagrees with the blocks
-/// received fails the snapshot (status `error`), as EBS does.
-pub async fn complete_snapshot(ctx: &Ctx<'_>, input: CompleteInput<'_>) -> Result<&'static str> {
+/// The checks of CompleteSnapshot's headers that need no store: the block count.
+fn validate_completion(input: &CompleteInput<'_>) -> Result<usize> {
     let count = input
         .changed_blocks_count
         .ok_or_else(|| invalid("x-amz-ChangedBlocksCount is required."))?
@@ -381,6 +380,13 @@ pub async fn complete_snapshot(ctx: &Ctx<'_>, input: CompleteInput<'_>) -> Resul
             None => return Err(invalid("x-amz-Checksum-Aggregation-Method is required with x-amz-Checksum.")),
         }
     }
+    Ok(count)
+}
+
+/// Seals an upload. A block count or aggregate checksum that disagrees with the blocks
+/// received fails the snapshot (status `error`), as EBS does.
+pub async fn complete_snapshot(ctx: &Ctx<'_>, input: CompleteInput<'_>) -> Result<&'static str> {
+    let count = validate_completion(&input)?;
     let mut tx = ctx.app.store.write().await?;
     let current = visible(ctx, &mut tx, input.snapshot_id).await?;
     if current.owner_id == ctx.scope.account && current.upload_timeout_ms.is_some() && !current.is_uploading() {
@@ -637,4 +643,145 @@ pub async fn get_snapshot_block(
         _ => err.into(),
     })?;
     Ok(BlockData { data, checksum: block::checksum_base64(&digest) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A refusal of bad input: an EBS error answered with a 4xx, never a 5xx.
+    fn assert_client_error(err: &EbsError) {
+        assert!((400..500).contains(&err.status()), "{} answers {}: {}", err.kind, err.status(), err.message);
+    }
+
+    /// Header texts: mostly near-valid (numbers, the one algorithm), some arbitrary.
+    fn header() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![
+            "-?[0-9]{1,22}",
+            Just(BLOCK_SIZE.to_string()),
+            Just("SHA256".to_string()),
+            Just("LINEAR".to_string()),
+            "[A-Za-z0-9+/=]{0,48}",
+            "\\PC{0,12}",
+        ])
+    }
+
+    fn block_data() -> impl Strategy<Value = bytes::Bytes> {
+        prop_oneof![Just(0), Just(1), Just(BLOCK_SIZE - 1), Just(BLOCK_SIZE), Just(BLOCK_SIZE + 1)]
+            .prop_map(|len| bytes::Bytes::from(vec![0u8; len]))
+    }
+
+    fn snapshot_id() -> impl Strategy<Value = String> {
+        prop_oneof!["snap-[0-9a-f]{17}", "snap-[0-9a-f]{8}", "\\PC{0,20}"]
+    }
+
+    proptest! {
+        // 2,000 cases each: about a second in all in a debug build.
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn put_block_headers_are_accepted_or_refused_with_a_4xx(
+            snapshot_id in snapshot_id(),
+            block_index in prop_oneof!["-?[0-9]{1,20}", "\\PC{0,8}"],
+            data_length in header(),
+            checksum in header(),
+            checksum_algorithm in header(),
+            progress in header(),
+            data in block_data(),
+        ) {
+            let input = PutBlockInput {
+                snapshot_id: &snapshot_id,
+                block_index: &block_index,
+                data_length: data_length.as_deref(),
+                checksum: checksum.as_deref(),
+                checksum_algorithm: checksum_algorithm.as_deref(),
+                progress: progress.as_deref(),
+                data,
+            };
+            match validate_block(&input) {
+                Ok((index, progress)) => {
+                    prop_assert!((0..=i64::from(i32::MAX)).contains(&index));
+                    prop_assert!(progress.is_none_or(|p| (0..=100).contains(&p)));
+                    prop_assert_eq!(input.data.len(), BLOCK_SIZE);
+                    prop_assert_eq!(input.checksum_algorithm, Some("SHA256"));
+                    prop_assert!(input.checksum.is_some());
+                }
+                Err(err) => assert_client_error(&err),
+            }
+        }
+
+        #[test]
+        fn complete_headers_are_accepted_or_refused_with_a_4xx(
+            changed_blocks_count in header(),
+            checksum in header(),
+            checksum_algorithm in header(),
+            aggregation_method in header(),
+        ) {
+            let input = CompleteInput {
+                snapshot_id: "snap-0123456789abcdef0",
+                changed_blocks_count: changed_blocks_count.as_deref(),
+                checksum: checksum.as_deref(),
+                checksum_algorithm: checksum_algorithm.as_deref(),
+                aggregation_method: aggregation_method.as_deref(),
+            };
+            match validate_completion(&input) {
+                Ok(count) => {
+                    prop_assert_eq!(changed_blocks_count.and_then(|c| c.parse::<usize>().ok()), Some(count));
+                }
+                Err(err) => assert_client_error(&err),
+            }
+        }
+
+        #[test]
+        fn list_ranges_are_accepted_or_refused_with_a_4xx(
+            page_token in header(),
+            max_results in header(),
+            starting_block_index in header(),
+        ) {
+            let input = ListInput {
+                page_token: page_token.as_deref(),
+                max_results: max_results.as_deref(),
+                starting_block_index: starting_block_index.as_deref(),
+            };
+            match input.range() {
+                Ok((start, limit)) => {
+                    prop_assert!(start >= 0);
+                    prop_assert!((100..=10_000).contains(&limit));
+                }
+                Err(err) => assert_client_error(&err),
+            }
+        }
+
+        #[test]
+        fn start_snapshot_bodies_are_accepted_or_refused_with_a_4xx(
+            volume_size in prop::option::of(prop_oneof![any::<i64>(), -2i64..70_000]),
+            timeout in prop::option::of(prop_oneof![any::<i64>(), 0i64..5000]),
+            description in prop::option::of("\\PC{0,300}|[\\x00-\\x1f]{1,3}"),
+            client_token in prop::option::of("\\PC{0,8}"),
+            parent in prop::option::of(snapshot_id()),
+            encrypted in prop::option::of(any::<bool>()),
+            kms_key_arn in prop::option::of("\\PC{0,8}"),
+            tags in prop::collection::vec(("\\PC{0,10}|aws:[a-z]{0,3}", "\\PC{0,10}"), 0..3),
+        ) {
+            let body = serde_json::json!({
+                "VolumeSize": volume_size,
+                "Timeout": timeout,
+                "Description": description,
+                "ClientToken": client_token,
+                "ParentSnapshotId": parent,
+                "Encrypted": encrypted,
+                "KmsKeyArn": kms_key_arn,
+                "Tags": tags.iter().map(|(k, v)| serde_json::json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
+            });
+            let input: StartSnapshotInput = serde_json::from_value(body).expect("the model's shape");
+            match validate_start(&input) {
+                Ok((size, timeout, _)) => {
+                    prop_assert!((1..=MAX_VOLUME_SIZE_GIB).contains(&size));
+                    prop_assert!((10..=4320).contains(&timeout));
+                }
+                Err(err) => assert_client_error(&err),
+            }
+        }
+    }
 }

@@ -301,4 +301,143 @@ mod tests {
         assert_eq!(Pattern::new("plain").literal().as_deref(), Some("plain"));
         assert_eq!(Pattern::new("pl*").literal(), None);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum Ref {
+            Lit(char),
+            Star,
+            Opt,
+        }
+
+        /// The module's documented rules, read independently: `\` takes the next
+        /// character literally (a trailing `\` is itself), `*` any run, `?` zero or one.
+        fn reference_parse(value: &str) -> Vec<Ref> {
+            let chars: Vec<char> = value.chars().collect();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < chars.len() {
+                out.push(match chars[i] {
+                    '\\' if i + 1 < chars.len() => {
+                        i += 1;
+                        Ref::Lit(chars[i])
+                    }
+                    '*' => Ref::Star,
+                    '?' => Ref::Opt,
+                    c => Ref::Lit(c),
+                });
+                i += 1;
+            }
+            out
+        }
+
+        /// Plain backtracking (exponential, fine for the short inputs generated here).
+        /// `exact_one` reads `?` as exactly one character.
+        fn reference_match(p: &[Ref], t: &[char], exact_one: bool) -> bool {
+            match p.split_first() {
+                None => t.is_empty(),
+                Some((Ref::Star, rest)) => {
+                    reference_match(rest, t, exact_one) || (!t.is_empty() && reference_match(p, &t[1..], exact_one))
+                }
+                Some((Ref::Opt, rest)) => {
+                    (!exact_one && reference_match(rest, t, exact_one))
+                        || (!t.is_empty() && reference_match(rest, &t[1..], exact_one))
+                }
+                Some((Ref::Lit(c), rest)) => t.first() == Some(c) && reference_match(rest, &t[1..], exact_one),
+            }
+        }
+
+        fn sqlite() -> rusqlite::Connection {
+            rusqlite::Connection::open_in_memory().expect("in-memory SQLite")
+        }
+
+        fn sqlite_glob(db: &rusqlite::Connection, text: &str, glob: &str) -> bool {
+            db.query_row("select ?1 glob ?2", (text, glob), |row| row.get(0)).expect("glob")
+        }
+
+        // Small alphabets that hold every character the rules treat specially.
+        const PATTERN: &str = "[ab*?\\\\\\[\\]é]{0,10}";
+        const TEXT: &str = "[ab*?\\\\\\[\\]é]{0,8}";
+
+        proptest! {
+            // 2,000 cases each; the SQLite one runs each case's GLOBs (at most 256) in memory.
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn matching_agrees_with_a_reference_matcher(value in PATTERN, text in TEXT) {
+                let chars: Vec<char> = text.chars().collect();
+                let expected = reference_match(&reference_parse(&value), &chars, false);
+                prop_assert_eq!(Pattern::new(&value).matches(&text), expected, "{:?} against {:?}", value, text);
+                prop_assert_eq!(any_matches(std::slice::from_ref(&value), &text), expected);
+            }
+
+            #[test]
+            fn sqlite_globs_agree_with_the_matcher(value in PATTERN, text in TEXT) {
+                let pattern = Pattern::new(&value);
+                let tokens = reference_parse(&value);
+                let optionals = tokens.iter().filter(|t| **t == Ref::Opt).count();
+                let globs = pattern.globs();
+                prop_assert_eq!(globs.len(), pattern.glob_count());
+                prop_assert!(globs.len() <= 1 << MAX_EXPANDED_OPTIONALS);
+                let db = sqlite();
+                let by_sqlite = globs.iter().any(|g| sqlite_glob(&db, &text, g));
+                let chars: Vec<char> = text.chars().collect();
+                // Past the expansion limit a single GLOB reads `?` as exactly one character.
+                let exact_one = optionals > MAX_EXPANDED_OPTIONALS;
+                prop_assert_eq!(by_sqlite, reference_match(&tokens, &chars, exact_one), "{:?} ({:?}) against {:?}", value, globs, text);
+                if let Some(literal) = pattern.literal() {
+                    prop_assert_eq!(pattern.matches(&text), literal == text);
+                }
+                if let Some(prefix) = pattern.literal_prefix() {
+                    if pattern.matches(&text) {
+                        prop_assert!(text.starts_with(&prefix));
+                    }
+                }
+            }
+
+            #[test]
+            fn past_the_limit_one_glob_reads_optionals_as_one_character(
+                value in prop::collection::vec("[ab]{0,1}", 9..13)
+                    .prop_map(|parts| parts.iter().map(|p| format!("{p}?")).collect::<String>()),
+                text in "[ab]{0,16}",
+            ) {
+                let globs = Pattern::new(&value).globs();
+                prop_assert_eq!(globs.len(), 1);
+                let chars: Vec<char> = text.chars().collect();
+                let tokens = reference_parse(&value);
+                prop_assert_eq!(sqlite_glob(&sqlite(), &text, &globs[0]), reference_match(&tokens, &chars, true));
+                // The in-memory matcher keeps EC2's zero-or-one reading all the same.
+                prop_assert_eq!(Pattern::new(&value).matches(&text), reference_match(&tokens, &chars, false));
+            }
+
+            #[test]
+            fn arbitrary_patterns_never_panic(value in "\\PC{0,40}|[?*\\\\]{0,40}", text in "\\PC{0,40}") {
+                let pattern = Pattern::new(&value);
+                let _ = pattern.matches(&text);
+                let _ = pattern.literal();
+                let _ = pattern.literal_prefix();
+                prop_assert_eq!(pattern.globs().len(), pattern.glob_count());
+            }
+
+            #[test]
+            fn the_expansion_limit_is_kept(
+                values in prop::collection::vec("[a?\\\\]{0,12}", 0..12),
+                name in "[a-z:]{1,10}",
+            ) {
+                let total: usize = values.iter().map(|v| Pattern::new(v).glob_count()).sum();
+                let filter = Filter { name, values };
+                match check_limits(std::slice::from_ref(&filter)) {
+                    Ok(()) => prop_assert!(total <= MAX_FILTER_GLOBS),
+                    Err(e) => {
+                        prop_assert!(total > MAX_FILTER_GLOBS, "refused {:?}: {}", filter, e.message);
+                        prop_assert_eq!(e.code.as_str(), "InvalidParameterValue");
+                        prop_assert_eq!(e.status(), 400);
+                    }
+                }
+            }
+        }
+    }
 }

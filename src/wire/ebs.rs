@@ -265,3 +265,60 @@ async fn get_snapshot_block(
     });
     finish("GetSnapshotBlock", &request, outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON value, nested a few levels, under StartSnapshot's member names or others.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "\\PC{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            let name = prop_oneof![
+                Just("VolumeSize".to_string()),
+                Just("Tags".to_string()),
+                Just("Key".to_string()),
+                Just("Timeout".to_string()),
+                Just("Encrypted".to_string()),
+                Just("Description".to_string()),
+                "[A-Za-z]{1,8}",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(name, inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn assert_refused_as_bad_json(err: &EbsError) {
+        assert_eq!((err.kind, err.status()), ("SerializationException", 400), "{}", err.message);
+    }
+
+    proptest! {
+        // 2,000 cases each: well under a second.
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn start_snapshot_bytes_parse_or_are_refused_with_a_400(body in prop::collection::vec(any::<u8>(), 0..200)) {
+            if let Err(err) = parse_start(&body) {
+                assert_refused_as_bad_json(&err);
+            }
+        }
+
+        #[test]
+        fn start_snapshot_json_parses_or_is_refused_with_a_400(value in json_value()) {
+            let body = serde_json::to_vec(&value).expect("JSON");
+            if let Err(err) = parse_start(&body) {
+                assert_refused_as_bad_json(&err);
+            }
+        }
+    }
+}

@@ -342,4 +342,128 @@ mod tests {
         let p = Params::parse(b"", b"DryRun=yes");
         assert_eq!(p.bool("DryRun").unwrap_err().code, "InvalidParameterValue");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A validation error: an EC2 code answered with a 4xx, never `InternalError`.
+        fn assert_client_error(err: &Ec2Error) {
+            assert!((400..500).contains(&err.status()), "{:?} answers {}", err.code, err.status());
+            assert_ne!(err.code, crate::error::Code::InternalError);
+        }
+
+        /// Every typed read of every key the parser produced, under the prefixes a
+        /// handler would use: each is a value or a client error.
+        fn exercise(p: &Params) {
+            if let Err(e) = p.check_values() {
+                assert_client_error(&e);
+            }
+            let keys: Vec<String> = p.map.keys().cloned().collect();
+            for key in &keys {
+                let mut prefixes = vec![key.clone()];
+                let mut rest = key.as_str();
+                while let Some((head, _)) = rest.rsplit_once('.') {
+                    prefixes.push(head.to_string());
+                    rest = head;
+                }
+                for prefix in &prefixes {
+                    let _ = p.has(prefix);
+                    if let Err(e) = p.bool(prefix) {
+                        assert_client_error(&e);
+                    }
+                    if let Err(e) = p.int(prefix) {
+                        assert_client_error(&e);
+                    }
+                    match p.list(prefix) {
+                        Ok(list) => assert!(list.len() <= MAX_LIST_LEN),
+                        Err(e) => assert_client_error(&e),
+                    }
+                    match p.structs(prefix) {
+                        Ok(structs) => {
+                            for s in structs {
+                                let _ = s.str("Name");
+                                if let Err(e) = s.list("Value") {
+                                    assert_client_error(&e);
+                                }
+                            }
+                        }
+                        Err(e) => assert_client_error(&e),
+                    }
+                }
+            }
+        }
+
+        /// Keys built from the pieces EC2 keys are made of, so that lists and nested
+        /// structures (not only random noise) are produced.
+        fn key() -> impl Strategy<Value = String> {
+            let part = prop_oneof![
+                Just("Filter".to_string()),
+                Just("Value".to_string()),
+                Just("Name".to_string()),
+                Just("ImageId".to_string()),
+                Just("Description".to_string()),
+                Just("ClientToken".to_string()),
+                Just("UserData".to_string()),
+                Just("DryRun".to_string()),
+                Just("MaxCount".to_string()),
+                "[0-9]{1,11}",
+                "-?[0-9]{1,3}",
+                "\\PC{0,4}",
+                "[\\x00-\\x1f\\u{fffe}\\u{ffff}.%+&=]{0,3}",
+            ];
+            prop::collection::vec(part, 1..5).prop_map(|parts| parts.join("."))
+        }
+
+        proptest! {
+            // 2,000 cases: about 0.4 s in a debug build.
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(query in prop::collection::vec(any::<u8>(), 0..256),
+                                           body in prop::collection::vec(any::<u8>(), 0..512)) {
+                let p = Params::parse(&query, &body);
+                exercise(&p);
+            }
+        }
+
+        proptest! {
+            // 500 cases: each reads every list and structure its up to 24 keys name (about 2 s).
+            #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_pairs_round_trip_and_never_panic(
+                pairs in prop::collection::vec((key(), "\\PC{0,8}|[\\x00-\\x1f\\u{fffe}]{0,3}|[-0-9]{0,4}|(?i:true|false)"), 0..24)
+            ) {
+                let body: String = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .finish();
+                let p = Params::parse(b"", body.as_bytes());
+                // The last value sent under a key is the one read.
+                for (k, _) in &pairs {
+                    let last = pairs.iter().rev().find(|(k2, _)| k2 == k).map(|(_, v)| v.as_str());
+                    prop_assert_eq!(p.raw(k), last);
+                }
+                exercise(&p);
+            }
+        }
+
+        proptest! {
+            // 40 cases: each builds a list of about 1,000 entries.
+            #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+            #[test]
+            fn many_list_entries_are_refused_with_an_ec2_error(n in 995usize..1010) {
+                let body: String = (1..=n).map(|i| format!("ImageId.{i}=ami-{i:08x}")).collect::<Vec<_>>().join("&");
+                let p = Params::parse(b"", body.as_bytes());
+                match p.list("ImageId") {
+                    Ok(list) => prop_assert!(n <= MAX_LIST_LEN && list.len() == n),
+                    Err(e) => {
+                        prop_assert!(n > MAX_LIST_LEN);
+                        prop_assert_eq!(e.code.as_str(), "InvalidParameterValue");
+                    }
+                }
+            }
+        }
+    }
 }

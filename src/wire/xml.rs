@@ -229,4 +229,62 @@ mod tests {
         x.tag_set(&[("k".into(), "a&b".into())]).tag_set(&[]);
         assert_eq!(x.as_str(), "<tagSet><item><key>k</key><value>a&amp;b</value></item></tagSet><tagSet/>");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Well-formed XML 1.0 by quick-xml's reader, and only characters XML allows
+        /// (which the reader does not check itself).
+        fn assert_well_formed(doc: &str) {
+            assert!(doc.chars().all(is_xml_char), "a character XML forbids in {doc:?}");
+            let mut reader = quick_xml::Reader::from_str(doc);
+            let mut depth = 0i32;
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+                    Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("{e}: {doc:?}"),
+                }
+            }
+            assert_eq!(depth, 0, "{doc:?}");
+        }
+
+        /// Any text, weighted towards what XML treats specially.
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[<>&'\"\\]\\x00-\\x20\\u{7f}-\\u{9f}\\u{d7ff}\\u{e000}\\u{fffd}-\\u{ffff}\\u{10000}\\u{10ffff}]{0,16}",
+                "(&[a-z#0-9]{0,6};?|]]>|<!\\[CDATA\\[|<\\?|-->|\\PC){0,8}",
+            ]
+        }
+
+        proptest! {
+            // 2,000 cases: about half a second in a debug build.
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_text_written_parses_back(value in text(), key in text(), message in text()) {
+                let mut x = Xml::new();
+                x.open("r")
+                    .text("t", &value)
+                    .num("n", &value)
+                    .attribute_value("a", Some(&value))
+                    .tag_set(&[(key.clone(), value.clone())])
+                    .close("r");
+                let body = success_body("Describe", "rid", x.as_str());
+                assert_well_formed(&body);
+                assert_well_formed(&error_body("InvalidParameterValue", &message, "rid"));
+                // The text reads back as sent, with forbidden characters replaced.
+                let doc = x.into_string();
+                let start = doc.find("<t>").unwrap() + 3;
+                let end = doc.find("</t>").unwrap();
+                let read = quick_xml::escape::unescape(&doc[start..end]).expect("unescapes");
+                let safe = xml_safe(&value);
+                prop_assert_eq!(read.as_ref(), safe.as_ref());
+            }
+        }
+    }
 }
