@@ -40,8 +40,8 @@ fn a_file_of_garbage_stops_start_up_with_its_name() {
     assert_eq!(std::fs::read(&db).unwrap(), garbage, "the damaged file is left as it was");
 }
 
-#[test]
-fn a_damaged_page_stops_start_up_instead_of_serving_what_is_left() {
+/// A server that stored 200 images (a database of several pages), stopped.
+fn stopped_server_with_images() -> Server {
     let mut s = Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"]);
     for i in 0..200 {
         let name = format!("image-{i:04}-{}", "x".repeat(100));
@@ -54,6 +54,12 @@ fn a_damaged_page_stops_start_up_instead_of_serving_what_is_left() {
         assert_eq!(r.status, 200, "{}", r.body);
     }
     s.stop();
+    s
+}
+
+#[test]
+fn a_damaged_page_stops_start_up_instead_of_serving_what_is_left() {
+    let s = stopped_server_with_images();
     let db = s.data_dir.join("ec2lite.db");
     let mut bytes = std::fs::read(&db).unwrap();
     let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
@@ -69,18 +75,7 @@ fn a_damaged_page_stops_start_up_instead_of_serving_what_is_left() {
 
 #[test]
 fn a_truncated_file_stops_start_up_from_its_header_alone() {
-    let mut s = Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"]);
-    for i in 0..200 {
-        let name = format!("image-{i:04}-{}", "x".repeat(100));
-        let r = ec2(
-            s.address(),
-            "test",
-            "us-east-1",
-            &[("Action", "RegisterImage"), ("Name", &name), ("ImageLocation", "b/m.xml")],
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-    }
-    s.stop();
+    let s = stopped_server_with_images();
     let db = s.data_dir.join("ec2lite.db");
     let bytes = std::fs::read(&db).unwrap();
     let _ = std::fs::remove_file(s.data_dir.join("ec2lite.db-wal"));

@@ -105,16 +105,7 @@ impl Sql {
 
     /// The statement for sqlx (inside a write transaction, or a non-hot read).
     pub fn query(&self) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
-        let mut query = sqlx::query(&self.text);
-        for value in &self.values {
-            query = match value {
-                Value::Null => query.bind(None::<String>),
-                Value::Int(v) => query.bind(*v),
-                Value::Text(v) => query.bind(v.as_str()),
-                Value::Blob(v) => query.bind(v.as_slice()),
-            };
-        }
-        query
+        sqlx::query_with(&self.text, self.arguments())
     }
 
     /// Like [`Sql::query`], decoding each row as a tuple.
@@ -122,16 +113,22 @@ impl Sql {
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
     {
-        let mut query = sqlx::query_as(&self.text);
+        sqlx::query_as_with(&self.text, self.arguments())
+    }
+
+    fn arguments(&self) -> SqliteArguments<'_> {
+        use sqlx::Arguments;
+        let mut arguments = SqliteArguments::default();
         for value in &self.values {
-            query = match value {
-                Value::Null => query.bind(None::<String>),
-                Value::Int(v) => query.bind(*v),
-                Value::Text(v) => query.bind(v.as_str()),
-                Value::Blob(v) => query.bind(v.as_slice()),
+            let added = match value {
+                Value::Null => arguments.add(None::<String>),
+                Value::Int(v) => arguments.add(*v),
+                Value::Text(v) => arguments.add(v.as_str()),
+                Value::Blob(v) => arguments.add(v.as_slice()),
             };
+            added.expect("SQLite encodes every kind of value");
         }
-        query
+        arguments
     }
 }
 
