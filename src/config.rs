@@ -95,6 +95,15 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
 
+    /// At most this many open connections; more wait in the listen backlog until one closes.
+    #[arg(long, env = "EC2LITE_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+
+    /// A connection whose next byte takes longer than this many seconds is closed: a
+    /// stalled or trickling request, or a keep-alive connection left idle.
+    #[arg(long, env = "EC2LITE_READ_TIMEOUT_SECS", default_value_t = 120)]
+    pub read_timeout_secs: u64,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,

@@ -13,6 +13,7 @@ use crate::config::{Config, Timings};
 use crate::store::blobs::BlobStore;
 use crate::store::durability::{self, Durability};
 use crate::store::{Location, Store};
+use crate::wire::connections::GuardedListener;
 use crate::workers::{self, Supervisor};
 use crate::{domain, server};
 
@@ -97,6 +98,8 @@ pub async fn serve(
     let import_app = app.clone();
     supervisor.spawn(move |stop| workers::import::run_queue(import_app, import_jobs, stop));
     workers::import::resume_open_tasks(&app).await?;
+    let listener =
+        GuardedListener::new(listener, config.max_connections, Duration::from_secs(config.read_timeout_secs));
     serve_until(listener, server::router(app), shutdown, Duration::from_secs(config.shutdown_grace_secs)).await?;
     supervisor.shutdown().await;
     store.close().await;
@@ -108,7 +111,7 @@ pub async fn serve(
 /// `grace`; those still running after it are dropped (their transactions, not yet
 /// committed, roll back).
 async fn serve_until(
-    listener: TcpListener,
+    listener: GuardedListener,
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     grace: Duration,
