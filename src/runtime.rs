@@ -3,6 +3,7 @@
 //! until the shutdown signal, then everything stopped in order.
 
 use std::future::IntoFuture;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,16 +25,26 @@ type StartError = Box<dyn std::error::Error>;
 pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let location = config.location();
     if let (Location::Url(_), None, false) = (&location, &config.database_url, config.in_memory) {
-        std::fs::create_dir_all(&config.data_dir)?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|err| format!("the data directory {} cannot be created ({err})", config.data_dir.display()))?;
     }
     let damaged = |detail: String| damaged_message(&location, &detail);
     durability::set(durability(config));
     let file = location.file();
     if let Some(file) = &file {
         durability::check_header(file).map_err(damaged)?;
+        // Said plainly here, rather than as SQLite's error on the first write or as
+        // "damaged" when the WAL cannot be created.
+        check_writable(file.parent().unwrap_or(Path::new(".")))?;
     }
     let existed = file.as_ref().is_some_and(|f| f.exists());
-    let store = Store::open(&location).await.map_err(|e| damaged(e.to_string()))?;
+    let store = Store::open(&location).await.map_err(|e| {
+        let detail = e.to_string();
+        match &file {
+            Some(file) if detail.contains("disk is full") => no_space_message(file, &detail),
+            _ => damaged(detail),
+        }
+    })?;
     let size = file.and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
     if !existed {
         // Nothing to check in a database this start created.
@@ -62,6 +73,29 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
         });
     }
     Ok(store)
+}
+
+/// Writes and removes a small probe file in `dir`: a read-only or full data directory
+/// stops start-up with a message saying which, before anything is opened.
+fn check_writable(dir: &Path) -> Result<(), String> {
+    let probe = dir.join(format!(".ec2lite-write-check-{}", std::process::id()));
+    let written = std::fs::write(&probe, [0u8; 8192]);
+    let _ = std::fs::remove_file(&probe);
+    match written {
+        Ok(()) => Ok(()),
+        Err(err) if err.raw_os_error() == Some(28) => Err(no_space_message(dir, &err.to_string())),
+        Err(err) => Err(format!(
+            "the data directory {} is not writable ({err}); ec2lite needs to write its database there",
+            dir.display()
+        )),
+    }
+}
+
+fn no_space_message(at: &Path, detail: &str) -> String {
+    format!(
+        "no space left for the database at {} ({detail}); nothing was changed: free some space and start again",
+        at.display()
+    )
 }
 
 fn damaged_message(location: &Location, detail: &str) -> String {

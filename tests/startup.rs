@@ -1,10 +1,12 @@
-//! Start-up on a damaged database: ec2lite exits non-zero with a message naming the
-//! file, and leaves the file as it found it (nothing is lost silently).
+//! Start-up on a damaged database, or on a data directory it cannot write: ec2lite exits
+//! non-zero with a message naming the file and saying why, and leaves the file as it
+//! found it (nothing is lost silently). A torn tail of the write-ahead log (a crash in
+//! the middle of appending) loses no acknowledged write.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ec2lite_test_support::{ec2, temp_dir, Server};
+use ec2lite_test_support::{ec2, temp_dir, Server, Tmpfs};
 
 /// Runs the binary on `data_dir` and returns its exit code and stderr; fails if it is
 /// still running after 20 s (it started serving).
@@ -83,4 +85,85 @@ fn a_truncated_file_stops_start_up_from_its_header_alone() {
     let (code, stderr) = start_on(&s.data_dir);
     assert_ne!(code, 0, "{stderr}");
     assert!(stderr.contains("truncated"), "{stderr}");
+}
+
+fn image_count(s: &Server) -> usize {
+    let r = ec2(s.address(), "test", "us-east-1", &[("Action", "DescribeImages"), ("Owner.1", "self")]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.count("<imageId>")
+}
+
+#[test]
+fn a_read_only_data_directory_stops_start_up_saying_so() {
+    let Some(disk) = Tmpfs::mount("64m") else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let data_dir = disk.0.join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let mut s = Server::start_in(env!("CARGO_BIN_EXE_ec2lite").as_ref(), data_dir.clone(), &["--no-catalog"]);
+    assert_eq!(image_count(&s), 0);
+    s.stop();
+    let db = data_dir.join("ec2lite.db");
+    let before = std::fs::read(&db).unwrap();
+
+    disk.remount("ro");
+    let (code, stderr) = start_on(&data_dir);
+    disk.remount("rw");
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("is not writable") && stderr.contains("ead-only file system"), "{stderr}");
+    assert!(stderr.contains(&data_dir.to_string_lossy().into_owned()), "{stderr}");
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database is left as it was");
+}
+
+#[test]
+fn a_full_disk_stops_start_up_saying_so() {
+    let Some(disk) = Tmpfs::mount("256k") else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let data_dir = disk.0.join("data");
+    std::fs::create_dir(&data_dir).unwrap();
+    // Fill every byte of it first.
+    let filler = disk.0.join("filler");
+    let chunk = vec![7u8; 4096];
+    let mut file = std::fs::File::create(&filler).unwrap();
+    while std::io::Write::write_all(&mut file, &chunk).is_ok() {}
+    drop(file);
+    let (code, stderr) = start_on(&data_dir);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("no space left"), "{stderr}");
+}
+
+#[test]
+fn a_torn_write_ahead_log_tail_loses_no_acknowledged_write() {
+    let mut s = Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"]);
+    for i in 0..50 {
+        let name = format!("torn-{i:03}");
+        let r = ec2(
+            s.address(),
+            "test",
+            "us-east-1",
+            &[("Action", "RegisterImage"), ("Name", &name), ("ImageLocation", "b/m.xml")],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    s.kill_9();
+    // A crash in the middle of appending a frame leaves bytes no commit covers.
+    let wal = s.data_dir.join("ec2lite.db-wal");
+    let mut tail = std::fs::OpenOptions::new().append(true).create(true).open(&wal).unwrap();
+    let garbage: Vec<u8> = (0..6000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    std::io::Write::write_all(&mut tail, &garbage).unwrap();
+    drop(tail);
+
+    s.start_again();
+    assert_eq!(image_count(&s), 50, "every acknowledged image is there");
+    let r = ec2(
+        s.address(),
+        "test",
+        "us-east-1",
+        &[("Action", "RegisterImage"), ("Name", "after"), ("ImageLocation", "b/m.xml")],
+    );
+    assert_eq!(r.status, 200, "writes go on after the torn tail: {}", r.body);
+    assert_eq!(image_count(&s), 51);
 }

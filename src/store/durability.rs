@@ -119,3 +119,38 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// The database file as it was when the store opened it. SQLite keeps writing to the
+/// open file even after it was deleted or replaced on disk, so those writes would be
+/// acknowledged and then lost at the next start: the store refuses them instead.
+#[derive(Debug)]
+pub struct OpenedFile {
+    path: std::path::PathBuf,
+    identity: (u64, u64),
+}
+
+impl OpenedFile {
+    pub fn new(path: &std::path::Path) -> std::io::Result<OpenedFile> {
+        Ok(OpenedFile { path: path.to_path_buf(), identity: identity(path)? })
+    }
+
+    /// An error when the file at the path is no longer the one opened (one `stat`).
+    pub fn check_still_in_place(&self) -> Result<(), sqlx::Error> {
+        if identity(&self.path).ok() == Some(self.identity) {
+            return Ok(());
+        }
+        let message = format!(
+            "the database file {} was removed or replaced while in use: writes are refused, \
+             as they would be lost; restart ec2lite",
+            self.path.display()
+        );
+        tracing::error!("{message}");
+        Err(sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::NotFound, message)))
+    }
+}
+
+fn identity(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
+}

@@ -83,6 +83,8 @@ pub struct Store {
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// The file of an in-memory store, deleted with the last clone.
     _scratch: Option<Arc<ScratchFile>>,
+    /// The database file opened, checked before each write transaction.
+    file: Option<Arc<durability::OpenedFile>>,
 }
 
 /// A database file that lives only as long as the store.
@@ -164,6 +166,10 @@ impl Store {
         let migrated = migrate::migrate(options.get_filename())
             .map_err(|err| sqlx::Error::Configuration(format!("applying the migrations: {err}").into()))?;
         let writer = single_connection_pool().connect_with(options.clone()).await?;
+        let file = match location {
+            Location::Url(_) => Some(Arc::new(durability::OpenedFile::new(options.get_filename())?)),
+            Location::InMemory => None,
+        };
         let reads =
             reader::Reader::open(options.get_filename()).map_err(|err| sqlx::Error::Configuration(err.into()))?;
         let reader = SqlitePoolOptions::new()
@@ -183,6 +189,7 @@ impl Store {
             writer_unsettled: Default::default(),
             write_gate: Default::default(),
             _scratch: scratch,
+            file,
         })
     }
 
@@ -204,6 +211,9 @@ impl Store {
     /// would then only release a savepoint: acknowledged, never written. A connection
     /// found inside a transaction is closed, and the pool opens a new one.
     pub async fn write(&self) -> Result<WriteTx, sqlx::Error> {
+        if let Some(file) = &self.file {
+            file.check_still_in_place()?;
+        }
         let tx = {
             let _gate = self.write_gate.lock().await;
             // Acquiring waits for the transaction in progress to end: then the flag is its.

@@ -237,3 +237,30 @@ pub fn ec2(address: &str, access_key: &str, region: &str, pairs: &[(&str, &str)]
         body.as_bytes(),
     )
 }
+
+/// A small tmpfs mounted on a fresh temp dir (needs root), unmounted when dropped:
+/// a disk that fills up, or turns read-only, on demand.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    /// `None` where mounting is not allowed (not root): callers skip, saying so.
+    pub fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = temp_dir("tmpfs");
+        let mounted =
+            Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(&dir).status();
+        mounted.ok().filter(|s| s.success()).map(|_| Tmpfs(dir))
+    }
+
+    /// Remounts with `options` (e.g. `size=64m`, `ro`, `rw`).
+    pub fn remount(&self, options: &str) {
+        let status =
+            Command::new("mount").args(["-o", &format!("remount,{options}")]).arg(&self.0).status().expect("mount");
+        assert!(status.success(), "remount,{options}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
