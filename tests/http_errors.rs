@@ -1,8 +1,8 @@
 //! Every answer that reaches the application is a well-formed error in the protocol of
 //! its route: EC2 XML for `/`, REST-JSON (`x-amzn-ErrorType`, `__type`, `Message`) for
 //! the EBS direct APIs under `/snapshots`, JSON for ec2lite's own `/_ec2lite/*`.
-//! (Requests hyper refuses before routing, e.g. control bytes in a header, get its
-//! bodiless 400/414/431; they never reach ec2lite.)
+//! Requests hyper refuses before routing (control bytes in a header, a space in the
+//! target, URI or headers over its limits) get the same, with hyper's status.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -119,4 +119,51 @@ fn a_client_still_sending_an_oversized_body_reads_the_refusal() {
             assert!(body.contains("<Code>RequestEntityTooLarge</Code>"), "{answer}");
         }
     }
+}
+
+/// The answer's body, checked against its `content-length`.
+fn framed_body(answer: &str) -> (u16, String, &str) {
+    let (status, body) = status_and_body(answer);
+    let head = answer.split_once("\r\n\r\n").map_or("", |(head, _)| head).to_ascii_lowercase();
+    let length: usize = head
+        .split("\r\n")
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no content-length: {answer}"));
+    assert_eq!(length, body.len(), "{answer}");
+    (status, head, body)
+}
+
+#[test]
+fn requests_the_http_parser_refuses_get_a_body_in_the_route_protocol() {
+    let s = server();
+    let long_target = format!("GET /?{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let huge_header = format!("POST / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(500_000));
+    let ec2_cases: [(&[u8], u16); 4] = [
+        (b"POST / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\nContent-Length: 0\r\n\r\n", 400),
+        (b"POST /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (long_target.as_bytes(), 414),
+        (huge_header.as_bytes(), 431),
+    ];
+    for (request, expected) in ec2_cases {
+        let answer = raw(&s, request);
+        let (status, head, body) = framed_body(&answer);
+        assert_eq!(status, expected, "{answer}");
+        assert!(head.contains("content-type: text/xml"), "{answer}");
+        assert!(body.starts_with("<?xml") && body.contains("<Code>InvalidRequest</Code>"), "{answer}");
+        assert!(body.contains("<RequestID>"), "{answer}");
+    }
+
+    let ebs = raw(&s, b"PUT /snapshots/snap-1/blocks/0 HTTP/1.1\r\nHost: x\r\nX-A: \x7f\x01\r\n\r\n");
+    let (status, head, body) = framed_body(&ebs);
+    assert_eq!(status, 400, "{ebs}");
+    assert!(head.contains("x-amzn-errortype: validationexception"), "{ebs}");
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {ebs}"));
+    assert_eq!(json["__type"], "ValidationException", "{ebs}");
+
+    let admin = raw(&s, b"POST /_ec2lite/reset HTTP/1.1\r\nHost: x\r\nX-A: \x01\r\n\r\n");
+    let (status, _, body) = framed_body(&admin);
+    assert_eq!(status, 400, "{admin}");
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {admin}"));
+    assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()), "{admin}");
 }

@@ -1,6 +1,7 @@
 //! The listening socket's guards: a cap on open connections, and a deadline on reads
 //! that make no progress, so that clients that stall (or trickle a request byte by
-//! byte) cannot hold every connection or worker for ever.
+//! byte) cannot hold every connection or worker for ever. The connection also gives
+//! hyper's own bodiless refusals a body in the route's protocol (`refusals`).
 
 use std::future::Future;
 use std::io;
@@ -14,6 +15,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
+
+use super::refusals::{self, Protocol};
 
 pub struct GuardedListener {
     inner: TcpListener,
@@ -36,7 +39,15 @@ impl axum::serve::Listener for GuardedListener {
     async fn accept(&mut self) -> (GuardedStream, SocketAddr) {
         let slot = self.slots.clone().acquire_owned().await.expect("the semaphore is never closed");
         let (stream, address) = axum::serve::Listener::accept(&mut self.inner).await;
-        (GuardedStream { stream, _slot: slot, read_timeout: self.read_timeout, stalled: None }, address)
+        let stream = GuardedStream {
+            stream,
+            _slot: slot,
+            read_timeout: self.read_timeout,
+            stalled: None,
+            protocol: Protocol::default(),
+            replacing: None,
+        };
+        (stream, address)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -52,14 +63,29 @@ pub struct GuardedStream {
     _slot: OwnedSemaphorePermit,
     read_timeout: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
+    /// The protocol of the last request line read.
+    protocol: Protocol,
+    /// A refusal being written with its body in place of hyper's bodiless one.
+    replacing: Option<Replacement>,
+}
+
+struct Replacement {
+    bytes: Vec<u8>,
+    written: usize,
+    /// What hyper asked to write: reported written once the replacement is.
+    asked: usize,
 }
 
 impl AsyncRead for GuardedStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(result) => {
                 this.stalled = None;
+                if let Some(protocol) = refusals::sniff(&buf.filled()[before..]) {
+                    this.protocol = protocol;
+                }
                 Poll::Ready(result)
             }
             Poll::Pending => {
@@ -74,9 +100,33 @@ impl AsyncRead for GuardedStream {
     }
 }
 
+impl GuardedStream {
+    /// Writes `buf`, or, when it is hyper's bodiless refusal, the same with a body.
+    fn write_or_replace(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if self.replacing.is_none() {
+            let Some(bytes) = refusals::with_body(buf, self.protocol, &uuid::Uuid::new_v4().to_string()) else {
+                return Pin::new(&mut self.stream).poll_write(cx, buf);
+            };
+            self.replacing = Some(Replacement { bytes, written: 0, asked: buf.len() });
+        }
+        let replacement = self.replacing.as_mut().expect("set above");
+        while replacement.written < replacement.bytes.len() {
+            match Pin::new(&mut self.stream).poll_write(cx, &replacement.bytes[replacement.written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => replacement.written += n,
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let asked = replacement.asked;
+        self.replacing = None;
+        Poll::Ready(Ok(asked))
+    }
+}
+
 impl AsyncWrite for GuardedStream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        self.write_or_replace(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -84,6 +134,13 @@ impl AsyncWrite for GuardedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let may_be_refusal = total <= refusals::REFUSAL_HEAD_MAX
+            && bufs.iter().find(|b| !b.is_empty()).is_some_and(|b| b.starts_with(b"HTTP/1.1 "));
+        if may_be_refusal || self.replacing.is_some() {
+            let joined: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            return self.write_or_replace(cx, &joined);
+        }
         Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
 

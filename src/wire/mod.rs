@@ -9,6 +9,7 @@ pub mod ebs;
 pub mod intake;
 pub mod params;
 pub mod query;
+pub mod refusals;
 pub mod shapes;
 pub mod signature;
 pub mod ssm;
