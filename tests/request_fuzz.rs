@@ -318,7 +318,10 @@ fn value(rng: &mut Rng, ids: &[String]) -> String {
 fn key(rng: &mut Rng) -> String {
     let base = rng.pick(KEYS).to_string();
     match rng.below(12) {
-        0 => base.replace(".1", rng.pick(&[".0", ".-1", ".99999999999999999999", ".", ".1.1", ".a", ".%00"])),
+        0 => {
+            let index = *rng.pick::<&str>(&[".0", ".-1", ".99999999999999999999", ".", ".1.1", ".a", ".%00"]);
+            base.replace(".1", index)
+        }
         1 => base.to_lowercase(),
         2 => format!("{base}.{}", rng.below(10_000)),
         3 => rng.pick(HOSTILE).to_string(),
