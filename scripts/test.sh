@@ -5,6 +5,9 @@
 #   2. end-to-end tests with aws-cli and boto3, installed (pinned) into a local venv.
 #   3. Packer's amazon-ebs builder (Debian's packer, installed with apt), its own step,
 #      and the dashboard in headless Chromium (Debian's chromium), another;
+#      and instances that really run (--runtime podman; podman, runc and debootstrap
+#      installed with apt, the base root filesystem built once by scripts/runtime-rootfs.sh
+#      and cached in /root/.cache/ec2lite-ci/runtime), a third;
 #   4. the EBS upload story with the real coldsnap CLI (built from crates.io once, into
 #      $EC2LITE_TOOLS, about 10 minutes), and VM Import with disk images made by qemu-img.
 # Environment: CARGO_TARGET_DIR (reused if set), EC2LITE_VENV (default .venv),
@@ -54,7 +57,7 @@ echo "== pytest (aws-cli, boto3, coldsnap)"
 target_dir="${CARGO_TARGET_DIR:-target}"
 export EC2LITE_BIN
 EC2LITE_BIN="$(cd "$target_dir" && pwd)/debug/ec2lite"
-"$venv/bin/python" -m pytest -q -m "not packer and not browser" tests/e2e
+"$venv/bin/python" -m pytest -q -m "not packer and not browser and not runtime" tests/e2e
 
 echo "== pytest -m packer (Packer amazon-ebs builds against ec2lite)"
 EC2LITE_REQUIRE_PACKER=1 "$venv/bin/python" -m pytest -q -m packer tests/e2e
@@ -63,3 +66,8 @@ echo "== pytest -m browser (the dashboard in headless Chromium)"
 export EC2LITE_ARTEFACTS="${EC2LITE_ARTEFACTS:-$(cd "$target_dir" && pwd)/artefacts}"
 EC2LITE_REQUIRE_BROWSER=1 "$venv/bin/python" -m pytest -q -m browser tests/e2e
 echo "dashboard screenshot: $EC2LITE_ARTEFACTS/dashboard.png"
+
+echo "== pytest -m runtime (instances that really run: podman containers over SSH)"
+EC2LITE_RUNTIME_ROOTFS="$(scripts/runtime-rootfs.sh)"
+export EC2LITE_RUNTIME_ROOTFS
+EC2LITE_REQUIRE_RUNTIME=1 "$venv/bin/python" -m pytest -q -m runtime tests/e2e

@@ -24,6 +24,8 @@ pub struct App {
     pub blobs: Arc<BlobStore>,
     /// VM Import: where disk images come from and the queue of tasks to run.
     pub imports: ImportSettings,
+    /// `--runtime podman`: the containers instances run in; none: instances are rows.
+    pub machines: Option<Arc<crate::machines::Machines>>,
 }
 
 impl App {

@@ -150,6 +150,20 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
 
+    /// `podman`: instances of Linux AMIs really run, one container each, reachable over
+    /// SSH on a loopback public IP. Off by default: instances are rows only.
+    #[arg(long, env = "EC2LITE_RUNTIME", value_parser = ["podman"])]
+    pub runtime: Option<String>,
+
+    /// The base root filesystem (a directory) of catalog Linux AMIs under --runtime,
+    /// as built by `scripts/runtime-rootfs.sh`.
+    #[arg(long, env = "EC2LITE_RUNTIME_ROOTFS", default_value = "/root/.cache/ec2lite-ci/runtime/current")]
+    pub runtime_rootfs: PathBuf,
+
+    /// Containers get the instance type's vCPUs and memory times this factor.
+    #[arg(long, env = "EC2LITE_RUNTIME_RESOURCE_FACTOR", default_value_t = 0.25)]
+    pub runtime_resource_factor: f64,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ec2lite=debug`.
     #[arg(long, env = "EC2LITE_LOG", default_value = "info")]
     pub log: String,

@@ -43,6 +43,7 @@ error_codes! {
     DryRunOperation = "DryRunOperation", 412;
     RequestEntityTooLarge = "RequestEntityTooLarge", 413;
     InternalError = "InternalError", 500;
+    InsufficientInstanceCapacity = "InsufficientInstanceCapacity", 500;
     RequestLimitExceeded = "RequestLimitExceeded", 503;
     ServiceUnavailable = "ServiceUnavailable", 503;
     MissingAction = "MissingAction", 400;

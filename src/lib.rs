@@ -12,6 +12,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod machines;
 pub mod metrics;
 pub mod runtime;
 pub mod server;

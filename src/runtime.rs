@@ -204,6 +204,16 @@ async fn build_app(
         BlobStore::on_disk(&config.data_dir, durability(config))
             .map_err(|e| format!("block storage in {}: {e}", config.data_dir.display()))?
     };
+    let machines = config.runtime.as_ref().map(|_| {
+        Arc::new(crate::machines::Machines::new(
+            config.runtime_rootfs.clone(),
+            &config.data_dir,
+            config.runtime_resource_factor,
+        ))
+    });
+    if let Some(machines) = &machines {
+        tokio::spawn(crate::actions::machines::reconcile(store.clone(), machines.clone()));
+    }
     Ok(App {
         store,
         timings: Timings::from(config),
@@ -214,6 +224,7 @@ async fn build_app(
         admin: crate::wire::admin::AdminAccess::new(config.admin_token.as_deref(), config.verify_signatures),
         blobs: Arc::new(blobs),
         imports: import_settings(config, import_queue)?,
+        machines,
     })
 }
 

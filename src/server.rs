@@ -202,6 +202,12 @@ fn admin_error(what: &str, err: impl std::fmt::Display) -> Response {
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {
+    if let Some(machines) = &app.machines {
+        // Containers first: the rows that name them go next.
+        if let Err(err) = machines.remove_all().await {
+            tracing::error!(error = %err, "removing the instances' containers failed");
+        }
+    }
     let outcome = match app.store.reset().await {
         Ok(()) => app.sweep_blocks().await.map(|_| ()),
         Err(err) => Err(err.into()),

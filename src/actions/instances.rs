@@ -4,7 +4,7 @@
 use crate::domain::instance_types;
 use crate::domain::lifecycle::{InstanceState, VolumeState};
 
-use super::{Ctx, FromParams};
+use super::{machines, Ctx, FromParams};
 use crate::access::launchable_image;
 use crate::domain::clock::iso;
 use crate::domain::filter::{filter_in_memory, Filter};
@@ -196,6 +196,7 @@ pub async fn run_instances(ctx: &Ctx<'_>, request: RunInstancesRequest) -> Resul
         RunInstancesRequest::FromTemplate(launch) => launch.input(ctx).await?,
     };
     ctx.ensure_default_network().await?;
+    machines::check_capacity(ctx).await?;
     let mut tx = ctx.app.store.write().await?;
     if let Some(reference) = input.image_id.strip_prefix(SSM_PREFIX) {
         input.image_id = crate::access::resolve_ssm_image(ctx.app, ctx.scope, &mut tx, reference).await?;
@@ -214,6 +215,7 @@ pub async fn run_instances(ctx: &Ctx<'_>, request: RunInstancesRequest) -> Resul
     let plan = LaunchPlan { input: &input, image: &image, place, addresses, mappings, snapshots };
     let launched = store_launch(ctx, &mut tx, &plan).await?;
     tx.commit().await?;
+    machines::launch(ctx, &image, &launched).await?;
     Ok(reservation_xml(ctx, &launched))
 }
 
@@ -502,6 +504,7 @@ async fn store_launch(ctx: &Ctx<'_>, conn: &mut Conn, plan: &LaunchPlan<'_>) -> 
     let mut launched = Vec::with_capacity(plan.input.count as usize);
     for index in 0..plan.input.count {
         let mut instance = new_instance(ctx, plan, &reservation_id, index);
+        machines::prepare(ctx, plan.image, &mut instance)?;
         let stored = instance.settled(ctx.now);
         store::insert(conn, &stored, ctx.now).await?;
         let instance_id = &instance.instance_id;
@@ -986,9 +989,11 @@ async fn change_state(ctx: &Ctx<'_>, instance_ids: &[String], change: Change) ->
     let planned = current.iter().map(|i| apply(ctx, i, change)).collect::<Result<Vec<_>>>()?;
     ctx.check_dry_run()?;
     let mut changes = Vec::with_capacity(current.len());
+    let mut followed = Vec::new();
     for (before, after) in current.iter().zip(planned) {
         let shown = match after {
-            Some(next) => {
+            Some(mut next) => {
+                machines::keep_address(ctx, before, &mut next);
                 let stored = next.settled(ctx.now);
                 store::set_state(&mut tx, &stored, ctx.now).await?;
                 ctx.app.store.schedule_transition(stored.ready_at);
@@ -996,6 +1001,7 @@ async fn change_state(ctx: &Ctx<'_>, instance_ids: &[String], change: Change) ->
                     // Its retention ends then; the settle pass removes it.
                     ctx.app.store.schedule_transition(Some(ctx.now + ctx.app.timings.terminated_retention_ms));
                 }
+                followed.push((before.clone(), stored));
                 next.state
             }
             None => before.state,
@@ -1007,6 +1013,15 @@ async fn change_state(ctx: &Ctx<'_>, instance_ids: &[String], change: Change) ->
         });
     }
     tx.commit().await?;
+    for (before, after) in &followed {
+        machines::follow(ctx, before, after);
+    }
+    if change == Change::Reboot {
+        current
+            .iter()
+            .filter(|i| i.state == InstanceState::Running)
+            .for_each(|i| machines::reboot(ctx, &i.instance_id));
+    }
     Ok(changes)
 }
 

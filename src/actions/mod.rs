@@ -23,6 +23,7 @@ pub mod instance_types;
 pub mod instances;
 pub mod key_pairs;
 pub mod launch_templates;
+pub mod machines;
 pub mod network_interfaces;
 pub mod regions;
 pub mod routing;

@@ -668,6 +668,7 @@ mod tests {
                 http: Default::default(),
                 queue,
             },
+            machines: None,
         };
         app.catalog.ensure(&app.store, "us-east-1", 0).await.unwrap();
         app

@@ -414,3 +414,34 @@ pub async fn set_image_last_launched(conn: &mut Conn, image_id: &str, time: &str
         .await?;
     Ok(())
 }
+
+/// An instance the container runtime looks after, found again at start-up.
+pub struct LiveInstance {
+    pub account: String,
+    pub region: String,
+    pub instance_id: String,
+    pub state: InstanceState,
+    pub public_ip: String,
+}
+
+/// Every account's instances whose public IP starts with `prefix`.
+pub async fn with_public_ip_prefix(conn: &mut Conn, prefix: &str) -> Result<Vec<LiveInstance>> {
+    let rows = sqlx::query(
+        "select account_id, region, instance_id, state, public_ip from instance \
+         where substr(public_ip, 1, length(?1)) = ?1",
+    )
+    .bind(prefix)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(LiveInstance {
+                account: row.try_get("account_id")?,
+                region: row.try_get("region")?,
+                instance_id: row.try_get("instance_id")?,
+                state: row.try_get("state")?,
+                public_ip: row.try_get("public_ip")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,211 @@
+//! The instance actions' side of `--runtime podman`: which instances run, and the
+//! background work that starts, stops and removes their containers and records the
+//! state each reaches (pending → running once sshd answers).
+
+use std::sync::Arc;
+
+use super::Ctx;
+use crate::domain::image::Image;
+use crate::domain::instance::Instance;
+use crate::domain::lifecycle::InstanceState;
+use crate::ec2_err;
+use crate::error::Result;
+use crate::machines::{login_user, LaunchSpec, Machines, LOOPBACK_PREFIX};
+use crate::store::instances as store;
+use crate::store::{key_pairs, Store};
+
+/// The runtime, when it is on and the image is one it runs (Linux).
+pub fn runtime_for<'a>(ctx: &Ctx<'a>, image: &Image) -> Option<&'a Arc<Machines>> {
+    let linux = image.platform.as_deref() != Some("windows");
+    ctx.app.machines.as_ref().filter(|_| linux)
+}
+
+/// RunInstances refuses with InsufficientInstanceCapacity when the runtime is on but
+/// cannot run anything here (no podman, no base root filesystem).
+pub async fn check_capacity(ctx: &Ctx<'_>) -> Result<()> {
+    let Some(machines) = &ctx.app.machines else { return Ok(()) };
+    match machines.unusable().await {
+        Some(why) => Err(ec2_err!(InsufficientInstanceCapacity, "There is no capacity for this launch: {why}.")),
+        None => Ok(()),
+    }
+}
+
+/// A new instance of a running image: its loopback public IP, and pending until its
+/// container answers (no timer moves it on).
+pub fn prepare(ctx: &Ctx<'_>, image: &Image, instance: &mut Instance) -> Result<()> {
+    let Some(machines) = runtime_for(ctx, image) else { return Ok(()) };
+    let ip = machines.allocate_ip(&instance.instance_id).ok_or_else(|| {
+        ec2_err!(
+            InsufficientInstanceCapacity,
+            "There is no capacity for this launch: all 253 loopback addresses of 127.0.100.0/24 are in use."
+        )
+    })?;
+    instance.public_ip = Some(ip);
+    instance.ready_at = None;
+    Ok(())
+}
+
+/// Starts the containers of instances just stored (after the commit).
+pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Result<()> {
+    let Some(machines) = runtime_for(ctx, image) else { return Ok(()) };
+    let public_key = match instances.first().and_then(|i| i.key_name.as_deref()) {
+        Some(name) => {
+            let mut conn = ctx.app.store.read().await?;
+            let (account, region) = (ctx.scope.account, ctx.scope.region);
+            key_pairs::find(&mut conn, account, region, Some(name), None).await?.map(|k| k.public_key)
+        }
+        None => None,
+    };
+    for instance in instances {
+        let Some(public_ip) = instance.public_ip.clone() else { continue };
+        let it = instance_type_of(instance);
+        let spec = LaunchSpec {
+            instance_id: instance.instance_id.clone(),
+            public_ip,
+            login_user: login_user(&image.name),
+            public_key: public_key.clone(),
+            vcpus: it.map_or(1, |t| t.vcpus),
+            memory_mib: it.map_or(1024, |t| t.memory_mib),
+        };
+        let (machines, store, whose) = (machines.clone(), ctx.app.store.clone(), Whose::of(instance));
+        tokio::spawn(async move {
+            let outcome = machines.launch(&spec).await;
+            record(&store, &whose, outcome).await;
+        });
+    }
+    Ok(())
+}
+
+fn instance_type_of(instance: &Instance) -> Option<&'static crate::domain::instance::InstanceType> {
+    crate::domain::instance::instance_type(&instance.instance_type).ok()
+}
+
+/// What a state change does to the container, in the background: a stop or terminate
+/// has been recorded already (its timer moves it on); a start is `running` once sshd
+/// answers.
+pub fn follow(ctx: &Ctx<'_>, before: &Instance, after: &Instance) {
+    let Some(machines) = ctx.app.machines.clone().filter(|_| has_container(before)) else { return };
+    let (store, whose) = (ctx.app.store.clone(), Whose::of(after));
+    let (id, ip) = (after.instance_id.clone(), after.public_ip.clone().unwrap_or_default());
+    let (from, to) = (before.state, after.state);
+    tokio::spawn(async move {
+        let outcome = match to {
+            InstanceState::Stopping | InstanceState::Stopped => machines.stop(&id).await,
+            InstanceState::ShuttingDown | InstanceState::Terminated => machines.remove(&id).await,
+            InstanceState::Pending if from == InstanceState::Stopped => {
+                let started = machines.start(&id, &ip).await;
+                record(&store, &whose, started).await;
+                return;
+            }
+            _ => Ok(()),
+        };
+        if let Err(why) = outcome {
+            tracing::warn!(instance = %id, error = %why, "container state change failed");
+        }
+    });
+}
+
+/// A running instance keeps its loopback address when it starts again (its container
+/// publishes port 22 there), and stays pending until sshd answers.
+pub fn keep_address(ctx: &Ctx<'_>, before: &Instance, next: &mut Instance) {
+    if ctx.app.machines.is_none() || !has_container(before) {
+        return;
+    }
+    next.public_ip = before.public_ip.clone();
+    if next.state == InstanceState::Pending {
+        next.ready_at = None;
+    }
+}
+
+/// Instances the runtime started hold an address of its loopback range.
+pub fn has_container(instance: &Instance) -> bool {
+    instance.public_ip.as_deref().is_some_and(|ip| ip.starts_with(LOOPBACK_PREFIX))
+}
+
+/// Reboot: the container restarts; the instance stays `running` as on EC2.
+pub fn reboot(ctx: &Ctx<'_>, instance_id: &str) {
+    let Some(machines) = ctx.app.machines.clone() else { return };
+    let id = instance_id.to_string();
+    tokio::spawn(async move {
+        if let Err(why) = machines.reboot(&id).await {
+            tracing::warn!(instance = %id, error = %why, "container reboot failed");
+        }
+    });
+}
+
+/// Records the end of a launch or start: `running`, or, when the container could not
+/// start, the instance shuts down with the reason (its timer terminates it).
+async fn record(store: &Store, whose: &Whose, outcome: std::result::Result<(), String>) {
+    if let Err(err) = record_state(store, whose, &outcome).await {
+        tracing::error!(instance = %whose.instance_id, error = %err, "recording the container's state failed");
+    }
+}
+
+/// An instance as the store finds it again from a background task.
+pub struct Whose {
+    pub account: String,
+    pub region: String,
+    pub instance_id: String,
+}
+
+impl Whose {
+    pub fn of(instance: &Instance) -> Whose {
+        Whose {
+            account: instance.owner_id.clone(),
+            region: instance.region.clone(),
+            instance_id: instance.instance_id.clone(),
+        }
+    }
+}
+
+async fn record_state(store: &Store, whose: &Whose, outcome: &std::result::Result<(), String>) -> Result<()> {
+    let now = crate::domain::clock::now_ms();
+    let instance_id = &whose.instance_id;
+    let mut tx = store.write().await?;
+    let found = store::find_owned(&mut tx, &whose.account, &whose.region, instance_id).await?;
+    let Some(mut instance) = found else { return Ok(()) };
+    if instance.state != InstanceState::Pending {
+        return Ok(());
+    }
+    match outcome {
+        Ok(()) => instance.state = InstanceState::Running,
+        Err(why) => {
+            tracing::error!(instance = %instance_id, error = %why, "the instance's container did not start");
+            instance.state = InstanceState::ShuttingDown;
+            instance.ready_at = Some(now);
+            instance.state_reason_code = Some("Server.InternalError".into());
+            instance.state_reason_message = Some(format!("Server.InternalError: {why}"));
+        }
+    }
+    store::set_state(&mut tx, &instance, now).await?;
+    tx.commit().await?;
+    store.schedule_transition(instance.ready_at);
+    Ok(())
+}
+
+/// After an ec2lite restart: each pending or running instance's container is found
+/// running again, or started; one whose files are gone shuts down with the reason.
+pub async fn reconcile(store: Store, machines: Arc<Machines>) {
+    let live = match live_instances(&store).await {
+        Ok(live) => live,
+        Err(err) => return tracing::error!(error = %err, "listing the instances to run again failed"),
+    };
+    for (whose, public_ip) in live {
+        let outcome = if machines.adopt(&whose.instance_id, &public_ip) {
+            machines.ensure_running(&whose.instance_id, &public_ip).await
+        } else {
+            Err(format!("the root filesystem of {} is gone", whose.instance_id))
+        };
+        record(&store, &whose, outcome).await;
+    }
+}
+
+async fn live_instances(store: &Store) -> Result<Vec<(Whose, String)>> {
+    let mut conn = store.read().await?;
+    let rows = store::with_public_ip_prefix(&mut conn, LOOPBACK_PREFIX).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| matches!(r.state, InstanceState::Pending | InstanceState::Running))
+        .map(|r| (Whose { account: r.account, region: r.region, instance_id: r.instance_id }, r.public_ip))
+        .collect())
+}

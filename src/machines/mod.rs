@@ -1,0 +1,275 @@
+//! Instances that really run (`--runtime podman`): one rootful podman container per
+//! instance, started from a root filesystem directory under the data directory, with
+//! the container's port 22 published on the instance's loopback public IP.
+//!
+//! Only the actions call this module; it knows nothing of the store.
+
+mod podman;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub use podman::Podman;
+
+/// Instances' public IPs are in 127.0.100.0/24.
+pub const LOOPBACK_PREFIX: &str = "127.0.100.";
+
+/// What a container needs to start: where its files come from and who logs in.
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    pub instance_id: String,
+    pub public_ip: String,
+    /// The login user of the image family (`login_user`).
+    pub login_user: &'static str,
+    /// The key pair's OpenSSH public key, installed in the login user's authorized_keys.
+    pub public_key: Option<String>,
+    pub vcpus: i64,
+    pub memory_mib: i64,
+}
+
+/// The login user an image's name implies, as on EC2: `ec2-user` for Amazon Linux (and
+/// RHEL, SUSE, anything unknown), `ubuntu` for Ubuntu, `admin` for Debian.
+pub fn login_user(image_name: &str) -> &'static str {
+    let name = image_name.to_ascii_lowercase();
+    if name.contains("ubuntu") {
+        "ubuntu"
+    } else if name.contains("debian") {
+        "admin"
+    } else {
+        "ec2-user"
+    }
+}
+
+/// The runtime: the podman driver, the base root filesystem and the loopback
+/// addresses in use.
+pub struct Machines {
+    podman: Podman,
+    base_rootfs: PathBuf,
+    /// `<data dir>/machines/<instance id>/rootfs`
+    dir: PathBuf,
+    resource_factor: f64,
+    /// Public IP by instance id, for the instances that hold a container.
+    addresses: Mutex<HashMap<String, Ipv4Addr>>,
+}
+
+impl Machines {
+    pub fn new(base_rootfs: PathBuf, data_dir: &Path, resource_factor: f64) -> Machines {
+        Machines {
+            podman: Podman,
+            base_rootfs,
+            // runc wants an absolute root filesystem path.
+            dir: std::path::absolute(data_dir.join("machines")).unwrap_or_else(|_| data_dir.join("machines")),
+            resource_factor,
+            addresses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Why instances cannot run here, if they cannot: said in InsufficientInstanceCapacity.
+    pub async fn unusable(&self) -> Option<String> {
+        if let Err(why) = self.podman.check().await {
+            return Some(format!("the podman runtime is not usable here ({why})"));
+        }
+        if !self.base_rootfs.join("usr/sbin/sshd").exists() {
+            return Some(format!(
+                "the podman runtime has no base root filesystem at {} (build it with scripts/runtime-rootfs.sh)",
+                self.base_rootfs.display()
+            ));
+        }
+        None
+    }
+
+    /// A free address of 127.0.100.0/24 for `instance_id` (the same one if it has one).
+    pub fn allocate_ip(&self, instance_id: &str) -> Option<String> {
+        let mut addresses = self.addresses.lock().expect("lock");
+        if let Some(ip) = addresses.get(instance_id) {
+            return Some(ip.to_string());
+        }
+        let free = (2..=254).map(|n| Ipv4Addr::new(127, 0, 100, n)).find(|ip| !addresses.values().any(|u| u == ip))?;
+        addresses.insert(instance_id.to_string(), free);
+        Some(free.to_string())
+    }
+
+    fn release_ip(&self, instance_id: &str) {
+        self.addresses.lock().expect("lock").remove(instance_id);
+    }
+
+    fn rootfs(&self, instance_id: &str) -> PathBuf {
+        self.dir.join(instance_id).join("rootfs")
+    }
+
+    /// Copies the base root filesystem for the instance, installs its key and starts its
+    /// container; returns once sshd answers on its public IP.
+    pub async fn launch(&self, spec: &LaunchSpec) -> Result<(), String> {
+        let launched = self.try_launch(spec).await;
+        if launched.is_err() {
+            // Nothing half-made stays behind: no container, no files, no address.
+            let _ = self.remove(&spec.instance_id).await;
+        }
+        launched
+    }
+
+    async fn try_launch(&self, spec: &LaunchSpec) -> Result<(), String> {
+        let rootfs = self.rootfs(&spec.instance_id);
+        copy_tree(&self.base_rootfs, &rootfs).await?;
+        if let Some(key) = &spec.public_key {
+            install_key(&rootfs, spec.login_user, key).map_err(|e| format!("installing the key: {e}"))?;
+        }
+        let cpus = (spec.vcpus as f64 * self.resource_factor).max(0.1);
+        let memory_mib = ((spec.memory_mib as f64 * self.resource_factor) as i64).max(128);
+        self.podman.run(&spec.instance_id, &rootfs, &spec.public_ip, cpus, memory_mib).await?;
+        wait_for_ssh(&spec.public_ip, Duration::from_secs(60)).await
+    }
+
+    /// Starts a stopped container again; returns once sshd answers.
+    pub async fn start(&self, instance_id: &str, public_ip: &str) -> Result<(), String> {
+        self.podman.start(instance_id).await?;
+        wait_for_ssh(public_ip, Duration::from_secs(60)).await
+    }
+
+    pub async fn stop(&self, instance_id: &str) -> Result<(), String> {
+        self.podman.stop(instance_id).await
+    }
+
+    pub async fn reboot(&self, instance_id: &str) -> Result<(), String> {
+        self.podman.restart(instance_id).await
+    }
+
+    /// Removes the container and its files.
+    pub async fn remove(&self, instance_id: &str) -> Result<(), String> {
+        self.podman.remove(instance_id).await?;
+        self.release_ip(instance_id);
+        let dir = self.dir.join(instance_id);
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("removing {}: {e}", dir.display())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes every container ec2lite started and every instance directory (reset).
+    pub async fn remove_all(&self) -> Result<(), String> {
+        for instance_id in self.podman.list().await? {
+            self.remove(&instance_id).await?;
+        }
+        self.addresses.lock().expect("lock").clear();
+        match tokio::fs::remove_dir_all(&self.dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("removing {}: {e}", self.dir.display())),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a restart: the address of each instance that still has its files, so
+    /// `ensure_running` can find or restart its container.
+    pub fn adopt(&self, instance_id: &str, public_ip: &str) -> bool {
+        let (Ok(ip), true) = (public_ip.parse::<Ipv4Addr>(), self.rootfs(instance_id).exists()) else { return false };
+        self.addresses.lock().expect("lock").insert(instance_id.to_string(), ip);
+        true
+    }
+
+    /// Finds the instance's container running, or starts it (after an ec2lite restart).
+    pub async fn ensure_running(&self, instance_id: &str, public_ip: &str) -> Result<(), String> {
+        if !self.podman.is_running(instance_id).await? {
+            self.podman.start(instance_id).await?;
+        }
+        wait_for_ssh(public_ip, Duration::from_secs(60)).await
+    }
+}
+
+/// `cp -a`: keeps owners, modes, links and device files, which a root filesystem needs.
+async fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    // `current` is a symlink to the build of the script's version: copy what it names.
+    let from = tokio::fs::canonicalize(from).await.map_err(|e| format!("{}: {e}", from.display()))?;
+    tokio::fs::create_dir_all(to).await.map_err(|e| format!("creating {}: {e}", to.display()))?;
+    let status = tokio::process::Command::new("cp")
+        .arg("-a")
+        .arg(from.join("."))
+        .arg(to)
+        .status()
+        .await
+        .map_err(|e| format!("cp: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("copying {} to {} failed ({status})", from.display(), to.display()))
+    }
+}
+
+/// Writes `key` as the login user's authorized_keys, owned by that user (ids read from
+/// the root filesystem's own /etc/passwd, not the host's).
+fn install_key(rootfs: &Path, user: &str, key: &str) -> std::io::Result<()> {
+    let passwd = std::fs::read_to_string(rootfs.join("etc/passwd"))?;
+    let (uid, gid, home) = passwd_entry(&passwd, user)
+        .ok_or_else(|| std::io::Error::other(format!("no user {user} in the root filesystem")))?;
+    let ssh_dir = rootfs.join(home.trim_start_matches('/')).join(".ssh");
+    std::fs::create_dir_all(&ssh_dir)?;
+    let file = ssh_dir.join("authorized_keys");
+    std::fs::write(&file, format!("{}\n", key.trim()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ssh_dir, std::fs::Permissions::from_mode(0o700))?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+    std::os::unix::fs::chown(&ssh_dir, Some(uid), Some(gid))?;
+    std::os::unix::fs::chown(&file, Some(uid), Some(gid))
+}
+
+/// (uid, gid, home) of `user` in an /etc/passwd text.
+fn passwd_entry<'a>(passwd: &'a str, user: &str) -> Option<(u32, u32, &'a str)> {
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        match fields.as_slice() {
+            [name, _, uid, gid, _, home, ..] if *name == user => Some((uid.parse().ok()?, gid.parse().ok()?, *home)),
+            _ => None,
+        }
+    })
+}
+
+/// Waits until an SSH server greets on `ip:22` (the moment EC2 would say `running`
+/// and a client can log in).
+async fn wait_for_ssh(ip: &str, limit: Duration) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        let attempt = async {
+            let mut stream = tokio::net::TcpStream::connect((ip, 22)).await?;
+            let mut banner = [0u8; 4];
+            stream.read_exact(&mut banner).await?;
+            Ok::<bool, std::io::Error>(&banner == b"SSH-")
+        };
+        if let Ok(Ok(true)) = tokio::time::timeout(Duration::from_secs(2), attempt).await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("sshd did not answer on {ip}:22 within {}s", limit.as_secs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_users_follow_the_image_family() {
+        assert_eq!(login_user("al2023-ami-2023.6.20241212.0-kernel-6.1-x86_64"), "ec2-user");
+        assert_eq!(login_user("ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20241206"), "ubuntu");
+        assert_eq!(login_user("debian-12-amd64-20241201-1948"), "admin");
+        assert_eq!(login_user("my-golden"), "ec2-user");
+    }
+
+    #[test]
+    fn passwd_entries_give_ids_and_home() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nadmin:x:1001:1002::/home/admin:/bin/bash\n";
+        assert_eq!(passwd_entry(passwd, "admin"), Some((1001, 1002, "/home/admin")));
+        assert_eq!(passwd_entry(passwd, "ubuntu"), None);
+    }
+
+    #[test]
+    fn addresses_are_distinct_and_kept_per_instance() {
+        let machines = Machines::new(PathBuf::from("/nonexistent"), Path::new("/tmp"), 0.25);
+        let a = machines.allocate_ip("i-a").unwrap();
+        let b = machines.allocate_ip("i-b").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(machines.allocate_ip("i-a").unwrap(), a);
+        assert!(a.starts_with("127.0.100."));
+    }
+}

@@ -1,0 +1,120 @@
+//! The podman command line, as this machine kind needs it (shared/reference/containers.md):
+//! rootful, runc rather than crun (crun refuses the hybrid cgroup layout), and explicit
+//! ulimits (the hard nofile limit cannot be raised to podman's default).
+
+use std::path::Path;
+
+use tokio::process::Command;
+
+/// Containers are named `ec2lite-<instance id>` and labelled, so reset finds them all.
+const LABEL: &str = "ec2lite.instance";
+
+#[derive(Default)]
+pub struct Podman;
+
+fn name(instance_id: &str) -> String {
+    format!("ec2lite-{instance_id}")
+}
+
+/// The hard RLIMIT_NOFILE of this process: the most a container may be given.
+fn hard_nofile() -> u64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if ok {
+        limit.rlim_max.min(1 << 20)
+    } else {
+        1024
+    }
+}
+
+fn podman() -> Command {
+    let mut command = Command::new("podman");
+    command.arg("--runtime").arg("runc");
+    command.kill_on_drop(true);
+    command
+}
+
+/// Runs `command`; its stdout, or its stderr as the error.
+async fn output(mut command: Command) -> Result<String, String> {
+    let out = command.output().await.map_err(|e| format!("podman: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("podman: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+impl Podman {
+    /// Fails when podman is missing or cannot talk to its storage.
+    pub async fn check(&self) -> Result<(), String> {
+        let mut command = podman();
+        command.args(["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
+        output(command).await.map(|_| ())
+    }
+
+    pub async fn run(
+        &self,
+        instance_id: &str,
+        rootfs: &Path,
+        public_ip: &str,
+        cpus: f64,
+        memory_mib: i64,
+    ) -> Result<(), String> {
+        let nofile = hard_nofile();
+        let mut command = podman();
+        command
+            .args(["run", "--detach", "--name", &name(instance_id)])
+            .arg(format!("--label={LABEL}={instance_id}"))
+            .arg(format!("--hostname=ip-{}", public_ip.replace('.', "-")))
+            .arg(format!("--ulimit=nofile={nofile}:{nofile}"))
+            .arg("--ulimit=nproc=32768:32768")
+            .arg(format!("--cpus={cpus:.2}"))
+            .arg(format!("--memory={memory_mib}m"))
+            .arg(format!("--publish={public_ip}:22:22"))
+            .arg("--stop-timeout=5")
+            .arg("--rootfs")
+            .arg(rootfs)
+            .arg("/usr/local/sbin/ec2lite-init");
+        output(command).await.map(|_| ())
+    }
+
+    pub async fn start(&self, instance_id: &str) -> Result<(), String> {
+        self.simple("start", instance_id).await
+    }
+
+    pub async fn stop(&self, instance_id: &str) -> Result<(), String> {
+        self.simple("stop", instance_id).await
+    }
+
+    pub async fn restart(&self, instance_id: &str) -> Result<(), String> {
+        self.simple("restart", instance_id).await
+    }
+
+    async fn simple(&self, verb: &str, instance_id: &str) -> Result<(), String> {
+        let mut command = podman();
+        command.arg(verb).arg(name(instance_id));
+        output(command).await.map(|_| ())
+    }
+
+    /// Removes the container; one that is already gone is fine.
+    pub async fn remove(&self, instance_id: &str) -> Result<(), String> {
+        let mut command = podman();
+        command.args(["rm", "--force", "--ignore", "--time", "0"]).arg(name(instance_id));
+        output(command).await.map(|_| ())
+    }
+
+    pub async fn is_running(&self, instance_id: &str) -> Result<bool, String> {
+        let mut command = podman();
+        command.args(["ps", "--filter"]).arg(format!("name=^{}$", name(instance_id))).args(["--format", "{{.ID}}"]);
+        Ok(!output(command).await?.trim().is_empty())
+    }
+
+    /// The instance ids of every container ec2lite started, running or not.
+    pub async fn list(&self) -> Result<Vec<String>, String> {
+        let mut command = podman();
+        command.args(["ps", "--all", "--filter"]).arg(format!("label={LABEL}"));
+        command.arg("--format").arg(format!("{{{{index .Labels \"{LABEL}\"}}}}"));
+        Ok(output(command).await?.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+    }
+}

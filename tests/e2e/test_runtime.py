@@ -1,0 +1,164 @@
+"""Instances that really run (`--runtime podman`): a container per instance, reachable
+over SSH on its loopback public IP with the key pair's key.
+
+Needs rootful podman with runc and the base root filesystem of
+scripts/runtime-rootfs.sh. Skipped (with the reason) only where podman cannot run at
+all; with EC2LITE_REQUIRE_RUNTIME=1 that fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from support import WAITER, make_client
+
+pytestmark = pytest.mark.runtime
+
+ROOTFS = Path(os.environ.get("EC2LITE_RUNTIME_ROOTFS", "/root/.cache/ec2lite-ci/runtime/current"))
+AL2023 = "al2023-ami-2023.*-kernel-6.1-x86_64"
+
+
+def podman_problem() -> str | None:
+    """Why podman cannot run containers here, or None."""
+    if shutil.which("podman") is None:
+        return "podman is not installed"
+    probe = subprocess.run(["podman", "--runtime", "runc", "info"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"`podman --runtime runc info` fails: {probe.stderr.strip()[:300]}"
+    return None
+
+
+@pytest.fixture
+def runtime_server(start_server):
+    problem = podman_problem()
+    if problem:
+        message = f"the podman runtime cannot run here: {problem}"
+        if os.environ.get("EC2LITE_REQUIRE_RUNTIME") == "1":
+            pytest.fail(message + " (EC2LITE_REQUIRE_RUNTIME=1)", pytrace=False)
+        pytest.skip(message)
+    if not (ROOTFS / "usr/sbin/sshd").exists():
+        pytest.fail(f"no base root filesystem at {ROOTFS}: run scripts/runtime-rootfs.sh", pytrace=False)
+    server = start_server("--runtime", "podman", "--runtime-rootfs", str(ROOTFS))
+    yield server
+    # Every container and instance directory goes with a reset.
+    assert server.admin("POST", "/_ec2lite/reset")[0] == 200
+
+
+def containers_of(instance_id: str) -> list[str]:
+    out = subprocess.run(
+        ["podman", "--runtime", "runc", "ps", "--all", "--filter", f"label=ec2lite.instance={instance_id}",
+         "--format", "{{.Names}}"],
+        capture_output=True, text=True, check=True,
+    )
+    return out.stdout.split()
+
+
+def latest_image(ec2, pattern: str) -> str:
+    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": [pattern]}])["Images"]
+    return max(images, key=lambda i: i["CreationDate"])["ImageId"]
+
+
+def ssh(key: Path, user: str, ip: str, command: str) -> str:
+    result = subprocess.run(
+        ["ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+         f"{user}@{ip}", command],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, f"ssh {user}@{ip} {command!r}: {result.stderr}"
+    return result.stdout
+
+
+def launch(ec2, tmp_path: Path, image_id: str, key_name: str = "runtime-key") -> tuple[str, str, Path]:
+    """Runs one instance with a new key pair and waits until it runs; (id, public ip, key file)."""
+    key = tmp_path / f"{key_name}.pem"
+    key.write_text(ec2.create_key_pair(KeyName=key_name)["KeyMaterial"])
+    key.chmod(0o600)
+    started = time.monotonic()
+    instance_id = ec2.run_instances(ImageId=image_id, InstanceType="t3.micro", KeyName=key_name,
+                                    MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    print(f"{instance_id}: running {time.monotonic() - started:.2f}s after RunInstances")
+    return instance_id, instance["PublicIpAddress"], key
+
+
+def test_an_instance_runs_and_answers_over_ssh(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    assert ip.startswith("127.0.100.")
+    assert containers_of(instance_id) == [f"ec2lite-{instance_id}"]
+
+    assert ssh(key, "ec2-user", ip, "echo hello from $(whoami); sudo id -u") == "hello from ec2-user\n0\n"
+
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    deadline = time.monotonic() + 30
+    while containers_of(instance_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert containers_of(instance_id) == []
+    assert not (runtime_server.data_dir / "machines" / instance_id).exists()
+
+
+def test_stop_start_and_reboot_map_to_the_container(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    ssh(key, "ec2-user", ip, "echo kept > ~/note")
+
+    ec2.stop_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    deadline = time.monotonic() + 30
+    while subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/{ip}/22"], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "sshd still answers on a stopped instance"
+        time.sleep(0.2)
+
+    ec2.start_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert instance["PublicIpAddress"] == ip
+    assert ssh(key, "ec2-user", ip, "cat ~/note") == "kept\n"
+
+    ec2.reboot_instances(InstanceIds=[instance_id])
+    time.sleep(1)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            assert ssh(key, "ec2-user", ip, "cat ~/note") == "kept\n"
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline, "no SSH after a reboot"
+            time.sleep(0.5)
+
+
+def test_containers_are_found_again_after_a_restart(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    runtime_server.restart()
+    ec2 = make_client(runtime_server.url)
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    assert ssh(key, "ec2-user", ip, "hostname") == f"ip-{ip.replace('.', '-')}\n"
+
+
+def test_reset_removes_every_container(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, _, _ = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    assert runtime_server.admin("POST", "/_ec2lite/reset")[0] == 200
+    assert containers_of(instance_id) == []
+    assert not (runtime_server.data_dir / "machines").exists()
+
+
+def test_without_a_usable_runtime_launches_are_refused(start_server, tmp_path):
+    server = start_server("--runtime", "podman", "--runtime-rootfs", str(tmp_path / "no-rootfs"))
+    ec2 = make_client(server.url)
+    with pytest.raises(ClientError) as refused:
+        ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InsufficientInstanceCapacity"
+    assert "podman runtime" in error["Message"]
