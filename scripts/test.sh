@@ -29,6 +29,10 @@ command -v ssh-keygen >/dev/null || missing="$missing openssh-client"
 command -v openssl >/dev/null || missing="$missing openssl"
 # packer: Debian's 1.6.6, with the amazon-ebs builder compiled in (the Packer suite).
 command -v packer >/dev/null || missing="$missing packer"
+# The runtime suite: rsync updates a captured instance's ext4 disk in place, e2fsprogs
+# makes and reads it (mke2fs, debugfs, e2fsck).
+command -v rsync >/dev/null || missing="$missing rsync"
+command -v mke2fs >/dev/null || missing="$missing e2fsprogs"
 # chromium + chromedriver: the dashboard test (headless).
 command -v chromium >/dev/null || missing="$missing chromium"
 command -v chromedriver >/dev/null || missing="$missing chromium-driver"

@@ -1,7 +1,7 @@
 //! CreateImage: an EBS-backed image of a running or stopped instance, with one new
 //! snapshot per attached volume; the image is `pending` until its snapshots complete.
 
-use super::{new_snapshot, store_new_snapshot, Ctx, FromParams};
+use super::{machines, new_snapshot, store_new_snapshot, Ctx, FromParams};
 use crate::access::own_instance;
 use crate::domain::clock::iso;
 use crate::domain::ids::{self, IdKind};
@@ -24,6 +24,7 @@ pub struct CreateImageInput {
     pub snapshot_tags: Vec<Tag>,
     /// Changes to the instance's devices: `NoDevice` leaves one out, others are added.
     pub block_device_mappings: Vec<BlockDeviceMapping>,
+    pub no_reboot: bool,
 }
 
 impl FromParams for CreateImageInput {
@@ -37,7 +38,7 @@ impl FromParams for CreateImageInput {
         }
         // Without NoReboot EC2 reboots a running instance for consistent snapshots; the
         // reboot leaves it `running`, so only the flag's form is checked here.
-        p.flag("NoReboot")?;
+        let no_reboot = p.flag("NoReboot")?;
         let tag_specs = parse_tag_specs(p)?;
         let allowed = ["image", "snapshot"];
         let image_tags = tag_rules::for_type(&tag_specs, &allowed, "image")?;
@@ -51,6 +52,7 @@ impl FromParams for CreateImageInput {
             image_tags,
             snapshot_tags,
             block_device_mappings,
+            no_reboot,
         })
     }
 }
@@ -63,6 +65,7 @@ pub async fn create_image(ctx: &Ctx<'_>, input: CreateImageInput) -> Result<Xml>
     let image_id = ids::new_id(IdKind::Image);
     let snapshot_ready_at = ctx.now + ctx.app.timings.snapshot_pending_ms;
     let (mut mappings, snapshots_pending) = snapshot_volumes(ctx, &mut tx, &input, &instance, &image_id).await?;
+    let capture = capture_of(ctx, &input, &instance, &mappings);
     // Mappings the request adds: instance-store volumes and new empty EBS volumes.
     mappings.extend(
         input
@@ -78,6 +81,9 @@ pub async fn create_image(ctx: &Ctx<'_>, input: CreateImageInput) -> Result<Xml>
     tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &image_id, "image", &input.image_tags, ctx.now).await?;
     tx.commit().await?;
     ctx.app.store.schedule_transition(stored.ready_at.map(|t| t.max(snapshot_ready_at)));
+    if let Some(capture) = capture {
+        machines::capture(ctx, capture);
+    }
     let mut x = Xml::new();
     x.text("imageId", &image_id);
     Ok(x)
@@ -122,6 +128,10 @@ async fn snapshot_volumes(
         };
         let description = format!("Created by CreateImage({}) for {image_id}", input.instance_id);
         let mut snapshot = new_snapshot(ctx, &volume.volume_id, volume.size, description);
+        if machines::captures(ctx, instance) && Some(device) == instance.root_device_name.as_ref() {
+            // Completed by the capture of the running files, not by a timer.
+            snapshot.ready_at = None;
+        }
         snapshot.encrypted = volume.encrypted;
         snapshot.kms_key_id = volume.kms_key_id.clone();
         pending |= store_new_snapshot(ctx, conn, &snapshot, &input.snapshot_tags, &volume.volume_id).await?;
@@ -145,6 +155,27 @@ async fn snapshot_volumes(
         });
     }
     Ok((mappings, pending))
+}
+
+/// The capture of a running instance's files into its root snapshot, under `--runtime`.
+fn capture_of(
+    ctx: &Ctx<'_>,
+    input: &CreateImageInput,
+    instance: &Instance,
+    mappings: &[BlockDeviceMapping],
+) -> Option<machines::Capture> {
+    if !machines::captures(ctx, instance) {
+        return None;
+    }
+    let root = mappings.iter().find(|m| Some(&m.device_name) == instance.root_device_name.as_ref())?;
+    let ebs = root.ebs.as_ref()?;
+    Some(machines::Capture {
+        instance_id: instance.instance_id.clone(),
+        snapshot_id: ebs.snapshot_id.clone()?,
+        size_gib: ebs.volume_size.unwrap_or(8),
+        // A stopped instance has nothing to reboot.
+        reboot: !input.no_reboot && instance.state == InstanceState::Running,
+    })
 }
 
 /// The new pending image of `instance`, which it takes its platform and boot from.

@@ -10,9 +10,11 @@ use crate::domain::instance::Instance;
 use crate::domain::lifecycle::InstanceState;
 use crate::ec2_err;
 use crate::error::Result;
-use crate::machines::{login_user, LaunchSpec, Machines, LOOPBACK_PREFIX};
+use crate::machines::{holds_ext4, login_user, LaunchSpec, Machines, RootSource, LOOPBACK_PREFIX};
+use crate::store::blobs::BlobStore;
 use crate::store::instances as store;
-use crate::store::{key_pairs, Store};
+use crate::store::{blocks, key_pairs, snapshots, Store};
+use crate::workers::raw_disk;
 
 /// The runtime, when it is on and the image is one it runs (Linux).
 pub fn runtime_for<'a>(ctx: &Ctx<'a>, image: &Image) -> Option<&'a Arc<Machines>> {
@@ -56,9 +58,14 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
         }
         None => None,
     };
+    let root_snapshot = root_snapshot_with_blocks(ctx, image).await?;
     for instance in instances {
         let Some(public_ip) = instance.public_ip.clone() else { continue };
         let it = instance_type_of(instance);
+        let root = match &root_snapshot {
+            Some((snapshot_id, size)) => root_disk(ctx, machines, &instance.instance_id, snapshot_id, *size).await,
+            None => RootSource::Base,
+        };
         let spec = LaunchSpec {
             instance_id: instance.instance_id.clone(),
             public_ip,
@@ -66,6 +73,7 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
             public_key: public_key.clone(),
             vcpus: it.map_or(1, |t| t.vcpus),
             memory_mib: it.map_or(1024, |t| t.memory_mib),
+            root,
         };
         let (machines, store, whose) = (machines.clone(), ctx.app.store.clone(), Whose::of(instance));
         tokio::spawn(async move {
@@ -75,6 +83,44 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
     }
     Ok(())
 }
+
+/// The image's root snapshot and its size in bytes, when it holds blocks (an image
+/// captured from a running instance, or an uploaded or imported disk).
+async fn root_snapshot_with_blocks(ctx: &Ctx<'_>, image: &Image) -> Result<Option<(String, u64)>> {
+    let root = image.block_device_mappings.iter().find(|m| Some(&m.device_name) == image.root_device_name.as_ref());
+    let Some(ebs) = root.and_then(|m| m.ebs.as_ref()) else { return Ok(None) };
+    let Some(snapshot_id) = &ebs.snapshot_id else { return Ok(None) };
+    let mut conn = ctx.app.store.read().await?;
+    if blocks::list(&mut conn, snapshot_id, 0, 1).await?.is_empty() {
+        return Ok(None);
+    }
+    let size = snapshots::find_any(&mut conn, snapshot_id).await?.map_or(0, |s| s.volume_size);
+    Ok(Some((snapshot_id.clone(), size.max(1) as u64 * GIB)))
+}
+
+/// The root snapshot as a raw disk for the instance, if it holds an ext4 file system
+/// from its first byte; otherwise the base root filesystem (said in the log).
+async fn root_disk(ctx: &Ctx<'_>, machines: &Machines, instance_id: &str, snapshot_id: &str, size: u64) -> RootSource {
+    let written = async {
+        let disk = machines.disk(instance_id).map_err(|e| ec2_err!(InternalError, "{e}"))?;
+        raw_disk::write(&ctx.app.store, &ctx.app.blobs, snapshot_id, size, &disk).await?;
+        Ok::<_, crate::error::Ec2Error>(disk)
+    };
+    match written.await {
+        Ok(disk) if holds_ext4(&disk) => RootSource::Disk(disk),
+        Ok(disk) => {
+            let _ = std::fs::remove_file(&disk);
+            tracing::warn!(snapshot = %snapshot_id, "the root snapshot holds no ext4 file system at its start; using the base root filesystem");
+            RootSource::Base
+        }
+        Err(err) => {
+            tracing::error!(snapshot = %snapshot_id, error = %err, "reading the root snapshot failed; using the base root filesystem");
+            RootSource::Base
+        }
+    }
+}
+
+const GIB: u64 = 1 << 30;
 
 fn instance_type_of(instance: &Instance) -> Option<&'static crate::domain::instance::InstanceType> {
     crate::domain::instance::instance_type(&instance.instance_type).ok()
@@ -208,4 +254,70 @@ async fn live_instances(store: &Store) -> Result<Vec<(Whose, String)>> {
         .filter(|r| matches!(r.state, InstanceState::Pending | InstanceState::Running))
         .map(|r| (Whose { account: r.account, region: r.region, instance_id: r.instance_id }, r.public_ip))
         .collect())
+}
+
+/// Whether CreateImage captures the instance's files into its root snapshot.
+pub fn captures(ctx: &Ctx<'_>, instance: &Instance) -> bool {
+    ctx.app.machines.is_some() && has_container(instance)
+}
+
+/// What a capture needs from CreateImage: the root snapshot (stored pending, with no
+/// time set, so it completes only when the capture has been stored) and its size.
+pub struct Capture {
+    pub instance_id: String,
+    pub snapshot_id: String,
+    pub size_gib: i64,
+    /// Without NoReboot the container stops for the capture, as EC2 reboots.
+    pub reboot: bool,
+}
+
+/// Captures the container's files into the root snapshot in the background (after
+/// CreateImage's commit); the image becomes available once the snapshot completes.
+pub fn capture(ctx: &Ctx<'_>, capture: Capture) {
+    let Some(machines) = ctx.app.machines.clone() else { return };
+    let (store, blobs) = (ctx.app.store.clone(), ctx.app.blobs.clone());
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let outcome = store_capture(&machines, &store, &blobs, &capture).await;
+        let failure = outcome.as_ref().err().map(|why| {
+            tracing::error!(instance = %capture.instance_id, error = %why, "capturing the instance failed");
+            "The instance's root file system could not be captured.".to_string()
+        });
+        tracing::info!(snapshot = %capture.snapshot_id, ms = started.elapsed().as_millis() as u64, "captured");
+        let now = crate::domain::clock::now_ms();
+        let finished = async {
+            let mut tx = store.write().await?;
+            snapshots::finish_capture(&mut tx, &capture.snapshot_id, now, failure.as_deref()).await?;
+            tx.commit().await?;
+            Ok::<_, crate::error::Ec2Error>(())
+        };
+        if let Err(err) = finished.await {
+            tracing::error!(snapshot = %capture.snapshot_id, error = %err, "recording the capture failed");
+        }
+        store.schedule_transition(Some(now));
+    });
+}
+
+async fn store_capture(
+    machines: &Machines,
+    store: &Store,
+    blobs: &Arc<BlobStore>,
+    capture: &Capture,
+) -> std::result::Result<(), String> {
+    let size = capture.size_gib.max(1) as u64 * GIB;
+    let disk = machines.capture(&capture.instance_id, size, capture.reboot).await?;
+    replace_blocks(store, blobs, &disk, &capture.snapshot_id).await.map_err(|e| e.to_string())
+}
+
+/// The snapshot's blocks become the disk's (those copied from the volume go first).
+async fn replace_blocks(
+    store: &Store,
+    blobs: &Arc<BlobStore>,
+    disk: &std::path::Path,
+    snapshot_id: &str,
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    blocks::delete_all(&mut tx, snapshot_id).await?;
+    tx.commit().await?;
+    raw_disk::store(store, blobs, disk, snapshot_id).await
 }

@@ -28,6 +28,16 @@ pub struct LaunchSpec {
     pub public_key: Option<String>,
     pub vcpus: i64,
     pub memory_mib: i64,
+    pub root: RootSource,
+}
+
+/// Where an instance's root filesystem comes from.
+#[derive(Debug, Clone)]
+pub enum RootSource {
+    /// The base root filesystem (catalog AMIs, and images with no ext4 root).
+    Base,
+    /// A raw ext4 disk file (an image's root snapshot, written to `Machines::disk`).
+    Disk(PathBuf),
 }
 
 /// The login user an image's name implies, as on EC2: `ec2-user` for Amazon Linux (and
@@ -96,6 +106,37 @@ impl Machines {
         self.addresses.lock().expect("lock").remove(instance_id);
     }
 
+    /// The instance's root disk: the raw ext4 file of its root volume, written from its
+    /// image's snapshot at launch or by its first capture, and kept up to date by
+    /// later captures.
+    pub fn disk(&self, instance_id: &str) -> Result<PathBuf, String> {
+        let dir = self.dir.join(instance_id);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        Ok(dir.join("root.img"))
+    }
+
+    /// Brings the instance's root disk (of `size_bytes`) up to date with its files and
+    /// returns it. An existing disk is updated in place (mounted, `rsync --delete`), so
+    /// unchanged files keep their blocks; otherwise `mke2fs -d` makes it. With `reboot`
+    /// the container is stopped for it and started again (as EC2 reboots for a
+    /// consistent image); without, the files are read while it runs.
+    pub async fn capture(&self, instance_id: &str, size_bytes: u64, reboot: bool) -> Result<PathBuf, String> {
+        let disk = self.disk(instance_id)?;
+        if reboot {
+            self.podman.stop(instance_id).await?;
+        }
+        let rootfs = self.rootfs(instance_id);
+        let made = if holds_ext4(&disk) {
+            sync_into_disk(&rootfs, &disk).await
+        } else {
+            make_ext4(&rootfs, size_bytes, &disk).await
+        };
+        if reboot {
+            self.podman.start(instance_id).await?;
+        }
+        made.map(|()| disk)
+    }
+
     fn rootfs(&self, instance_id: &str) -> PathBuf {
         self.dir.join(instance_id).join("rootfs")
     }
@@ -113,7 +154,12 @@ impl Machines {
 
     async fn try_launch(&self, spec: &LaunchSpec) -> Result<(), String> {
         let rootfs = self.rootfs(&spec.instance_id);
-        copy_tree(&self.base_rootfs, &rootfs).await?;
+        match &spec.root {
+            RootSource::Base => copy_tree(&self.base_rootfs, &rootfs).await?,
+            // The disk stays: captures of the instance update it, so blocks it shares
+            // with the image it came from stay shared.
+            RootSource::Disk(disk) => copy_from_disk(disk, &rootfs).await?,
+        }
         if let Some(key) = &spec.public_key {
             install_key(&rootfs, spec.login_user, key).map_err(|e| format!("installing the key: {e}"))?;
         }
@@ -193,6 +239,88 @@ async fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("copying {} to {} failed ({status})", from.display(), to.display()))
+    }
+}
+
+/// `mke2fs -d`: an ext4 file system holding `dir`'s files with their owners and modes.
+/// Its UUID, hash seed and times are fixed, so equal trees give equal blocks (which the
+/// block store keeps once); inode tables stay sparse.
+async fn make_ext4(dir: &Path, size_bytes: u64, dest: &Path) -> Result<(), String> {
+    let _ = tokio::fs::remove_file(dest).await;
+    let file = std::fs::File::create(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
+    file.set_len(size_bytes).map_err(|e| format!("sizing {}: {e}", dest.display()))?;
+    drop(file);
+    let out = tokio::process::Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-U", "6c1a0000-0000-4000-8000-000000000001"])
+        .arg("-E")
+        .arg("lazy_itable_init=1,lazy_journal_init=1,hash_seed=6c1a0000-0000-4000-8000-000000000002,root_owner=0:0")
+        .arg("-d")
+        .arg(dir)
+        .arg(dest)
+        .env("E2FSPROGS_FAKE_TIME", "1700000000")
+        .output()
+        .await
+        .map_err(|e| format!("mke2fs: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("mke2fs: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// Updates the files of a raw ext4 disk to those of `dir`: mounted on a loop device,
+/// `rsync --delete` (only what changed is written), unmounted.
+async fn sync_into_disk(dir: &Path, disk: &Path) -> Result<(), String> {
+    let mount_point = disk.with_extension("mnt");
+    tokio::fs::create_dir_all(&mount_point).await.map_err(|e| format!("creating {}: {e}", mount_point.display()))?;
+    run("mount", &["-o".as_ref(), "loop".as_ref(), disk.as_os_str(), mount_point.as_os_str()]).await?;
+    let mut source = dir.as_os_str().to_owned();
+    source.push("/");
+    let mut target = mount_point.as_os_str().to_owned();
+    target.push("/");
+    let synced = run(
+        "rsync",
+        &[
+            "-aHAX".as_ref(),
+            "--numeric-ids".as_ref(),
+            "--delete".as_ref(),
+            "--exclude=/lost+found".as_ref(),
+            &source,
+            &target,
+        ],
+    )
+    .await;
+    let unmounted = run("umount", &[mount_point.as_os_str()]).await;
+    let _ = tokio::fs::remove_dir(&mount_point).await;
+    synced.and(unmounted)
+}
+
+/// Whether a raw disk holds an ext4 (or ext2/3) file system from its first byte: the
+/// superblock's magic 0xEF53 at byte 1080.
+pub fn holds_ext4(disk: &Path) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut magic = [0u8; 2];
+    std::fs::File::open(disk).and_then(|f| f.read_exact_at(&mut magic, 1080)).is_ok() && magic == [0x53, 0xEF]
+}
+
+/// Copies the files of a raw ext4 disk: mounted read-only on a loop device (which keeps
+/// owners, modes, setuid bits and device files exactly), copied with `cp -a`, unmounted.
+async fn copy_from_disk(disk: &Path, to: &Path) -> Result<(), String> {
+    let mount_point = disk.with_extension("mnt");
+    tokio::fs::create_dir_all(&mount_point).await.map_err(|e| format!("creating {}: {e}", mount_point.display()))?;
+    run("mount", &["-o".as_ref(), "loop,ro".as_ref(), disk.as_os_str(), mount_point.as_os_str()]).await?;
+    let copied = copy_tree(&mount_point, to).await;
+    let unmounted = run("umount", &[mount_point.as_os_str()]).await;
+    let _ = tokio::fs::remove_dir(&mount_point).await;
+    copied.and(unmounted)
+}
+
+async fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
+    let out = tokio::process::Command::new(program).args(args).output().await.map_err(|e| format!("{program}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim()))
     }
 }
 

@@ -6,6 +6,7 @@ use super::filters::{FilterSpec, Page, Target};
 use super::reader::Db;
 use super::{doc, push_tags_doc, Conn};
 use crate::domain::filter::Filter;
+use crate::domain::lifecycle::SnapshotState;
 use crate::domain::snapshot::{CreateVolumePermission, Snapshot};
 use crate::error::Result;
 
@@ -276,4 +277,19 @@ pub async fn find_any(conn: &mut Conn, snapshot_id: &str) -> Result<Option<Snaps
     qb.push_bind(snapshot_id);
     let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(doc).transpose()?)
+}
+
+/// Ends the capture of a running instance's root filesystem into a pending snapshot:
+/// it completes at `ready_at`, or fails with `failure`.
+pub async fn finish_capture(conn: &mut Conn, snapshot_id: &str, ready_at: i64, failure: Option<&str>) -> Result<()> {
+    let state = if failure.is_some() { SnapshotState::Error } else { SnapshotState::Pending };
+    sqlx::query("update snapshot set state = ?, state_message = ?, ready_at = ? where snapshot_id = ? and state = ?")
+        .bind(state)
+        .bind(failure)
+        .bind(failure.is_none().then_some(ready_at))
+        .bind(snapshot_id)
+        .bind(SnapshotState::Pending)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -17,7 +17,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::app::App;
-use crate::domain::block::{self, Digest, BLOCK_SIZE};
 use crate::domain::clock::{self, iso};
 use crate::domain::disk_image::{self, failure, Detected, DiskFormat};
 use crate::domain::ids::{self, IdKind};
@@ -27,9 +26,6 @@ use crate::domain::snapshot::Snapshot;
 use crate::error::Ec2Error;
 use crate::store::{blocks, images, import_tasks, snapshots};
 use crate::workers::Stop;
-
-/// Blocks hashed and stored per batch (and per transaction).
-const BATCH_BLOCKS: usize = 64;
 
 /// Import tasks that run at once.
 const CONCURRENT_TASKS: usize = 2;
@@ -419,71 +415,8 @@ async fn store_blocks(app: &App, raw: &Path, staging: &str) -> Result<u64, Halt>
     if size > MAX_DISK_BYTES {
         return Err(Halt::Failed(failure::TOO_LARGE.to_string()));
     }
-    let file = Arc::new(std::fs::File::open(raw)?);
-    let total = size.div_ceil(BLOCK_SIZE as u64);
-    let mut next = 0u64;
-    while next < total {
-        // Holes of the (sparse) raw file are skipped rather than read as zeros.
-        let Some(data) = next_data(&file, next * BLOCK_SIZE as u64)? else { break };
-        next = next.max(data / BLOCK_SIZE as u64);
-        if next >= total {
-            break;
-        }
-        let end = (next + BATCH_BLOCKS as u64).min(total);
-        let _gate = app.blobs.gate.read().await;
-        let (file, blobs) = (file.clone(), app.blobs.clone());
-        let batch = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(i64, Digest)>> {
-            use std::os::unix::fs::FileExt;
-            let mut found = Vec::new();
-            let mut buffer = vec![0u8; BLOCK_SIZE];
-            for index in next..end {
-                buffer.fill(0);
-                let mut filled = 0;
-                while filled < BLOCK_SIZE {
-                    let n = file.read_at(&mut buffer[filled..], index * BLOCK_SIZE as u64 + filled as u64)?;
-                    if n == 0 {
-                        break;
-                    }
-                    filled += n;
-                }
-                // Sparse regions stay unlisted, as in a snapshot of a fresh volume.
-                if buffer.iter().all(|b| *b == 0) {
-                    continue;
-                }
-                let digest = block::sha256(&buffer);
-                blobs.put(&digest, &buffer)?;
-                found.push((index as i64, digest));
-            }
-            Ok(found)
-        })
-        .await
-        .map_err(|_| Halt::Internal(Ec2Error::internal()))??;
-        let mut tx = app.store.write().await?;
-        for (index, digest) in &batch {
-            blocks::put(&mut tx, staging, *index, digest).await?;
-        }
-        tx.commit().await?;
-        next = end;
-    }
+    super::raw_disk::store(&app.store, &app.blobs, raw, staging).await?;
     Ok(size)
-}
-
-/// The offset of the first data at or after `offset` (None: only a hole follows), by
-/// `SEEK_DATA`; where the file system cannot tell, `offset` itself.
-fn next_data(file: &std::fs::File, offset: u64) -> std::io::Result<Option<u64>> {
-    use std::os::fd::AsRawFd;
-    let Ok(start) = libc::off_t::try_from(offset) else { return Ok(None) };
-    // SAFETY: lseek on a descriptor this function borrows; it only moves the file offset,
-    // which nothing here relies on (blocks are read with read_at).
-    let found = unsafe { libc::lseek(file.as_raw_fd(), start, libc::SEEK_DATA) };
-    if found >= 0 {
-        return Ok(Some(found as u64));
-    }
-    match std::io::Error::last_os_error() {
-        err if err.raw_os_error() == Some(libc::ENXIO) => Ok(None),
-        err if err.raw_os_error() == Some(libc::EINVAL) => Ok(Some(offset)),
-        err => Err(err),
-    }
 }
 
 /// Makes the snapshots (and the image) of a task, in one transaction with its completion.

@@ -3,6 +3,7 @@
 //! supervisor asks them to stop and waits for them (briefly) before the store closes.
 
 pub mod import;
+pub mod raw_disk;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from support import WAITER, make_client
+import boto3
+from botocore.config import Config
+
+from support import DEFAULT_REGION, WAITER, make_client
 
 pytestmark = pytest.mark.runtime
 
@@ -162,3 +165,88 @@ def test_without_a_usable_runtime_launches_are_refused(start_server, tmp_path):
     error = refused.value.response["Error"]
     assert error["Code"] == "InsufficientInstanceCapacity"
     assert "podman runtime" in error["Message"]
+
+
+def ebs_client(endpoint: str):
+    return boto3.session.Session().client(
+        "ebs", endpoint_url=endpoint, region_name=DEFAULT_REGION, aws_access_key_id="test",
+        aws_secret_access_key="test", config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+
+
+def download_snapshot(endpoint: str, snapshot_id: str, dest: Path) -> int:
+    """Writes the snapshot as a raw disk through the EBS direct API; returns its block count."""
+    ebs = ebs_client(endpoint)
+    params = {"SnapshotId": snapshot_id, "MaxResults": 10000}
+    count = 0
+    with open(dest, "wb") as disk:
+        while True:
+            page = ebs.list_snapshot_blocks(**params)
+            disk.truncate(page["VolumeSize"] << 30)
+            for block in page.get("Blocks", []):
+                data = ebs.get_snapshot_block(SnapshotId=snapshot_id, BlockIndex=block["BlockIndex"],
+                                              BlockToken=block["BlockToken"])["BlockData"].read()
+                disk.seek(block["BlockIndex"] * page["BlockSize"])
+                disk.write(data)
+                count += 1
+            if not page.get("NextToken"):
+                return count
+            params["NextToken"] = page["NextToken"]
+
+
+def debugfs_cat(disk: Path, path: str) -> str:
+    out = subprocess.run(["debugfs", "-R", f"cat {path}", str(disk)], capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def root_snapshot(ec2, image_id: str) -> str:
+    image = ec2.describe_images(ImageIds=[image_id])["Images"][0]
+    root = next(m for m in image["BlockDeviceMappings"] if m["DeviceName"] == image["RootDeviceName"])
+    return root["Ebs"]["SnapshotId"]
+
+
+def create_image(ec2, instance_id: str, name: str, **kw) -> str:
+    started = time.monotonic()
+    image_id = ec2.create_image(InstanceId=instance_id, Name=name, **kw)["ImageId"]
+    ec2.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    print(f"{image_id}: available {time.monotonic() - started:.2f}s after CreateImage")
+    return image_id
+
+
+def test_create_image_captures_the_running_files(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    ssh(key, "ec2-user", ip, "echo baked-in > ~/marker && sudo install -m 0644 /dev/null /etc/baked && sync")
+
+    image_id = create_image(ec2, instance_id, "captured")
+    # With reboot, the instance is back and answering afterwards.
+    assert ssh(key, "ec2-user", ip, "cat ~/marker") == "baked-in\n"
+
+    # The snapshot holds the file as ext4 bytes, read back through the EBS direct API.
+    disk = tmp_path / "root.img"
+    download_snapshot(runtime_server.url, root_snapshot(ec2, image_id), disk)
+    assert debugfs_cat(disk, "/home/ec2-user/marker") == "baked-in\n"
+    fsck = subprocess.run(["e2fsck", "-fn", str(disk)], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+
+    # A new instance of the image starts with the files, owners and modes.
+    second, second_ip, second_key = launch(ec2, tmp_path, image_id, key_name="second-key")
+    assert second_ip != ip
+    assert ssh(second_key, "ec2-user", second_ip, "cat ~/marker; stat -c %U ~/marker; stat -c %a /usr/bin/sudo; sudo id -u") \
+        == "baked-in\nec2-user\n4755\n0\n"
+
+
+def test_an_image_differing_by_one_file_shares_its_other_blocks(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    first = create_image(ec2, instance_id, "first", NoReboot=True)
+    ssh(key, "ec2-user", ip, "echo one more file > ~/added && sync")
+    second = create_image(ec2, instance_id, "second", NoReboot=True)
+
+    ebs = ebs_client(runtime_server.url)
+    a, b = root_snapshot(ec2, first), root_snapshot(ec2, second)
+    changed = ebs.list_changed_blocks(FirstSnapshotId=a, SecondSnapshotId=b, MaxResults=10000)
+    total = len(ebs.list_snapshot_blocks(SnapshotId=b, MaxResults=10000)["Blocks"])
+    differing = len(changed["ChangedBlocks"])
+    print(f"second image: {differing} of {total} blocks differ ({differing * changed['BlockSize']} bytes new)")
+    assert 0 < differing <= total // 10
