@@ -74,6 +74,7 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
             vcpus: it.map_or(1, |t| t.vcpus),
             memory_mib: it.map_or(1024, |t| t.memory_mib),
             root,
+            user_data: instance.user_data.as_deref().map(decode_user_data),
         };
         let (machines, store, whose) = (machines.clone(), ctx.app.store.clone(), Whose::of(instance));
         tokio::spawn(async move {
@@ -121,6 +122,26 @@ async fn root_disk(ctx: &Ctx<'_>, machines: &Machines, instance_id: &str, snapsh
 }
 
 const GIB: u64 = 1 << 30;
+
+/// User data arrives base64-encoded; what does not decode is taken as it is.
+fn decode_user_data(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text.trim()).unwrap_or_else(|_| text.as_bytes().to_vec())
+}
+
+/// The instance's console output, when it runs in a container: none otherwise (as EC2
+/// answers for an instance that has written nothing yet).
+pub async fn console_output(ctx: &Ctx<'_>, instance: &Instance) -> Option<Vec<u8>> {
+    let machines = ctx.app.machines.as_ref().filter(|_| has_container(instance))?;
+    match machines.console_output(&instance.instance_id).await {
+        Ok(output) if !output.is_empty() => Some(output),
+        Ok(_) => None,
+        Err(why) => {
+            tracing::warn!(instance = %instance.instance_id, error = %why, "reading the console failed");
+            None
+        }
+    }
+}
 
 fn instance_type_of(instance: &Instance) -> Option<&'static crate::domain::instance::InstanceType> {
     crate::domain::instance::instance_type(&instance.instance_type).ok()

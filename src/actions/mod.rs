@@ -11,6 +11,7 @@
 pub mod account;
 pub mod addresses;
 pub mod block_public_access;
+pub mod console_output;
 pub mod copy_image;
 pub mod create_image;
 pub mod ebs;
@@ -209,6 +210,7 @@ operations! {
     RebootInstances(instances::RebootInstancesInput) => instances::reboot_instances;
     TerminateInstances(instances::TerminateInstancesInput) => instances::terminate_instances;
     DescribeInstanceStatus(instances::DescribeInstanceStatusInput) => instances::describe_instance_status;
+    GetConsoleOutput(console_output::GetConsoleOutputInput) => console_output::get_console_output;
     DescribeInstanceAttribute(instance_attributes::DescribeInstanceAttributeInput) => instance_attributes::describe_instance_attribute;
     ModifyInstanceAttribute(instance_attributes::ModifyInstanceAttributeInput) => instance_attributes::modify_instance_attribute;
     AttachVolume(volumes::AttachVolumeInput) => volumes::attach_volume;

@@ -29,6 +29,8 @@ pub struct LaunchSpec {
     pub vcpus: i64,
     pub memory_mib: i64,
     pub root: RootSource,
+    /// The user data (decoded), run once at the instance's first boot when a script.
+    pub user_data: Option<Vec<u8>>,
 }
 
 /// Where an instance's root filesystem comes from.
@@ -163,6 +165,8 @@ impl Machines {
         if let Some(key) = &spec.public_key {
             install_key(&rootfs, spec.login_user, key).map_err(|e| format!("installing the key: {e}"))?;
         }
+        install_user_data(&rootfs, &spec.instance_id, spec.user_data.as_deref())
+            .map_err(|e| format!("installing the user data: {e}"))?;
         let cpus = (spec.vcpus as f64 * self.resource_factor).max(0.1);
         let memory_mib = ((spec.memory_mib as f64 * self.resource_factor) as i64).max(128);
         self.podman.run(&spec.instance_id, &rootfs, &spec.public_ip, cpus, memory_mib).await?;
@@ -177,6 +181,13 @@ impl Machines {
 
     pub async fn stop(&self, instance_id: &str) -> Result<(), String> {
         self.podman.stop(instance_id).await
+    }
+
+    /// What the instance wrote to its console (its PID 1's output), EC2's last 64 KiB.
+    pub async fn console_output(&self, instance_id: &str) -> Result<Vec<u8>, String> {
+        let mut output = self.podman.logs(instance_id).await?;
+        let keep = output.len().saturating_sub(64 << 10);
+        Ok(output.split_off(keep))
     }
 
     pub async fn reboot(&self, instance_id: &str) -> Result<(), String> {
@@ -322,6 +333,46 @@ async fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
     } else {
         Err(format!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim()))
     }
+}
+
+/// The first-boot script `ec2lite-init` runs before sshd: the user data, once per
+/// instance (an instance of an image captured from another runs its own again, as
+/// cloud-init does), as root, its output on the console.
+fn first_boot_script(instance_id: &str) -> String {
+    format!(
+        r#"#!/bin/bash
+# Written by ec2lite at launch: runs this instance's user data once, as root.
+data=/var/lib/ec2lite/user-data
+done_marker=/var/lib/ec2lite/user-data.{instance_id}.done
+[ -s "$data" ] && [ ! -e "$done_marker" ] || exit 0
+touch "$done_marker"
+if [ "$(head -c 2 "$data")" = '#!' ]; then
+  chmod 0700 "$data"
+  echo "ec2lite: running user data"
+  "$data" 2>&1 | tee -a /var/log/user-data.log
+  echo "ec2lite: user data exited with ${{PIPESTATUS[0]}}"
+else
+  echo "ec2lite: the user data is not a script (#!...); not run"
+fi
+"#
+    )
+}
+
+fn install_user_data(rootfs: &Path, instance_id: &str, user_data: Option<&[u8]>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = rootfs.join("var/lib/ec2lite");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    let data = dir.join("user-data");
+    match user_data {
+        Some(bytes) => std::fs::write(&data, bytes)?,
+        None => {
+            let _ = std::fs::remove_file(&data);
+        }
+    }
+    let script = rootfs.join("usr/local/sbin/ec2lite-firstboot");
+    std::fs::write(&script, first_boot_script(instance_id))?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
 }
 
 /// Writes `key` as the login user's authorized_keys, owned by that user (ids read from

@@ -104,6 +104,19 @@ impl Podman {
         output(command).await.map(|_| ())
     }
 
+    /// The container's output so far (stdout and stderr, as written).
+    pub async fn logs(&self, instance_id: &str) -> Result<Vec<u8>, String> {
+        let mut command = podman();
+        command.arg("logs").arg(name(instance_id));
+        let out = command.output().await.map_err(|e| format!("podman: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("podman: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        let mut all = out.stdout;
+        all.extend_from_slice(&out.stderr);
+        Ok(all)
+    }
+
     pub async fn is_running(&self, instance_id: &str) -> Result<bool, String> {
         let mut command = podman();
         command.args(["ps", "--filter"]).arg(format!("name=^{}$", name(instance_id))).args(["--format", "{{.ID}}"]);

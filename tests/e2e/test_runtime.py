@@ -250,3 +250,40 @@ def test_an_image_differing_by_one_file_shares_its_other_blocks(runtime_server, 
     differing = len(changed["ChangedBlocks"])
     print(f"second image: {differing} of {total} blocks differ ({differing * changed['BlockSize']} bytes new)")
     assert 0 < differing <= total // 10
+
+
+def test_user_data_runs_once_at_first_boot_and_shows_on_the_console(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    key = tmp_path / "ud.pem"
+    key.write_text(ec2.create_key_pair(KeyName="ud")["KeyMaterial"])
+    key.chmod(0o600)
+    script = "#!/bin/bash\necho user-data-ran-as-$(id -un)\necho $((1 + $(cat /root/runs 2>/dev/null || echo 0))) > /root/runs\n"
+    instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro", KeyName="ud",
+                                    UserData=script, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    ip = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["PublicIpAddress"]
+    assert "user-data-ran-as-root" in ec2.get_console_output(InstanceId=instance_id)["Output"]
+
+    ec2.reboot_instances(InstanceIds=[instance_id])
+    time.sleep(2)
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            assert ssh(key, "ec2-user", ip, "sudo cat /root/runs") == "1\n"
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline, "no SSH after a reboot"
+            time.sleep(0.5)
+
+
+def test_console_output_of_an_instance_without_a_container_is_empty(start_server):
+    ec2 = make_client(start_server().url)
+    instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro",
+                                    MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    answer = ec2.get_console_output(InstanceId=instance_id)
+    assert answer["InstanceId"] == instance_id
+    assert "Output" not in answer
+    with pytest.raises(ClientError) as missing:
+        ec2.get_console_output(InstanceId="i-0123456789abcdef0")
+    assert missing.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
