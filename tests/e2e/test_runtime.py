@@ -8,6 +8,7 @@ all; with EC2LITE_REQUIRE_RUNTIME=1 that fails instead.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -287,3 +288,67 @@ def test_console_output_of_an_instance_without_a_container_is_empty(start_server
     with pytest.raises(ClientError) as missing:
         ec2.get_console_output(InstanceId="i-0123456789abcdef0")
     assert missing.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
+
+
+def local_package(tmp_path: Path) -> Path:
+    """A tiny .deb a provisioner installs with dpkg (no network inside the instance)."""
+    root = tmp_path / "pkg"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        "Package: hello-ec2lite\nVersion: 1.0\nArchitecture: all\n"
+        "Maintainer: ec2lite tests <tests@example.invalid>\nDescription: installed by a Packer provisioner\n"
+    )
+    (root / "usr/share/hello-ec2lite").mkdir(parents=True)
+    (root / "usr/share/hello-ec2lite/README").write_text("installed from a local package\n")
+    deb = tmp_path / "hello.deb"
+    subprocess.run(["dpkg-deb", "--build", str(root), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+def test_packer_bakes_an_ami_with_a_shell_provisioner_over_ssh(runtime_server, tmp_path):
+    packer = shutil.which("packer")
+    if packer is None:
+        if os.environ.get("EC2LITE_REQUIRE_RUNTIME") == "1":
+            pytest.fail("packer is not installed (scripts/test.sh installs Debian's packer)", pytrace=False)
+        pytest.skip("packer is not installed")
+    deb = local_package(tmp_path)
+    template = {
+        "builders": [{
+            "type": "amazon-ebs", "region": "us-east-1", "access_key": "test", "secret_key": "test",
+            "custom_endpoint_ec2": runtime_server.url, "skip_region_validation": True,
+            "skip_metadata_api_check": True, "skip_credential_validation": True,
+            "source_ami_filter": {"filters": {"name": AL2023, "root-device-type": "ebs"},
+                                  "owners": ["amazon"], "most_recent": True},
+            "instance_type": "t3.micro", "ssh_username": "ec2-user", "ami_name": "baked-{{timestamp}}",
+        }],
+        "provisioners": [
+            {"type": "file", "source": str(deb), "destination": "/tmp/hello.deb"},
+            {"type": "shell", "inline": ["echo provisioned | sudo tee /etc/provisioned", "sudo dpkg -i /tmp/hello.deb"]},
+        ],
+    }
+    (tmp_path / "build.json").write_text(json.dumps(template))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CHECKPOINT_DISABLE": "1",
+           "AWS_POLL_DELAY_SECONDS": "1", "AWS_MAX_ATTEMPTS": "120"}
+    started = time.monotonic()
+    done = subprocess.run([packer, "build", "-color=false", "build.json"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(f"packer build: {time.monotonic() - started:.2f}s")
+    ec2 = make_client(runtime_server.url)
+    image_id = ec2.describe_images(Owners=["self"])["Images"][0]["ImageId"]
+
+    # The provisioned files are in the snapshot's ext4 bytes.
+    disk = tmp_path / "root.img"
+    download_snapshot(runtime_server.url, root_snapshot(ec2, image_id), disk)
+    assert debugfs_cat(disk, "/etc/provisioned") == "provisioned\n"
+    assert debugfs_cat(disk, "/usr/share/hello-ec2lite/README") == "installed from a local package\n"
+
+    # An instance of the image has them, and so has one of its copy in another region.
+    _, ip, key = launch(ec2, tmp_path, image_id, key_name="check")
+    assert ssh(key, "ec2-user", ip, "cat /etc/provisioned; dpkg-query -W -f '${Status}' hello-ec2lite") \
+        == "provisioned\ninstall ok installed"
+    west = make_client(runtime_server.url, region="us-west-2")
+    copy = west.copy_image(SourceImageId=image_id, SourceRegion="us-east-1", Name="baked-copy")["ImageId"]
+    west.get_waiter("image_available").wait(ImageIds=[copy], WaiterConfig=WAITER)
+    _, west_ip, west_key = launch(west, tmp_path, copy, key_name="west")
+    assert ssh(west_key, "ec2-user", west_ip, "cat /etc/provisioned") == "provisioned\n"
