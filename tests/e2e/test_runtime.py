@@ -200,6 +200,19 @@ def debugfs_cat(disk: Path, path: str) -> str:
     return out.stdout
 
 
+def coldsnap_download(endpoint: str, snapshot_id: str, dest: Path) -> bool:
+    """`coldsnap download` of the snapshot; False (nothing done) when coldsnap is not installed."""
+    binary = os.environ.get("EC2LITE_COLDSNAP") or shutil.which("coldsnap")
+    if not binary or not Path(binary).is_file():
+        return False
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(dest.parent), "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": DEFAULT_REGION, "AWS_EC2_METADATA_DISABLED": "true"}
+    done = subprocess.run([binary, "--endpoint", endpoint, "download", "--no-progress", "--force", snapshot_id,
+                           str(dest)], env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    return True
+
+
 def root_snapshot(ec2, image_id: str) -> str:
     image = ec2.describe_images(ImageIds=[image_id])["Images"][0]
     root = next(m for m in image["BlockDeviceMappings"] if m["DeviceName"] == image["RootDeviceName"])
@@ -229,6 +242,10 @@ def test_create_image_captures_the_running_files(runtime_server, tmp_path):
     assert debugfs_cat(disk, "/home/ec2-user/marker") == "baked-in\n"
     fsck = subprocess.run(["e2fsck", "-fn", str(disk)], capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    # And through coldsnap, where it is installed (scripts/test.sh sets EC2LITE_COLDSNAP).
+    downloaded = tmp_path / "coldsnap.img"
+    if coldsnap_download(runtime_server.url, root_snapshot(ec2, image_id), downloaded):
+        assert debugfs_cat(downloaded, "/home/ec2-user/marker") == "baked-in\n"
 
     # A new instance of the image starts with the files, owners and modes.
     second, second_ip, second_key = launch(ec2, tmp_path, image_id, key_name="second-key")
