@@ -79,7 +79,7 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
         let (machines, store, whose) = (machines.clone(), ctx.app.store.clone(), Whose::of(instance));
         tokio::spawn(async move {
             let outcome = machines.launch(&spec).await;
-            record(&store, &whose, outcome).await;
+            record(&machines, &store, &whose, outcome).await;
         });
     }
     Ok(())
@@ -161,7 +161,7 @@ pub fn follow(ctx: &Ctx<'_>, before: &Instance, after: &Instance) {
             InstanceState::ShuttingDown | InstanceState::Terminated => machines.remove(&id).await,
             InstanceState::Pending if from == InstanceState::Stopped => {
                 let started = machines.start(&id, &ip).await;
-                record(&store, &whose, started).await;
+                record(&machines, &store, &whose, started).await;
                 return;
             }
             _ => Ok(()),
@@ -202,10 +202,25 @@ pub fn reboot(ctx: &Ctx<'_>, instance_id: &str) {
 
 /// Records the end of a launch or start: `running`, or, when the container could not
 /// start, the instance shuts down with the reason (its timer terminates it).
-async fn record(store: &Store, whose: &Whose, outcome: std::result::Result<(), String>) {
-    if let Err(err) = record_state(store, whose, &outcome).await {
-        tracing::error!(instance = %whose.instance_id, error = %err, "recording the container's state failed");
+async fn record(machines: &Machines, store: &Store, whose: &Whose, outcome: std::result::Result<(), String>) {
+    match record_state(store, whose, &outcome).await {
+        // Terminated (or reset) while its container was starting: the container goes too.
+        Ok(Gone::Yes) => {
+            if let Err(why) = machines.remove(&whose.instance_id).await {
+                tracing::warn!(instance = %whose.instance_id, error = %why, "removing the container failed");
+            }
+        }
+        Ok(Gone::No) => {}
+        Err(err) => {
+            tracing::error!(instance = %whose.instance_id, error = %err, "recording the container's state failed")
+        }
     }
+}
+
+/// Whether the instance a container was started for is gone or going.
+enum Gone {
+    Yes,
+    No,
 }
 
 /// An instance as the store finds it again from a background task.
@@ -225,14 +240,16 @@ impl Whose {
     }
 }
 
-async fn record_state(store: &Store, whose: &Whose, outcome: &std::result::Result<(), String>) -> Result<()> {
+async fn record_state(store: &Store, whose: &Whose, outcome: &std::result::Result<(), String>) -> Result<Gone> {
     let now = crate::domain::clock::now_ms();
     let instance_id = &whose.instance_id;
     let mut tx = store.write().await?;
     let found = store::find_owned(&mut tx, &whose.account, &whose.region, instance_id).await?;
-    let Some(mut instance) = found else { return Ok(()) };
-    if instance.state != InstanceState::Pending {
-        return Ok(());
+    let Some(mut instance) = found else { return Ok(Gone::Yes) };
+    match instance.state {
+        InstanceState::Pending => {}
+        InstanceState::ShuttingDown | InstanceState::Terminated => return Ok(Gone::Yes),
+        _ => return Ok(Gone::No),
     }
     match outcome {
         Ok(()) => instance.state = InstanceState::Running,
@@ -247,7 +264,7 @@ async fn record_state(store: &Store, whose: &Whose, outcome: &std::result::Resul
     store::set_state(&mut tx, &instance, now).await?;
     tx.commit().await?;
     store.schedule_transition(instance.ready_at);
-    Ok(())
+    Ok(Gone::No)
 }
 
 /// After an ec2lite restart: each pending or running instance's container is found
@@ -263,7 +280,7 @@ pub async fn reconcile(store: Store, machines: Arc<Machines>) {
         } else {
             Err(format!("the root filesystem of {} is gone", whose.instance_id))
         };
-        record(&store, &whose, outcome).await;
+        record(&machines, &store, &whose, outcome).await;
     }
 }
 

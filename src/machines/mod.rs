@@ -65,6 +65,8 @@ pub struct Machines {
     resource_factor: f64,
     /// Public IP by instance id, for the instances that hold a container.
     addresses: Mutex<HashMap<String, Ipv4Addr>>,
+    /// Whether podman has answered once.
+    podman_checked: std::sync::atomic::AtomicBool,
 }
 
 impl Machines {
@@ -76,13 +78,19 @@ impl Machines {
             dir: std::path::absolute(data_dir.join("machines")).unwrap_or_else(|_| data_dir.join("machines")),
             resource_factor,
             addresses: Mutex::new(HashMap::new()),
+            podman_checked: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     /// Why instances cannot run here, if they cannot: said in InsufficientInstanceCapacity.
     pub async fn unusable(&self) -> Option<String> {
-        if let Err(why) = self.podman.check().await {
-            return Some(format!("the podman runtime is not usable here ({why})"));
+        // `podman info` takes a quarter of a second: once it has worked, it is not asked again.
+        let checked = self.podman_checked.load(std::sync::atomic::Ordering::Relaxed);
+        if !checked {
+            if let Err(why) = self.podman.check().await {
+                return Some(format!("the podman runtime is not usable here ({why})"));
+            }
+            self.podman_checked.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         if !self.base_rootfs.join("usr/sbin/sshd").exists() {
             return Some(format!(

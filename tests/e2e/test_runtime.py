@@ -105,7 +105,9 @@ def test_an_instance_runs_and_answers_over_ssh(runtime_server, tmp_path):
     ec2.terminate_instances(InstanceIds=[instance_id])
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
     deadline = time.monotonic() + 30
-    while containers_of(instance_id) and time.monotonic() < deadline:
+    # The container goes first, then its files.
+    while (containers_of(instance_id) or (runtime_server.data_dir / "machines" / instance_id).exists()) \
+            and time.monotonic() < deadline:
         time.sleep(0.2)
     assert containers_of(instance_id) == []
     assert not (runtime_server.data_dir / "machines" / instance_id).exists()
@@ -369,3 +371,19 @@ def test_packer_bakes_an_ami_with_a_shell_provisioner_over_ssh(runtime_server, t
     west.get_waiter("image_available").wait(ImageIds=[copy], WaiterConfig=WAITER)
     _, west_ip, west_key = launch(west, tmp_path, copy, key_name="west")
     assert ssh(west_key, "ec2-user", west_ip, "cat /etc/provisioned") == "provisioned\n"
+
+
+def test_an_instance_terminated_while_pending_leaves_no_container(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro",
+                                    MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    assert ec2.terminate_instances(InstanceIds=[instance_id])["TerminatingInstances"][0]["PreviousState"]["Name"] \
+        == "pending"
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    deadline = time.monotonic() + 30
+    while (containers_of(instance_id) or (runtime_server.data_dir / "machines" / instance_id).exists()) \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # a launch still under way finds its instance gone and removes what it made
+    assert containers_of(instance_id) == []
+    assert not (runtime_server.data_dir / "machines" / instance_id).exists()
