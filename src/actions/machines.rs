@@ -274,23 +274,30 @@ pub async fn reconcile(store: Store, machines: Arc<Machines>) {
         Ok(live) => live,
         Err(err) => return tracing::error!(error = %err, "listing the instances to run again failed"),
     };
-    for (whose, public_ip) in live {
+    for (whose, public_ip, instance_type) in live {
+        let it = crate::domain::instance::instance_type(&instance_type).ok();
+        let (vcpus, memory_mib) = (it.map_or(1, |t| t.vcpus), it.map_or(1024, |t| t.memory_mib));
         let outcome = if machines.adopt(&whose.instance_id, &public_ip) {
-            machines.ensure_running(&whose.instance_id, &public_ip).await
+            machines.ensure_running(&whose.instance_id, &public_ip, vcpus, memory_mib).await
         } else {
             Err(format!("the root filesystem of {} is gone", whose.instance_id))
         };
+        if let Err(why) = &outcome {
+            tracing::warn!(instance = %whose.instance_id, error = %why, "the instance's container could not run again");
+        }
         record(&machines, &store, &whose, outcome).await;
     }
 }
 
-async fn live_instances(store: &Store) -> Result<Vec<(Whose, String)>> {
+async fn live_instances(store: &Store) -> Result<Vec<(Whose, String, String)>> {
     let mut conn = store.read().await?;
     let rows = store::with_public_ip_prefix(&mut conn, LOOPBACK_PREFIX).await?;
     Ok(rows
         .into_iter()
         .filter(|r| matches!(r.state, InstanceState::Pending | InstanceState::Running))
-        .map(|r| (Whose { account: r.account, region: r.region, instance_id: r.instance_id }, r.public_ip))
+        .map(|r| {
+            (Whose { account: r.account, region: r.region, instance_id: r.instance_id }, r.public_ip, r.instance_type)
+        })
         .collect())
 }
 

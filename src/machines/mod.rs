@@ -175,8 +175,7 @@ impl Machines {
         }
         install_user_data(&rootfs, &spec.instance_id, spec.user_data.as_deref())
             .map_err(|e| format!("installing the user data: {e}"))?;
-        let cpus = (spec.vcpus as f64 * self.resource_factor).max(0.1);
-        let memory_mib = ((spec.memory_mib as f64 * self.resource_factor) as i64).max(128);
+        let (cpus, memory_mib) = self.limits(spec.vcpus, spec.memory_mib);
         self.podman.run(&spec.instance_id, &rootfs, &spec.public_ip, cpus, memory_mib).await?;
         wait_for_ssh(&spec.public_ip, Duration::from_secs(60)).await
     }
@@ -233,12 +232,28 @@ impl Machines {
         true
     }
 
-    /// Finds the instance's container running, or starts it (after an ec2lite restart).
-    pub async fn ensure_running(&self, instance_id: &str, public_ip: &str) -> Result<(), String> {
-        if !self.podman.is_running(instance_id).await? {
+    /// Finds the instance's container running, or starts it, or makes it again from the
+    /// instance's files when it is gone (after an ec2lite restart, or the host's).
+    pub async fn ensure_running(
+        &self,
+        instance_id: &str,
+        public_ip: &str,
+        vcpus: i64,
+        memory_mib: i64,
+    ) -> Result<(), String> {
+        if !self.podman.exists(instance_id).await? {
+            let (cpus, memory_mib) = self.limits(vcpus, memory_mib);
+            self.podman.run(instance_id, &self.rootfs(instance_id), public_ip, cpus, memory_mib).await?;
+        } else if !self.podman.is_running(instance_id).await? {
             self.podman.start(instance_id).await?;
         }
         wait_for_ssh(public_ip, Duration::from_secs(60)).await
+    }
+
+    /// The container's CPUs and memory (MiB): the instance type's, scaled down.
+    fn limits(&self, vcpus: i64, memory_mib: i64) -> (f64, i64) {
+        let cpus = (vcpus as f64 * self.resource_factor).max(0.1);
+        (cpus, ((memory_mib as f64 * self.resource_factor) as i64).max(128))
     }
 }
 

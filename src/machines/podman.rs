@@ -117,6 +117,18 @@ impl Podman {
         Ok(all)
     }
 
+    /// Whether the container exists at all (running or not).
+    pub async fn exists(&self, instance_id: &str) -> Result<bool, String> {
+        let mut command = podman();
+        command.args(["container", "exists"]).arg(name(instance_id));
+        let out = command.output().await.map_err(|e| format!("podman: {e}"))?;
+        match out.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(format!("podman: {}", String::from_utf8_lossy(&out.stderr).trim())),
+        }
+    }
+
     pub async fn is_running(&self, instance_id: &str) -> Result<bool, String> {
         let mut command = podman();
         command.args(["ps", "--filter"]).arg(format!("name=^{}$", name(instance_id))).args(["--format", "{{.ID}}"]);

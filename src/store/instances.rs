@@ -422,12 +422,13 @@ pub struct LiveInstance {
     pub instance_id: String,
     pub state: InstanceState,
     pub public_ip: String,
+    pub instance_type: String,
 }
 
 /// Every account's instances whose public IP starts with `prefix`.
 pub async fn with_public_ip_prefix(conn: &mut Conn, prefix: &str) -> Result<Vec<LiveInstance>> {
     let rows = sqlx::query(
-        "select account_id, region, instance_id, state, public_ip from instance \
+        "select account_id, region, instance_id, state, public_ip, instance_type from instance \
          where substr(public_ip, 1, length(?1)) = ?1",
     )
     .bind(prefix)
@@ -441,6 +442,7 @@ pub async fn with_public_ip_prefix(conn: &mut Conn, prefix: &str) -> Result<Vec<
                 instance_id: row.try_get("instance_id")?,
                 state: row.try_get("state")?,
                 public_ip: row.try_get("public_ip")?,
+                instance_type: row.try_get("instance_type")?,
             })
         })
         .collect()

@@ -146,10 +146,25 @@ def test_stop_start_and_reboot_map_to_the_container(runtime_server, tmp_path):
 def test_containers_are_found_again_after_a_restart(runtime_server, tmp_path):
     ec2 = make_client(runtime_server.url)
     instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    ssh(key, "ec2-user", ip, "echo kept > ~/note")
     runtime_server.restart()
     ec2 = make_client(runtime_server.url)
     ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
     assert ssh(key, "ec2-user", ip, "hostname") == f"ip-{ip.replace('.', '-')}\n"
+
+    # A container gone while ec2lite was down (a host reboot) is made again from the files.
+    runtime_server.stop()
+    subprocess.run(["podman", "--runtime", "runc", "rm", "--force", "--time", "0", f"ec2lite-{instance_id}"],
+                   check=True, capture_output=True)
+    runtime_server.start()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            assert ssh(key, "ec2-user", ip, "cat ~/note") == "kept\n"
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline, "the container was not made again"
+            time.sleep(0.5)
 
 
 def test_reset_removes_every_container(runtime_server, tmp_path):
