@@ -212,6 +212,7 @@ async fn build_app(
         ))
     });
     if let Some(machines) = &machines {
+        tokio::spawn(crate::machines::imds::serve(machines.metadata_registry()));
         tokio::spawn(crate::actions::machines::reconcile(store.clone(), machines.clone()));
     }
     Ok(App {

@@ -10,6 +10,7 @@ use crate::domain::instance::Instance;
 use crate::domain::lifecycle::InstanceState;
 use crate::ec2_err;
 use crate::error::Result;
+use crate::machines::imds::Metadata;
 use crate::machines::{holds_ext4, login_user, LaunchSpec, Machines, RootSource, LOOPBACK_PREFIX};
 use crate::store::blobs::BlobStore;
 use crate::store::instances as store;
@@ -50,12 +51,8 @@ pub fn prepare(ctx: &Ctx<'_>, image: &Image, instance: &mut Instance) -> Result<
 /// Starts the containers of instances just stored (after the commit).
 pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Result<()> {
     let Some(machines) = runtime_for(ctx, image) else { return Ok(()) };
-    let public_key = match instances.first().and_then(|i| i.key_name.as_deref()) {
-        Some(name) => {
-            let mut conn = ctx.app.store.read().await?;
-            let (account, region) = (ctx.scope.account, ctx.scope.region);
-            key_pairs::find(&mut conn, account, region, Some(name), None).await?.map(|k| k.public_key)
-        }
+    let public_key = match instances.first() {
+        Some(instance) => public_key_of(&ctx.app.store, instance).await?,
         None => None,
     };
     let root_snapshot = root_snapshot_with_blocks(ctx, image).await?;
@@ -75,6 +72,7 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
             memory_mib: it.map_or(1024, |t| t.memory_mib),
             root,
             user_data: instance.user_data.as_deref().map(decode_user_data),
+            metadata: metadata_of(instance, public_key.clone()),
         };
         let (machines, store, whose) = (machines.clone(), ctx.app.store.clone(), Whose::of(instance));
         tokio::spawn(async move {
@@ -83,6 +81,35 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
         });
     }
     Ok(())
+}
+
+/// The OpenSSH public key of the instance's key pair, if it has one.
+async fn public_key_of(store: &Store, instance: &Instance) -> Result<Option<String>> {
+    let Some(name) = instance.key_name.as_deref() else { return Ok(None) };
+    let mut conn = store.read().await?;
+    let found = key_pairs::find(&mut conn, &instance.owner_id, &instance.region, Some(name), None).await?;
+    Ok(found.map(|k| k.public_key))
+}
+
+/// What the instance reads from the metadata service: what DescribeInstances says of it.
+fn metadata_of(instance: &Instance, public_key: Option<String>) -> Metadata {
+    Metadata {
+        instance_id: instance.instance_id.clone(),
+        account_id: instance.owner_id.clone(),
+        image_id: instance.image_id.clone(),
+        instance_type: instance.instance_type.clone(),
+        architecture: instance.architecture.clone(),
+        region: instance.region.clone(),
+        availability_zone: instance.availability_zone.clone(),
+        private_ip: instance.private_ip.clone(),
+        public_ip: instance.public_ip.clone().unwrap_or_default(),
+        reservation_id: instance.reservation_id.clone(),
+        launch_index: instance.ami_launch_index,
+        security_groups: instance.groups.iter().map(|(_, name)| name.clone()).collect(),
+        key: instance.key_name.clone().zip(public_key),
+        user_data: instance.user_data.as_deref().map(decode_user_data),
+        pending_time: crate::domain::clock::iso(instance.launch_time),
+    }
 }
 
 /// The image's root snapshot and its size in bytes, when it holds blocks (an image
@@ -277,7 +304,14 @@ pub async fn reconcile(store: Store, machines: Arc<Machines>) {
     for (whose, public_ip, instance_type) in live {
         let it = crate::domain::instance::instance_type(&instance_type).ok();
         let (vcpus, memory_mib) = (it.map_or(1, |t| t.vcpus), it.map_or(1024, |t| t.memory_mib));
-        let outcome = if machines.adopt(&whose.instance_id, &public_ip) {
+        let metadata = match metadata_for(&store, &whose).await {
+            Ok(metadata) => metadata,
+            Err(err) => {
+                tracing::error!(instance = %whose.instance_id, error = %err, "reading the instance to run again failed");
+                continue;
+            }
+        };
+        let outcome = if machines.adopt(metadata) {
             machines.ensure_running(&whose.instance_id, &public_ip, vcpus, memory_mib).await
         } else {
             Err(format!("the root filesystem of {} is gone", whose.instance_id))
@@ -287,6 +321,15 @@ pub async fn reconcile(store: Store, machines: Arc<Machines>) {
         }
         record(&machines, &store, &whose, outcome).await;
     }
+}
+
+async fn metadata_for(store: &Store, whose: &Whose) -> Result<Metadata> {
+    let mut conn = store.read().await?;
+    let found = store::find_owned(&mut conn, &whose.account, &whose.region, &whose.instance_id).await?;
+    drop(conn);
+    let instance = found.ok_or_else(|| ec2_err!(InternalError, "instance {} vanished", whose.instance_id))?;
+    let public_key = public_key_of(store, &instance).await?;
+    Ok(metadata_of(&instance, public_key))
 }
 
 async fn live_instances(store: &Store) -> Result<Vec<(Whose, String, String)>> {

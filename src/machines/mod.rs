@@ -4,12 +4,14 @@
 //!
 //! Only the actions call this module; it knows nothing of the store.
 
+mod cloud_config;
+pub mod imds;
 mod podman;
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use podman::Podman;
@@ -29,8 +31,11 @@ pub struct LaunchSpec {
     pub vcpus: i64,
     pub memory_mib: i64,
     pub root: RootSource,
-    /// The user data (decoded), run once at the instance's first boot when a script.
+    /// The user data (decoded), run once at the instance's first boot when a script
+    /// or `#cloud-config`.
     pub user_data: Option<Vec<u8>>,
+    /// What the instance reads from the metadata service.
+    pub metadata: imds::Metadata,
 }
 
 /// Where an instance's root filesystem comes from.
@@ -67,6 +72,8 @@ pub struct Machines {
     addresses: Mutex<HashMap<String, Ipv4Addr>>,
     /// Whether podman has answered once.
     podman_checked: std::sync::atomic::AtomicBool,
+    /// The metadata each running instance reads, and its container's address.
+    imds: Arc<imds::Registry>,
 }
 
 impl Machines {
@@ -79,7 +86,21 @@ impl Machines {
             resource_factor,
             addresses: Mutex::new(HashMap::new()),
             podman_checked: std::sync::atomic::AtomicBool::new(false),
+            imds: Arc::default(),
         }
+    }
+
+    /// The instances' metadata, for `imds::serve`.
+    pub fn metadata_registry(&self) -> Arc<imds::Registry> {
+        self.imds.clone()
+    }
+
+    /// Records the container's current bridge address, by which the metadata service
+    /// knows it (it changes each time the container starts).
+    async fn register_address(&self, instance_id: &str) -> Result<(), String> {
+        let address = self.podman.address(instance_id).await?;
+        self.imds.set_address(instance_id, address);
+        Ok(())
     }
 
     /// Why instances cannot run here, if they cannot: said in InsufficientInstanceCapacity.
@@ -176,13 +197,16 @@ impl Machines {
         install_user_data(&rootfs, &spec.instance_id, spec.user_data.as_deref())
             .map_err(|e| format!("installing the user data: {e}"))?;
         let (cpus, memory_mib) = self.limits(spec.vcpus, spec.memory_mib);
+        self.imds.set_metadata(spec.metadata.clone());
         self.podman.run(&spec.instance_id, &rootfs, &spec.public_ip, cpus, memory_mib).await?;
+        self.register_address(&spec.instance_id).await?;
         wait_for_ssh(&spec.public_ip, Duration::from_secs(60)).await
     }
 
     /// Starts a stopped container again; returns once sshd answers.
     pub async fn start(&self, instance_id: &str, public_ip: &str) -> Result<(), String> {
         self.podman.start(instance_id).await?;
+        self.register_address(instance_id).await?;
         wait_for_ssh(public_ip, Duration::from_secs(60)).await
     }
 
@@ -198,13 +222,15 @@ impl Machines {
     }
 
     pub async fn reboot(&self, instance_id: &str) -> Result<(), String> {
-        self.podman.restart(instance_id).await
+        self.podman.restart(instance_id).await?;
+        self.register_address(instance_id).await
     }
 
     /// Removes the container and its files.
     pub async fn remove(&self, instance_id: &str) -> Result<(), String> {
         self.podman.remove(instance_id).await?;
         self.release_ip(instance_id);
+        self.imds.forget(instance_id);
         let dir = self.dir.join(instance_id);
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("removing {}: {e}", dir.display())),
@@ -218,6 +244,7 @@ impl Machines {
             self.remove(&instance_id).await?;
         }
         self.addresses.lock().expect("lock").clear();
+        self.imds.forget_all();
         match tokio::fs::remove_dir_all(&self.dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("removing {}: {e}", self.dir.display())),
             _ => Ok(()),
@@ -226,9 +253,13 @@ impl Machines {
 
     /// After a restart: the address of each instance that still has its files, so
     /// `ensure_running` can find or restart its container.
-    pub fn adopt(&self, instance_id: &str, public_ip: &str) -> bool {
-        let (Ok(ip), true) = (public_ip.parse::<Ipv4Addr>(), self.rootfs(instance_id).exists()) else { return false };
-        self.addresses.lock().expect("lock").insert(instance_id.to_string(), ip);
+    pub fn adopt(&self, metadata: imds::Metadata) -> bool {
+        let instance_id = metadata.instance_id.clone();
+        let (Ok(ip), true) = (metadata.public_ip.parse::<Ipv4Addr>(), self.rootfs(&instance_id).exists()) else {
+            return false;
+        };
+        self.addresses.lock().expect("lock").insert(instance_id, ip);
+        self.imds.set_metadata(metadata);
         true
     }
 
@@ -247,6 +278,7 @@ impl Machines {
         } else if !self.podman.is_running(instance_id).await? {
             self.podman.start(instance_id).await?;
         }
+        self.register_address(instance_id).await?;
         wait_for_ssh(public_ip, Duration::from_secs(60)).await
     }
 
@@ -358,9 +390,10 @@ async fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
     }
 }
 
-/// The first-boot script `ec2lite-init` runs before sshd: the user data, once per
-/// instance (an instance of an image captured from another runs its own again, as
-/// cloud-init does), as root, its output on the console.
+/// The first-boot script `ec2lite-init` runs before sshd: the user data (a script, or
+/// `#cloud-config` as turned into one at launch), once per instance (an instance of an
+/// image captured from another runs its own again, as cloud-init does), as root, its
+/// output on the console.
 fn first_boot_script(instance_id: &str) -> String {
     format!(
         r#"#!/bin/bash
@@ -374,8 +407,12 @@ if [ "$(head -c 2 "$data")" = '#!' ]; then
   echo "ec2lite: running user data"
   "$data" 2>&1 | tee -a /var/log/user-data.log
   echo "ec2lite: user data exited with ${{PIPESTATUS[0]}}"
+elif [ -e /var/lib/ec2lite/cloud-config.sh ]; then
+  echo "ec2lite: running #cloud-config"
+  bash /var/lib/ec2lite/cloud-config.sh 2>&1 | tee -a /var/log/cloud-init-output.log
+  echo "ec2lite: #cloud-config exited with ${{PIPESTATUS[0]}}"
 else
-  echo "ec2lite: the user data is not a script (#!...); not run"
+  echo "ec2lite: the user data is neither a script (#!...) nor #cloud-config; not run"
 fi
 "#
     )
@@ -386,9 +423,15 @@ fn install_user_data(rootfs: &Path, instance_id: &str, user_data: Option<&[u8]>)
     let dir = rootfs.join("var/lib/ec2lite");
     std::fs::create_dir_all(&dir)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    let data = dir.join("user-data");
+    let (data, cloud_config) = (dir.join("user-data"), dir.join("cloud-config.sh"));
+    let _ = std::fs::remove_file(&cloud_config);
     match user_data {
-        Some(bytes) => std::fs::write(&data, bytes)?,
+        Some(bytes) => {
+            std::fs::write(&data, bytes)?;
+            if cloud_config::is_cloud_config(bytes) {
+                std::fs::write(&cloud_config, cloud_config::to_script(bytes))?;
+            }
+        }
         None => {
             let _ = std::fs::remove_file(&data);
         }

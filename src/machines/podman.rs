@@ -104,6 +104,17 @@ impl Podman {
         output(command).await.map(|_| ())
     }
 
+    /// The container's address on the podman bridge (its source address when it calls
+    /// the metadata service).
+    pub async fn address(&self, instance_id: &str) -> Result<std::net::IpAddr, String> {
+        let mut command = podman();
+        command.args(["inspect", "--format", "{{.NetworkSettings.IPAddress}}"]).arg(name(instance_id));
+        let text = output(command).await?;
+        text.trim()
+            .parse()
+            .map_err(|_| format!("podman: container {} has no address ({})", name(instance_id), text.trim()))
+    }
+
     /// The container's output so far (stdout and stderr, as written).
     pub async fn logs(&self, instance_id: &str) -> Result<Vec<u8>, String> {
         let mut command = podman();

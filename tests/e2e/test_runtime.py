@@ -312,6 +312,54 @@ def test_user_data_runs_once_at_first_boot_and_shows_on_the_console(runtime_serv
             time.sleep(0.5)
 
 
+def test_cloud_config_writes_files_and_runs_commands_at_first_boot(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    config = """#cloud-config
+write_files:
+  - path: /etc/app/settings.conf
+    content: |
+      mode=baked
+    permissions: '0640'
+    owner: ec2-user:ec2-user
+runcmd:
+  - echo runcmd-ran-as-$(id -un) > /root/runcmd
+  - [sh, -c, 'cat /etc/app/settings.conf >> /root/runcmd']
+"""
+    key = tmp_path / "cc.pem"
+    key.write_text(ec2.create_key_pair(KeyName="cc")["KeyMaterial"])
+    key.chmod(0o600)
+    instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro", KeyName="cc",
+                                    UserData=config, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    ip = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["PublicIpAddress"]
+    assert ssh(key, "ec2-user", ip, "stat -c '%a %U' /etc/app/settings.conf; sudo cat /root/runcmd") == \
+        "640 ec2-user\nruncmd-ran-as-root\nmode=baked\n"
+    assert "#cloud-config exited with 0" in ec2.get_console_output(InstanceId=instance_id)["Output"]
+
+
+def test_the_instance_reads_its_metadata_with_an_imdsv2_token(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023), key_name="imds-key")
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    imds = "http://169.254.169.254/latest"
+    token = f"$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' {imds}/api/token)"
+    get = f"curl -s -H \"X-aws-ec2-metadata-token: {token}\""
+    paths = ["meta-data/instance-id", "meta-data/ami-id", "meta-data/instance-type",
+             "meta-data/placement/availability-zone", "meta-data/local-ipv4", "meta-data/public-ipv4",
+             "meta-data/public-keys/0/openssh-key"]
+    out = ssh(key, "ec2-user", ip, "; ".join(f"{get} {imds}/{p}; echo" for p in paths))
+    public_key = ec2.describe_key_pairs(KeyNames=["imds-key"], IncludePublicKey=True)["KeyPairs"][0]["PublicKey"]
+    assert out.split("\n")[:7] == [
+        instance_id, described["ImageId"], "t3.micro", described["Placement"]["AvailabilityZone"],
+        described["PrivateIpAddress"], ip, public_key.strip(),
+    ]
+    document = json.loads(ssh(key, "ec2-user", ip, f"{get} {imds}/dynamic/instance-identity/document"))
+    assert (document["region"], document["instanceId"]) == (DEFAULT_REGION, instance_id)
+    # IMDSv1 (no token) is refused: the instance reports httpTokens=required.
+    assert ssh(key, "ec2-user", ip, f"curl -s -o /dev/null -w '%{{http_code}}' {imds}/meta-data/instance-id") == "401"
+    assert ssh(key, "ec2-user", ip, f"curl -s -o /dev/null -w '%{{http_code}}' -X PUT {imds}/api/token") == "400"
+
+
 def test_console_output_of_an_instance_without_a_container_is_empty(start_server):
     ec2 = make_client(start_server().url)
     instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro",
