@@ -52,19 +52,8 @@ UseDNS no
 CONF
 rm -f "$R"/etc/ssh/ssh_host_*
 mkdir -p "$R/run/sshd"
-# The container's entrypoint: host keys once, then sshd in the foreground as PID 1's child.
-cat > "$R/usr/local/sbin/ec2lite-init" <<'INIT'
-#!/bin/bash
-# PID 1 of an ec2lite instance: host keys at first boot, first-boot user data, then sshd.
-ssh-keygen -A >/dev/null
-mkdir -p /run/sshd
-if [ -x /usr/local/sbin/ec2lite-firstboot ]; then /usr/local/sbin/ec2lite-firstboot; fi
-/usr/sbin/sshd -D -e &
-sshd_pid=$!
-trap 'kill -TERM $sshd_pid; wait $sshd_pid; exit 0' TERM INT
-wait $sshd_pid
-INIT
-chmod 0755 "$R/usr/local/sbin/ec2lite-init"
+# The container's entrypoint, /usr/local/sbin/ec2lite-init, is written by ec2lite at each
+# launch (any root filesystem gets it).
 rm -rf "$R"/var/cache/apt/archives/*.deb "$R"/var/cache/apt/*.bin "$R"/var/lib/apt/lists/* \
        "$R"/usr/share/doc/* "$R"/usr/share/man/* "$R"/usr/share/info/*
 touch "$R/.ec2lite-rootfs-complete"

@@ -160,6 +160,11 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_RUNTIME_ROOTFS", default_value = "/root/.cache/ec2lite-ci/runtime/current")]
     pub runtime_rootfs: PathBuf,
 
+    /// A file mapping AMI name patterns to other root filesystems (directories or
+    /// `podman:<image>`) for their instances under --runtime; see README.
+    #[arg(long, env = "EC2LITE_RUNTIME_IMAGES")]
+    pub runtime_images: Option<PathBuf>,
+
     /// Containers get the instance type's vCPUs and memory times this factor.
     #[arg(long, env = "EC2LITE_RUNTIME_RESOURCE_FACTOR", default_value_t = 0.25)]
     pub runtime_resource_factor: f64,

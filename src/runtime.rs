@@ -204,13 +204,15 @@ async fn build_app(
         BlobStore::on_disk(&config.data_dir, durability(config))
             .map_err(|e| format!("block storage in {}: {e}", config.data_dir.display()))?
     };
-    let machines = config.runtime.as_ref().map(|_| {
-        Arc::new(crate::machines::Machines::new(
+    let machines = match &config.runtime {
+        Some(_) => Some(Arc::new(crate::machines::Machines::new(
             config.runtime_rootfs.clone(),
+            image_roots(config)?,
             &config.data_dir,
             config.runtime_resource_factor,
-        ))
-    });
+        ))),
+        None => None,
+    };
     if let Some(machines) = &machines {
         tokio::spawn(crate::machines::imds::serve(machines.metadata_registry()));
         tokio::spawn(crate::actions::machines::reconcile(store.clone(), machines.clone()));
@@ -227,6 +229,14 @@ async fn build_app(
         imports: import_settings(config, import_queue)?,
         machines,
     })
+}
+
+/// The `--runtime-images` file's mappings (none without it).
+fn image_roots(config: &Config) -> Result<crate::machines::images::ImageRoots, StartError> {
+    let Some(path) = &config.runtime_images else { return Ok(Default::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("runtime images {}: {e}", path.display()))?;
+    Ok(crate::machines::images::ImageRoots::parse(&text)
+        .map_err(|e| format!("runtime images {}: {e}", path.display()))?)
 }
 
 fn import_settings(

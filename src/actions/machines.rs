@@ -11,7 +11,7 @@ use crate::domain::lifecycle::InstanceState;
 use crate::ec2_err;
 use crate::error::Result;
 use crate::machines::imds::Metadata;
-use crate::machines::{holds_ext4, login_user, LaunchSpec, Machines, RootSource, LOOPBACK_PREFIX};
+use crate::machines::{ext4_offset, login_user, LaunchSpec, Machines, RootSource, LOOPBACK_PREFIX};
 use crate::store::blobs::BlobStore;
 use crate::store::instances as store;
 use crate::store::{blocks, key_pairs, snapshots, Store};
@@ -59,14 +59,17 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
     for instance in instances {
         let Some(public_ip) = instance.public_ip.clone() else { continue };
         let it = instance_type_of(instance);
-        let root = match &root_snapshot {
-            Some((snapshot_id, size)) => root_disk(ctx, machines, &instance.instance_id, snapshot_id, *size).await,
-            None => RootSource::Base,
+        let mapped = machines.mapped_root(&image.name);
+        let root = match (&root_snapshot, mapped) {
+            (Some((snapshot_id, size)), _) => root_disk(ctx, machines, &instance.instance_id, snapshot_id, *size).await,
+            (None, Some(mapping)) => RootSource::Mapped(mapping.files.clone()),
+            (None, None) => RootSource::Base,
         };
+        let login = mapped.and_then(|m| m.login_user.clone()).unwrap_or_else(|| login_user(&image.name).to_string());
         let spec = LaunchSpec {
             instance_id: instance.instance_id.clone(),
             public_ip,
-            login_user: login_user(&image.name),
+            login_user: login,
             public_key: public_key.clone(),
             vcpus: it.map_or(1, |t| t.vcpus),
             memory_mib: it.map_or(1024, |t| t.memory_mib),
@@ -127,7 +130,8 @@ async fn root_snapshot_with_blocks(ctx: &Ctx<'_>, image: &Image) -> Result<Optio
 }
 
 /// The root snapshot as a raw disk for the instance, if it holds an ext4 file system
-/// from its first byte; otherwise the base root filesystem (said in the log).
+/// (whole-disk, or in an MBR or GPT partition); otherwise the base root filesystem
+/// (said in the log).
 async fn root_disk(ctx: &Ctx<'_>, machines: &Machines, instance_id: &str, snapshot_id: &str, size: u64) -> RootSource {
     let written = async {
         let disk = machines.disk(instance_id).map_err(|e| ec2_err!(InternalError, "{e}"))?;
@@ -135,10 +139,10 @@ async fn root_disk(ctx: &Ctx<'_>, machines: &Machines, instance_id: &str, snapsh
         Ok::<_, crate::error::Ec2Error>(disk)
     };
     match written.await {
-        Ok(disk) if holds_ext4(&disk) => RootSource::Disk(disk),
+        Ok(disk) if ext4_offset(&disk).is_some() => RootSource::Disk(disk),
         Ok(disk) => {
             let _ = std::fs::remove_file(&disk);
-            tracing::warn!(snapshot = %snapshot_id, "the root snapshot holds no ext4 file system at its start; using the base root filesystem");
+            tracing::warn!(snapshot = %snapshot_id, "the root snapshot holds no ext4 file system (whole-disk or in a partition); using the base root filesystem");
             RootSource::Base
         }
         Err(err) => {

@@ -5,6 +5,7 @@
 //! Only the actions call this module; it knows nothing of the store.
 
 mod cloud_config;
+pub mod images;
 pub mod imds;
 mod podman;
 
@@ -24,8 +25,8 @@ pub const LOOPBACK_PREFIX: &str = "127.0.100.";
 pub struct LaunchSpec {
     pub instance_id: String,
     pub public_ip: String,
-    /// The login user of the image family (`login_user`).
-    pub login_user: &'static str,
+    /// The login user of the image family (`login_user`), or the `--runtime-images` one.
+    pub login_user: String,
     /// The key pair's OpenSSH public key, installed in the login user's authorized_keys.
     pub public_key: Option<String>,
     pub vcpus: i64,
@@ -43,6 +44,8 @@ pub struct LaunchSpec {
 pub enum RootSource {
     /// The base root filesystem (catalog AMIs, and images with no ext4 root).
     Base,
+    /// The files `--runtime-images` names for the image.
+    Mapped(images::RootFiles),
     /// A raw ext4 disk file (an image's root snapshot, written to `Machines::disk`).
     Disk(PathBuf),
 }
@@ -65,6 +68,8 @@ pub fn login_user(image_name: &str) -> &'static str {
 pub struct Machines {
     podman: Podman,
     base_rootfs: PathBuf,
+    /// `--runtime-images`: other root filesystems, by AMI name.
+    image_roots: images::ImageRoots,
     /// `<data dir>/machines/<instance id>/rootfs`
     dir: PathBuf,
     resource_factor: f64,
@@ -77,10 +82,16 @@ pub struct Machines {
 }
 
 impl Machines {
-    pub fn new(base_rootfs: PathBuf, data_dir: &Path, resource_factor: f64) -> Machines {
+    pub fn new(
+        base_rootfs: PathBuf,
+        image_roots: images::ImageRoots,
+        data_dir: &Path,
+        resource_factor: f64,
+    ) -> Machines {
         Machines {
             podman: Podman,
             base_rootfs,
+            image_roots,
             // runc wants an absolute root filesystem path.
             dir: std::path::absolute(data_dir.join("machines")).unwrap_or_else(|_| data_dir.join("machines")),
             resource_factor,
@@ -88,6 +99,11 @@ impl Machines {
             podman_checked: std::sync::atomic::AtomicBool::new(false),
             imds: Arc::default(),
         }
+    }
+
+    /// The `--runtime-images` mapping for an AMI name, if one matches.
+    pub fn mapped_root(&self, image_name: &str) -> Option<&images::Mapping> {
+        self.image_roots.find(image_name)
     }
 
     /// The instances' metadata, for `imds::serve`.
@@ -157,7 +173,7 @@ impl Machines {
             self.podman.stop(instance_id).await?;
         }
         let rootfs = self.rootfs(instance_id);
-        let made = if holds_ext4(&disk) {
+        let made = if ext4_offset(&disk).is_some() {
             sync_into_disk(&rootfs, &disk).await
         } else {
             make_ext4(&rootfs, size_bytes, &disk).await
@@ -187,15 +203,19 @@ impl Machines {
         let rootfs = self.rootfs(&spec.instance_id);
         match &spec.root {
             RootSource::Base => copy_tree(&self.base_rootfs, &rootfs).await?,
+            RootSource::Mapped(images::RootFiles::Directory(dir)) => copy_tree(dir, &rootfs).await?,
+            RootSource::Mapped(images::RootFiles::ContainerImage(image)) => {
+                self.podman.export_image(image, &spec.instance_id, &rootfs).await?
+            }
             // The disk stays: captures of the instance update it, so blocks it shares
             // with the image it came from stay shared.
             RootSource::Disk(disk) => copy_from_disk(disk, &rootfs).await?,
         }
         if let Some(key) = &spec.public_key {
-            install_key(&rootfs, spec.login_user, key).map_err(|e| format!("installing the key: {e}"))?;
+            install_key(&rootfs, &spec.login_user, key).map_err(|e| format!("installing the key: {e}"))?;
         }
-        install_user_data(&rootfs, &spec.instance_id, spec.user_data.as_deref())
-            .map_err(|e| format!("installing the user data: {e}"))?;
+        install_init(&rootfs, &spec.instance_id, spec.user_data.as_deref())
+            .map_err(|e| format!("installing the instance's init and user data: {e}"))?;
         let (cpus, memory_mib) = self.limits(spec.vcpus, spec.memory_mib);
         self.imds.set_metadata(spec.metadata.clone());
         self.podman.run(&spec.instance_id, &rootfs, &spec.public_ip, cpus, memory_mib).await?;
@@ -335,11 +355,12 @@ async fn make_ext4(dir: &Path, size_bytes: u64, dest: &Path) -> Result<(), Strin
 }
 
 /// Updates the files of a raw ext4 disk to those of `dir`: mounted on a loop device,
-/// `rsync --delete` (only what changed is written), unmounted.
+/// `rsync --delete` (only what changed is written), unmounted. A partitioned disk keeps
+/// its partition table; its file system is updated where it is.
 async fn sync_into_disk(dir: &Path, disk: &Path) -> Result<(), String> {
     let mount_point = disk.with_extension("mnt");
     tokio::fs::create_dir_all(&mount_point).await.map_err(|e| format!("creating {}: {e}", mount_point.display()))?;
-    run("mount", &["-o".as_ref(), "loop".as_ref(), disk.as_os_str(), mount_point.as_os_str()]).await?;
+    mount_disk(disk, &mount_point, "").await?;
     let mut source = dir.as_os_str().to_owned();
     source.push("/");
     let mut target = mount_point.as_os_str().to_owned();
@@ -361,20 +382,62 @@ async fn sync_into_disk(dir: &Path, disk: &Path) -> Result<(), String> {
     synced.and(unmounted)
 }
 
-/// Whether a raw disk holds an ext4 (or ext2/3) file system from its first byte: the
-/// superblock's magic 0xEF53 at byte 1080.
-pub fn holds_ext4(disk: &Path) -> bool {
-    use std::os::unix::fs::FileExt;
-    let mut magic = [0u8; 2];
-    std::fs::File::open(disk).and_then(|f| f.read_exact_at(&mut magic, 1080)).is_ok() && magic == [0x53, 0xEF]
+/// Where a raw disk's ext4 (or ext2/3) file system starts, in bytes: at 0 for a
+/// whole-disk file system, else at the first MBR or GPT partition that holds one. None
+/// when it holds none of these.
+pub fn ext4_offset(disk: &Path) -> Option<u64> {
+    let file = std::fs::File::open(disk).ok()?;
+    let read = |offset: u64, len: usize| {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = vec![0u8; len];
+        file.read_exact_at(&mut bytes, offset).ok().map(|()| bytes)
+    };
+    // The superblock's magic, 0xEF53, is 1080 bytes into the file system.
+    let holds_ext = |start: u64| read(start + 1080, 2).is_some_and(|m| m == [0x53, 0xEF]);
+    if holds_ext(0) {
+        return Some(0);
+    }
+    partition_starts(&read).into_iter().find(|&start| holds_ext(start))
 }
 
-/// Copies the files of a raw ext4 disk: mounted read-only on a loop device (which keeps
+const SECTOR: u64 = 512;
+
+/// The byte offsets of a disk's partitions, from its MBR or (behind a protective MBR)
+/// its GPT, in table order.
+fn partition_starts(read: &dyn Fn(u64, usize) -> Option<Vec<u8>>) -> Vec<u64> {
+    let Some(mbr) = read(0, 512).filter(|m| m[510..512] == [0x55, 0xAA]) else { return Vec::new() };
+    let entries: Vec<(u8, u64)> = (0..4)
+        .map(|i| &mbr[446 + 16 * i..462 + 16 * i])
+        .map(|e| (e[4], u64::from(u32::from_le_bytes([e[8], e[9], e[10], e[11]]))))
+        .filter(|&(kind, start)| kind != 0 && start != 0)
+        .collect();
+    if !entries.iter().any(|&(kind, _)| kind == 0xEE) {
+        return entries.into_iter().map(|(_, start)| start * SECTOR).collect();
+    }
+    let Some(header) = read(SECTOR, 92).filter(|h| &h[..8] == b"EFI PART") else { return Vec::new() };
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+    let (table, count, size) = (u64_at(&header, 72), u32_at(&header, 80).min(256), u32_at(&header, 84));
+    if size < 128 {
+        return Vec::new();
+    }
+    let Some(entries) = read(table * SECTOR, count as usize * size as usize) else { return Vec::new() };
+    entries.chunks(size as usize).filter(|e| e[..16].iter().any(|&b| b != 0)).map(|e| u64_at(e, 32) * SECTOR).collect()
+}
+
+/// `mount -o loop,<options>` of the file system in a raw disk, at its offset.
+async fn mount_disk(disk: &Path, mount_point: &Path, options: &str) -> Result<(), String> {
+    let offset = ext4_offset(disk).ok_or_else(|| format!("{} holds no ext4 file system", disk.display()))?;
+    let options = format!("loop,offset={offset}{options}");
+    run("mount", &["-o".as_ref(), options.as_ref(), disk.as_os_str(), mount_point.as_os_str()]).await
+}
+
+/// Copies the files of a raw ext4 disk (whole, or its partition): mounted read-only on a loop device (which keeps
 /// owners, modes, setuid bits and device files exactly), copied with `cp -a`, unmounted.
 async fn copy_from_disk(disk: &Path, to: &Path) -> Result<(), String> {
     let mount_point = disk.with_extension("mnt");
     tokio::fs::create_dir_all(&mount_point).await.map_err(|e| format!("creating {}: {e}", mount_point.display()))?;
-    run("mount", &["-o".as_ref(), "loop,ro".as_ref(), disk.as_os_str(), mount_point.as_os_str()]).await?;
+    mount_disk(disk, &mount_point, ",ro").await?;
     let copied = copy_tree(&mount_point, to).await;
     let unmounted = run("umount", &[mount_point.as_os_str()]).await;
     let _ = tokio::fs::remove_dir(&mount_point).await;
@@ -416,6 +479,29 @@ else
 fi
 "#
     )
+}
+
+/// PID 1 of every instance, whatever root filesystem it has: host keys at first boot,
+/// the first-boot user data, then sshd in the foreground.
+const INIT: &str = r#"#!/bin/bash
+# PID 1 of an ec2lite instance (written by ec2lite at launch).
+ssh-keygen -A >/dev/null
+mkdir -p /run/sshd
+if [ -x /usr/local/sbin/ec2lite-firstboot ]; then /usr/local/sbin/ec2lite-firstboot; fi
+/usr/sbin/sshd -D -e &
+sshd_pid=$!
+trap 'kill -TERM $sshd_pid; wait $sshd_pid; exit 0' TERM INT
+wait $sshd_pid
+"#;
+
+/// Writes the init, the first-boot script and the user data into a root filesystem.
+fn install_init(rootfs: &Path, instance_id: &str, user_data: Option<&[u8]>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let sbin = rootfs.join("usr/local/sbin");
+    std::fs::create_dir_all(&sbin)?;
+    std::fs::write(sbin.join("ec2lite-init"), INIT)?;
+    std::fs::set_permissions(sbin.join("ec2lite-init"), std::fs::Permissions::from_mode(0o755))?;
+    install_user_data(rootfs, instance_id, user_data)
 }
 
 fn install_user_data(rootfs: &Path, instance_id: &str, user_data: Option<&[u8]>) -> std::io::Result<()> {
@@ -508,9 +594,65 @@ mod tests {
         assert_eq!(passwd_entry(passwd, "ubuntu"), None);
     }
 
+    /// A disk file of `len` bytes with `parts` written at their offsets.
+    fn disk_with(name: &str, len: u64, parts: &[(u64, &[u8])]) -> PathBuf {
+        use std::os::unix::fs::FileExt;
+        let path = std::env::temp_dir().join(format!("ec2lite-disk-{name}-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(len).unwrap();
+        for (offset, bytes) in parts {
+            file.write_all_at(bytes, *offset).unwrap();
+        }
+        path
+    }
+
+    const EXT_MAGIC: [u8; 2] = [0x53, 0xEF];
+
+    #[test]
+    fn ext4_is_found_whole_in_an_mbr_partition_or_in_a_gpt_partition() {
+        let whole = disk_with("whole", 1 << 20, &[(1080, &EXT_MAGIC)]);
+        assert_eq!(ext4_offset(&whole), Some(0));
+
+        // MBR: a swap partition (no ext4 in it) at sector 2048, then Linux at 4096.
+        let mut mbr = [0u8; 512];
+        mbr[446 + 4] = 0x82;
+        mbr[446 + 8..446 + 12].copy_from_slice(&2048u32.to_le_bytes());
+        mbr[462 + 4] = 0x83;
+        mbr[462 + 8..462 + 12].copy_from_slice(&4096u32.to_le_bytes());
+        mbr[510..].copy_from_slice(&[0x55, 0xAA]);
+        let with_mbr = disk_with("mbr", 4 << 20, &[(0, &mbr), (4096 * 512 + 1080, &EXT_MAGIC)]);
+        assert_eq!(ext4_offset(&with_mbr), Some(4096 * 512));
+
+        // GPT behind a protective MBR: entries at LBA 2, one partition from LBA 2048.
+        let mut protective = [0u8; 512];
+        protective[446 + 4] = 0xEE;
+        protective[446 + 8] = 1;
+        protective[510..].copy_from_slice(&[0x55, 0xAA]);
+        let mut header = [0u8; 92];
+        header[..8].copy_from_slice(b"EFI PART");
+        header[72..80].copy_from_slice(&2u64.to_le_bytes());
+        header[80..84].copy_from_slice(&128u32.to_le_bytes());
+        header[84..88].copy_from_slice(&128u32.to_le_bytes());
+        let mut entry = [0u8; 128];
+        entry[..16].copy_from_slice(&[0xAF; 16]);
+        entry[32..40].copy_from_slice(&2048u64.to_le_bytes());
+        let gpt = disk_with(
+            "gpt",
+            4 << 20,
+            &[(0, &protective), (512, &header), (1024, &entry), (2048 * 512 + 1080, &EXT_MAGIC)],
+        );
+        assert_eq!(ext4_offset(&gpt), Some(2048 * 512));
+
+        let empty = disk_with("empty", 1 << 20, &[]);
+        assert_eq!(ext4_offset(&empty), None);
+        for disk in [whole, with_mbr, gpt, empty] {
+            std::fs::remove_file(disk).unwrap();
+        }
+    }
+
     #[test]
     fn addresses_are_distinct_and_kept_per_instance() {
-        let machines = Machines::new(PathBuf::from("/nonexistent"), Path::new("/tmp"), 0.25);
+        let machines = Machines::new(PathBuf::from("/nonexistent"), Default::default(), Path::new("/tmp"), 0.25);
         let a = machines.allocate_ip("i-a").unwrap();
         let b = machines.allocate_ip("i-b").unwrap();
         assert_ne!(a, b);

@@ -79,6 +79,27 @@ impl Podman {
         output(command).await.map(|_| ())
     }
 
+    /// Writes a local container image's files into `dest` (`podman create` + `export`,
+    /// unpacked with owners kept), for `--runtime-images podman:<image>`.
+    pub async fn export_image(&self, image: &str, instance_id: &str, dest: &Path) -> Result<(), String> {
+        let scratch = format!("ec2lite-export-{instance_id}");
+        let mut create = podman();
+        create.args(["create", "--name", &scratch, image, "true"]);
+        output(create).await?;
+        let exported = async {
+            tokio::fs::create_dir_all(dest).await.map_err(|e| format!("creating {}: {e}", dest.display()))?;
+            let script = r#"podman --runtime runc export "$1" | tar -x --numeric-owner -C "$2""#;
+            let mut unpack = Command::new("bash");
+            unpack.args(["-o", "pipefail", "-c", script, "bash", &scratch]).arg(dest);
+            output(unpack).await.map(|_| ())
+        }
+        .await;
+        let mut remove = podman();
+        remove.args(["rm", "--force", "--ignore", &scratch]);
+        let removed = output(remove).await.map(|_| ());
+        exported.and(removed)
+    }
+
     pub async fn start(&self, instance_id: &str) -> Result<(), String> {
         self.simple("start", instance_id).await
     }

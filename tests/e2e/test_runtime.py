@@ -41,6 +41,14 @@ def podman_problem() -> str | None:
 
 @pytest.fixture
 def runtime_server(start_server):
+    server = start_runtime(start_server)
+    yield server
+    # Every container and instance directory goes with a reset.
+    assert server.admin("POST", "/_ec2lite/reset")[0] == 200
+
+
+def start_runtime(start_server, *extra: str):
+    """A server with --runtime podman, or the test skips (fails under EC2LITE_REQUIRE_RUNTIME=1)."""
     problem = podman_problem()
     if problem:
         message = f"the podman runtime cannot run here: {problem}"
@@ -49,10 +57,7 @@ def runtime_server(start_server):
         pytest.skip(message)
     if not (ROOTFS / "usr/sbin/sshd").exists():
         pytest.fail(f"no base root filesystem at {ROOTFS}: run scripts/runtime-rootfs.sh", pytrace=False)
-    server = start_server("--runtime", "podman", "--runtime-rootfs", str(ROOTFS))
-    yield server
-    # Every container and instance directory goes with a reset.
-    assert server.admin("POST", "/_ec2lite/reset")[0] == 200
+    return start_server("--runtime", "podman", "--runtime-rootfs", str(ROOTFS), *extra)
 
 
 def containers_of(instance_id: str) -> list[str]:
@@ -271,6 +276,89 @@ def test_create_image_captures_the_running_files(runtime_server, tmp_path):
         == "baked-in\nec2-user\n4755\n0\n"
 
 
+def data_extents(path: Path):
+    """(offset, length) of each stretch of a sparse file that holds data."""
+    with open(path, "rb") as f:
+        fd, end, offset = f.fileno(), os.fstat(f.fileno()).st_size, 0
+        while offset < end:
+            try:
+                start = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError:
+                return
+            stop = os.lseek(fd, start, os.SEEK_HOLE)
+            yield start, stop - start
+            offset = stop
+
+
+def partitioned(whole: Path, dest: Path) -> None:
+    """A GPT disk whose one Linux partition, from sector 2048, holds the whole-disk file system `whole`."""
+    size = whole.stat().st_size
+    with open(dest, "wb") as disk:
+        disk.truncate(size + (2 << 20))
+    table = f"label: gpt\nstart=2048, size={size // 512}, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n"
+    subprocess.run(["sfdisk", "--quiet", str(dest)], input=table, text=True, check=True)
+    copy_data(whole, dest, 0, size, 1 << 20)
+
+
+def copy_data(src: Path, dest: Path, start: int, length: int, to: int) -> None:
+    """Copies bytes [start, start + length) of sparse `src` to `dest` at `to`, holes left as holes."""
+    with open(src, "rb") as inp, open(dest, "r+b" if dest.exists() else "wb") as out:
+        for offset, size in data_extents(src):
+            lo, hi = max(offset, start), min(offset + size, start + length)
+            for at in range(lo, hi, 64 << 20):
+                inp.seek(at)
+                out.seek(to + at - start)
+                out.write(inp.read(min(64 << 20, hi - at)))
+        out.truncate(max(out.seek(0, 2), to + length))
+
+
+def upload_disk(endpoint: str, disk: Path) -> str:
+    """The disk's non-zero 512 KiB blocks as a new snapshot, through the EBS direct APIs."""
+    from test_ebs import upload
+    block = 512 << 10
+    blocks = {}
+    with open(disk, "rb") as f:
+        for offset, length in data_extents(disk):
+            for index in range(offset // block, (offset + length + block - 1) // block):
+                f.seek(index * block)
+                data = f.read(block).ljust(block, b"\0")
+                if any(data):
+                    blocks[index] = data
+    return upload(ebs_client(endpoint), blocks, volume_size=-(-disk.stat().st_size // (1 << 30)))
+
+
+def test_a_root_disk_with_a_partition_table_boots_and_keeps_it_when_captured(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    ssh(key, "ec2-user", ip, "echo in-a-partition > ~/marker")
+    whole = tmp_path / "whole.img"
+    download_snapshot(runtime_server.url, root_snapshot(ec2, create_image(ec2, instance_id, "whole", NoReboot=True)),
+                      whole)
+    gpt = tmp_path / "gpt.img"
+    partitioned(whole, gpt)
+    snapshot_id = upload_disk(runtime_server.url, gpt)
+    image_id = ec2.register_image(
+        Name="partitioned-root", RootDeviceName="/dev/xvda", Architecture="x86_64", VirtualizationType="hvm",
+        EnaSupport=True, BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": snapshot_id}}],
+    )["ImageId"]
+    ec2.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig=WAITER)
+
+    second, second_ip, second_key = launch(ec2, tmp_path, image_id, key_name="gpt-key")
+    assert ssh(second_key, "ec2-user", second_ip, "cat ~/marker; echo captured-too > ~/second") \
+        == "in-a-partition\n"
+    # Its capture updates the file system inside the partition: the table stays.
+    captured = tmp_path / "captured.img"
+    download_snapshot(runtime_server.url, root_snapshot(ec2, create_image(ec2, second, "regpt", NoReboot=True)),
+                      captured)
+    with open(captured, "rb") as disk:
+        disk.seek(512)
+        assert disk.read(8) == b"EFI PART"
+    layout = subprocess.run(["sfdisk", "--dump", str(captured)], capture_output=True, text=True, check=True).stdout
+    assert "start=        2048" in layout, layout
+    copy_data(captured, tmp_path / "partition.img", 1 << 20, whole.stat().st_size, 0)
+    assert debugfs_cat(tmp_path / "partition.img", "/home/ec2-user/second") == "captured-too\n"
+
+
 def test_an_image_differing_by_one_file_shares_its_other_blocks(runtime_server, tmp_path):
     ec2 = make_client(runtime_server.url)
     instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
@@ -358,6 +446,49 @@ def test_the_instance_reads_its_metadata_with_an_imdsv2_token(runtime_server, tm
     # IMDSv1 (no token) is refused: the instance reports httpTokens=required.
     assert ssh(key, "ec2-user", ip, f"curl -s -o /dev/null -w '%{{http_code}}' {imds}/meta-data/instance-id") == "401"
     assert ssh(key, "ec2-user", ip, f"curl -s -o /dev/null -w '%{{http_code}}' -X PUT {imds}/api/token") == "400"
+
+
+def register_empty_root(ec2, name: str) -> str:
+    """An image named `name` whose 1 GiB root snapshot holds no bytes (no file system)."""
+    volume_id = ec2.create_volume(AvailabilityZone=f"{DEFAULT_REGION}a", Size=1)["VolumeId"]
+    ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAITER)
+    snapshot_id = ec2.create_snapshot(VolumeId=volume_id)["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig=WAITER)
+    image_id = ec2.register_image(
+        Name=name, RootDeviceName="/dev/xvda", Architecture="x86_64", VirtualizationType="hvm", EnaSupport=True,
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": snapshot_id}}],
+    )["ImageId"]
+    ec2.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig=WAITER)
+    return image_id
+
+
+def test_runtime_images_maps_ami_names_to_directories_and_container_images(start_server, tmp_path):
+    podman = ["podman", "--runtime", "runc"]
+    root = tmp_path / "mapped-root"
+    subprocess.run(["cp", "-a", f"{ROOTFS.resolve()}/.", str(root)], check=True)
+    (root / "etc/root-origin").write_text("a directory\n")
+    image = "localhost/ec2lite-test-root:1"
+    (root / "etc/root-origin").write_text("a container image\n")
+    tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run([*podman, "import", "-", image], stdin=tar.stdout, check=True, capture_output=True)
+    assert tar.wait() == 0
+    (root / "etc/root-origin").write_text("a directory\n")
+    mapping = tmp_path / "runtime-images"
+    mapping.write_text(f"# AMI name  root filesystem  login user\nfrom-dir-*  {root}  admin\nfrom-image-*  podman:{image}\n")
+    server = start_runtime(start_server, "--runtime-images", str(mapping))
+    try:
+        ec2 = make_client(server.url)
+        from_dir, dir_ip, dir_key = launch(ec2, tmp_path, register_empty_root(ec2, "from-dir-1"), key_name="dir")
+        assert ssh(dir_key, "admin", dir_ip, "cat /etc/root-origin") == "a directory\n"
+        from_image, image_ip, image_key = launch(ec2, tmp_path, register_empty_root(ec2, "from-image-1"),
+                                                 key_name="image")
+        assert ssh(image_key, "ec2-user", image_ip, "cat /etc/root-origin") == "a container image\n"
+        # Any other image starts from the base root filesystem, which has no such file.
+        _, base_ip, base_key = launch(ec2, tmp_path, register_empty_root(ec2, "other"), key_name="base")
+        assert ssh(base_key, "ec2-user", base_ip, "cat /etc/root-origin 2>&1 || true").endswith("No such file or directory\n")
+    finally:
+        assert server.admin("POST", "/_ec2lite/reset")[0] == 200
+        subprocess.run([*podman, "rmi", "--force", image], capture_output=True)
 
 
 def test_console_output_of_an_instance_without_a_container_is_empty(start_server):
