@@ -44,9 +44,16 @@ fn a_file_of_garbage_stops_start_up_with_its_name() {
 
 /// A server that stored 200 images (a database of several pages), stopped.
 fn stopped_server_with_images() -> Server {
-    let mut s = Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"]);
-    for i in 0..200 {
-        let name = format!("image-{i:04}-{}", "x".repeat(100));
+    let mut s = server_with_images(200, &"x".repeat(100));
+    s.stop();
+    s
+}
+
+/// A server that has stored `count` images, their names ending in `suffix`.
+fn server_with_images(count: usize, suffix: &str) -> Server {
+    let s = Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"]);
+    for i in 0..count {
+        let name = format!("image-{i:04}-{suffix}");
         let r = ec2(
             s.address(),
             "test",
@@ -55,7 +62,6 @@ fn stopped_server_with_images() -> Server {
         );
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    s.stop();
     s
 }
 
@@ -137,17 +143,7 @@ fn a_full_disk_stops_start_up_saying_so() {
 
 #[test]
 fn a_torn_write_ahead_log_tail_loses_no_acknowledged_write() {
-    let mut s = Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--no-catalog"]);
-    for i in 0..50 {
-        let name = format!("torn-{i:03}");
-        let r = ec2(
-            s.address(),
-            "test",
-            "us-east-1",
-            &[("Action", "RegisterImage"), ("Name", &name), ("ImageLocation", "b/m.xml")],
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-    }
+    let mut s = server_with_images(50, "torn");
     s.kill_9();
     // A crash in the middle of appending a frame leaves bytes no commit covers.
     let wal = s.data_dir.join("ec2lite.db-wal");
