@@ -29,9 +29,8 @@ command -v ssh-keygen >/dev/null || missing="$missing openssh-client"
 command -v openssl >/dev/null || missing="$missing openssl"
 # packer: Debian's 1.6.6, with the amazon-ebs builder compiled in (the Packer suite).
 command -v packer >/dev/null || missing="$missing packer"
-# The runtime suite: rsync updates a captured instance's ext4 disk in place, e2fsprogs
-# makes and reads it (mke2fs, debugfs, e2fsck), sfdisk writes a partition table.
-command -v rsync >/dev/null || missing="$missing rsync"
+# The runtime suite: e2fsprogs makes and reads instances' ext4 disks (mke2fs, debugfs,
+# e2fsck), sfdisk writes a partition table.
 command -v mke2fs >/dev/null || missing="$missing e2fsprogs"
 command -v sfdisk >/dev/null || missing="$missing fdisk"
 # chromium + chromedriver: the dashboard test (headless).

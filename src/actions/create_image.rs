@@ -172,7 +172,6 @@ fn capture_of(
     Some(machines::Capture {
         instance_id: instance.instance_id.clone(),
         snapshot_id: ebs.snapshot_id.clone()?,
-        size_gib: ebs.volume_size.unwrap_or(8),
         // A stopped instance has nothing to reboot.
         reboot: !input.no_reboot && instance.state == InstanceState::Running,
     })

@@ -74,6 +74,7 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
             vcpus: it.map_or(1, |t| t.vcpus),
             memory_mib: it.map_or(1024, |t| t.memory_mib),
             root,
+            root_size_bytes: root_size_gib(image) as u64 * GIB,
             user_data: instance.user_data.as_deref().map(decode_user_data),
             metadata: metadata_of(instance, public_key.clone()),
         };
@@ -115,11 +116,20 @@ fn metadata_of(instance: &Instance, public_key: Option<String>) -> Metadata {
     }
 }
 
+/// The size of the image's root volume (8 GiB when its mapping does not say).
+fn root_size_gib(image: &Image) -> i64 {
+    root_ebs(image).and_then(|ebs| ebs.volume_size).unwrap_or(8).max(1)
+}
+
+fn root_ebs(image: &Image) -> Option<&crate::domain::image::EbsBlockDevice> {
+    let root = image.block_device_mappings.iter().find(|m| Some(&m.device_name) == image.root_device_name.as_ref());
+    root.and_then(|m| m.ebs.as_ref())
+}
+
 /// The image's root snapshot and its size in bytes, when it holds blocks (an image
 /// captured from a running instance, or an uploaded or imported disk).
 async fn root_snapshot_with_blocks(ctx: &Ctx<'_>, image: &Image) -> Result<Option<(String, u64)>> {
-    let root = image.block_device_mappings.iter().find(|m| Some(&m.device_name) == image.root_device_name.as_ref());
-    let Some(ebs) = root.and_then(|m| m.ebs.as_ref()) else { return Ok(None) };
+    let Some(ebs) = root_ebs(image) else { return Ok(None) };
     let Some(snapshot_id) = &ebs.snapshot_id else { return Ok(None) };
     let mut conn = ctx.app.store.read().await?;
     if blocks::list(&mut conn, snapshot_id, 0, 1).await?.is_empty() {
@@ -139,7 +149,7 @@ async fn root_disk(ctx: &Ctx<'_>, machines: &Machines, instance_id: &str, snapsh
         Ok::<_, crate::error::Ec2Error>(disk)
     };
     match written.await {
-        Ok(disk) if ext4_offset(&disk).is_some() => RootSource::Disk(disk),
+        Ok(disk) if ext4_offset(&disk).is_some() => RootSource::Disk,
         Ok(disk) => {
             let _ = std::fs::remove_file(&disk);
             tracing::warn!(snapshot = %snapshot_id, "the root snapshot holds no ext4 file system (whole-disk or in a partition); using the base root filesystem");
@@ -354,11 +364,10 @@ pub fn captures(ctx: &Ctx<'_>, instance: &Instance) -> bool {
 }
 
 /// What a capture needs from CreateImage: the root snapshot (stored pending, with no
-/// time set, so it completes only when the capture has been stored) and its size.
+/// time set, so it completes only when the capture has been stored).
 pub struct Capture {
     pub instance_id: String,
     pub snapshot_id: String,
-    pub size_gib: i64,
     /// Without NoReboot the container stops for the capture, as EC2 reboots.
     pub reboot: bool,
 }
@@ -396,9 +405,11 @@ async fn store_capture(
     blobs: &Arc<BlobStore>,
     capture: &Capture,
 ) -> std::result::Result<(), String> {
-    let size = capture.size_gib.max(1) as u64 * GIB;
-    let disk = machines.capture(&capture.instance_id, size, capture.reboot).await?;
-    replace_blocks(store, blobs, &disk, &capture.snapshot_id).await.map_err(|e| e.to_string())
+    let (disk, held) = machines.begin_capture(&capture.instance_id, capture.reboot).await?;
+    let stored = replace_blocks(store, blobs, &disk, &capture.snapshot_id).await.map_err(|e| e.to_string());
+    // The instance comes back whether or not its blocks could be stored.
+    let restarted = machines.finish_capture(&capture.instance_id, capture.reboot, held).await;
+    stored.and(restarted)
 }
 
 /// The snapshot's blocks become the disk's (those copied from the volume go first).

@@ -17,6 +17,9 @@ use std::time::Duration;
 
 pub use podman::Podman;
 
+/// An instance's turn to run a runtime operation (`Machines::hold`).
+pub type Held = tokio::sync::OwnedMutexGuard<()>;
+
 /// Instances' public IPs are in 127.0.100.0/24.
 pub const LOOPBACK_PREFIX: &str = "127.0.100.";
 
@@ -32,6 +35,8 @@ pub struct LaunchSpec {
     pub vcpus: i64,
     pub memory_mib: i64,
     pub root: RootSource,
+    /// The root volume's size: that of the disk made for `Base` and `Mapped` roots.
+    pub root_size_bytes: u64,
     /// The user data (decoded), run once at the instance's first boot when a script
     /// or `#cloud-config`.
     pub user_data: Option<Vec<u8>>,
@@ -46,8 +51,9 @@ pub enum RootSource {
     Base,
     /// The files `--runtime-images` names for the image.
     Mapped(images::RootFiles),
-    /// A raw ext4 disk file (an image's root snapshot, written to `Machines::disk`).
-    Disk(PathBuf),
+    /// The image's root snapshot, already written to `Machines::disk` (ext4, whole or
+    /// in a partition).
+    Disk,
 }
 
 /// The login user an image's name implies, as on EC2: `ec2-user` for Amazon Linux (and
@@ -75,6 +81,11 @@ pub struct Machines {
     resource_factor: f64,
     /// Public IP by instance id, for the instances that hold a container.
     addresses: Mutex<HashMap<String, Ipv4Addr>>,
+    /// One operation at a time per instance, in the order asked (a start waits for the
+    /// stop before it to unmount; a capture for the stop before it).
+    operations: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Base disks are made one at a time (two launches would make the same one).
+    base_disks: tokio::sync::Mutex<()>,
     /// Whether podman has answered once.
     podman_checked: std::sync::atomic::AtomicBool,
     /// The metadata each running instance reads, and its container's address.
@@ -97,8 +108,16 @@ impl Machines {
             resource_factor,
             addresses: Mutex::new(HashMap::new()),
             podman_checked: std::sync::atomic::AtomicBool::new(false),
+            base_disks: tokio::sync::Mutex::new(()),
+            operations: Mutex::new(HashMap::new()),
             imds: Arc::default(),
         }
+    }
+
+    /// Waits for the instance's earlier operations; the guard holds off later ones.
+    async fn hold(&self, instance_id: &str) -> Held {
+        let turn = self.operations.lock().expect("lock").entry(instance_id.to_string()).or_default().clone();
+        turn.lock_owned().await
     }
 
     /// The `--runtime-images` mapping for an AMI name, if one matches.
@@ -153,64 +172,73 @@ impl Machines {
         self.addresses.lock().expect("lock").remove(instance_id);
     }
 
-    /// The instance's root disk: the raw ext4 file of its root volume, written from its
-    /// image's snapshot at launch or by its first capture, and kept up to date by
-    /// later captures.
+    /// The instance's root disk: the raw file of its root volume (an ext4 file system,
+    /// whole or in a partition), loop-mounted as its container's root while it lives.
     pub fn disk(&self, instance_id: &str) -> Result<PathBuf, String> {
         let dir = self.dir.join(instance_id);
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         Ok(dir.join("root.img"))
     }
 
-    /// Brings the instance's root disk (of `size_bytes`) up to date with its files and
-    /// returns it. An existing disk is updated in place (mounted, `rsync --delete`), so
-    /// unchanged files keep their blocks; otherwise `mke2fs -d` makes it. With `reboot`
-    /// the container is stopped for it and started again (as EC2 reboots for a
-    /// consistent image); without, the files are read while it runs.
-    pub async fn capture(&self, instance_id: &str, size_bytes: u64, reboot: bool) -> Result<PathBuf, String> {
-        let disk = self.disk(instance_id)?;
+    /// The root disk to store as the image's root snapshot. With `reboot` the container
+    /// is stopped and its file system unmounted first, as EC2 shuts an instance down for
+    /// a consistent image; `finish_capture` mounts and starts it again once the blocks
+    /// are stored. With NoReboot the disk is taken as the running instance has written
+    /// it (crash-consistent): what the file system has not written back yet, such as a
+    /// file written after the last `sync`, is not in the image, as on EC2.
+    pub async fn begin_capture(&self, instance_id: &str, reboot: bool) -> Result<(PathBuf, Held), String> {
+        let held = self.hold(instance_id).await;
         if reboot {
             self.podman.stop(instance_id).await?;
+            unmount(&self.rootfs(instance_id)).await?;
         }
-        let rootfs = self.rootfs(instance_id);
-        let made = if ext4_offset(&disk).is_some() {
-            sync_into_disk(&rootfs, &disk).await
-        } else {
-            make_ext4(&rootfs, size_bytes, &disk).await
-        };
+        Ok((self.disk(instance_id)?, held))
+    }
+
+    pub async fn finish_capture(&self, instance_id: &str, reboot: bool, _held: Held) -> Result<(), String> {
         if reboot {
+            mount_root(&self.disk(instance_id)?, &self.rootfs(instance_id)).await?;
             self.podman.start(instance_id).await?;
+            self.register_address(instance_id).await?;
         }
-        made.map(|()| disk)
+        Ok(())
     }
 
     fn rootfs(&self, instance_id: &str) -> PathBuf {
         self.dir.join(instance_id).join("rootfs")
     }
 
-    /// Copies the base root filesystem for the instance, installs its key and starts its
-    /// container; returns once sshd answers on its public IP.
+    /// Makes the instance's root disk, mounts it, installs its key, init and user data
+    /// and starts its container; returns once sshd answers on its public IP.
     pub async fn launch(&self, spec: &LaunchSpec) -> Result<(), String> {
+        let _held = self.hold(&spec.instance_id).await;
         let launched = self.try_launch(spec).await;
         if launched.is_err() {
-            // Nothing half-made stays behind: no container, no files, no address.
-            let _ = self.remove(&spec.instance_id).await;
+            // Nothing half-made stays behind: no container, no mount, no files, no address.
+            let _ = self.remove_held(&spec.instance_id).await;
         }
         launched
     }
 
     async fn try_launch(&self, spec: &LaunchSpec) -> Result<(), String> {
-        let rootfs = self.rootfs(&spec.instance_id);
+        let disk = self.disk(&spec.instance_id)?;
         match &spec.root {
-            RootSource::Base => copy_tree(&self.base_rootfs, &rootfs).await?,
-            RootSource::Mapped(images::RootFiles::Directory(dir)) => copy_tree(dir, &rootfs).await?,
-            RootSource::Mapped(images::RootFiles::ContainerImage(image)) => {
-                self.podman.export_image(image, &spec.instance_id, &rootfs).await?
+            RootSource::Base => self.copy_base_disk(spec.root_size_bytes, &disk).await?,
+            RootSource::Mapped(images::RootFiles::Directory(dir)) => {
+                make_ext4(dir, spec.root_size_bytes, &disk).await?
             }
-            // The disk stays: captures of the instance update it, so blocks it shares
-            // with the image it came from stay shared.
-            RootSource::Disk(disk) => copy_from_disk(disk, &rootfs).await?,
+            RootSource::Mapped(images::RootFiles::ContainerImage(image)) => {
+                let files = self.dir.join(&spec.instance_id).join("exported");
+                self.podman.export_image(image, &spec.instance_id, &files).await?;
+                let made = make_ext4(&files, spec.root_size_bytes, &disk).await;
+                let _ = tokio::fs::remove_dir_all(&files).await;
+                made?
+            }
+            // Written from the image's root snapshot by the caller.
+            RootSource::Disk => {}
         }
+        let rootfs = self.rootfs(&spec.instance_id);
+        mount_root(&disk, &rootfs).await?;
         if let Some(key) = &spec.public_key {
             install_key(&rootfs, &spec.login_user, key).map_err(|e| format!("installing the key: {e}"))?;
         }
@@ -223,15 +251,47 @@ impl Machines {
         wait_for_ssh(&spec.public_ip, Duration::from_secs(60)).await
     }
 
-    /// Starts a stopped container again; returns once sshd answers.
+    /// A copy of the base root filesystem as a disk of `size_bytes`. The disk is made
+    /// once per size (`mke2fs -d`, reproducible) and copied sparsely for each instance,
+    /// so every instance of a catalog AMI starts from the same blocks.
+    async fn copy_base_disk(&self, size_bytes: u64, disk: &Path) -> Result<(), String> {
+        let base = tokio::fs::canonicalize(&self.base_rootfs)
+            .await
+            .map_err(|e| format!("{}: {e}", self.base_rootfs.display()))?;
+        let name = base.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let cached = self.dir.join(".base").join(format!("{name}-{size_bytes}.img"));
+        {
+            let _one_at_a_time = self.base_disks.lock().await;
+            if !cached.exists() {
+                let parent = cached.parent().expect("a directory");
+                tokio::fs::create_dir_all(parent).await.map_err(|e| format!("creating {}: {e}", parent.display()))?;
+                let making = cached.with_extension("making");
+                make_ext4(&base, size_bytes, &making).await?;
+                tokio::fs::rename(&making, &cached).await.map_err(|e| format!("{}: {e}", cached.display()))?;
+            }
+        }
+        run("cp", &["--sparse=always".as_ref(), cached.as_os_str(), disk.as_os_str()]).await
+    }
+
+    /// Mounts a stopped instance's disk and starts its container again; returns once
+    /// sshd answers.
     pub async fn start(&self, instance_id: &str, public_ip: &str) -> Result<(), String> {
+        let _held = self.hold(instance_id).await;
+        let rootfs = self.rootfs(instance_id);
+        if !is_mount_point(&rootfs) {
+            mount_root(&self.disk(instance_id)?, &rootfs).await?;
+        }
         self.podman.start(instance_id).await?;
         self.register_address(instance_id).await?;
         wait_for_ssh(public_ip, Duration::from_secs(60)).await
     }
 
+    /// Stops the container and unmounts its disk (a clean shutdown: an image of a
+    /// stopped instance is consistent).
     pub async fn stop(&self, instance_id: &str) -> Result<(), String> {
-        self.podman.stop(instance_id).await
+        let _held = self.hold(instance_id).await;
+        self.podman.stop(instance_id).await?;
+        unmount(&self.rootfs(instance_id)).await
     }
 
     /// What the instance wrote to its console (its PID 1's output), EC2's last 64 KiB.
@@ -242,15 +302,24 @@ impl Machines {
     }
 
     pub async fn reboot(&self, instance_id: &str) -> Result<(), String> {
+        let _held = self.hold(instance_id).await;
         self.podman.restart(instance_id).await?;
         self.register_address(instance_id).await
     }
 
-    /// Removes the container and its files.
+    /// Removes the container, unmounts its disk and removes its files.
     pub async fn remove(&self, instance_id: &str) -> Result<(), String> {
+        let _held = self.hold(instance_id).await;
+        let removed = self.remove_held(instance_id).await;
+        self.operations.lock().expect("lock").remove(instance_id);
+        removed
+    }
+
+    async fn remove_held(&self, instance_id: &str) -> Result<(), String> {
         self.podman.remove(instance_id).await?;
         self.release_ip(instance_id);
         self.imds.forget(instance_id);
+        unmount(&self.rootfs(instance_id)).await?;
         let dir = self.dir.join(instance_id);
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("removing {}: {e}", dir.display())),
@@ -263,6 +332,12 @@ impl Machines {
         for instance_id in self.podman.list().await? {
             self.remove(&instance_id).await?;
         }
+        // Instances whose container is gone may still have their disk mounted.
+        if let Ok(mut entries) = tokio::fs::read_dir(&self.dir).await {
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                unmount(&entry.path().join("rootfs")).await?;
+            }
+        }
         self.addresses.lock().expect("lock").clear();
         self.imds.forget_all();
         match tokio::fs::remove_dir_all(&self.dir).await {
@@ -271,11 +346,12 @@ impl Machines {
         }
     }
 
-    /// After a restart: the address of each instance that still has its files, so
+    /// After a restart: the address of each instance that still has its disk, so
     /// `ensure_running` can find or restart its container.
     pub fn adopt(&self, metadata: imds::Metadata) -> bool {
         let instance_id = metadata.instance_id.clone();
-        let (Ok(ip), true) = (metadata.public_ip.parse::<Ipv4Addr>(), self.rootfs(&instance_id).exists()) else {
+        let disk = self.dir.join(&instance_id).join("root.img");
+        let (Ok(ip), true) = (metadata.public_ip.parse::<Ipv4Addr>(), disk.exists()) else {
             return false;
         };
         self.addresses.lock().expect("lock").insert(instance_id, ip);
@@ -284,7 +360,8 @@ impl Machines {
     }
 
     /// Finds the instance's container running, or starts it, or makes it again from the
-    /// instance's files when it is gone (after an ec2lite restart, or the host's).
+    /// instance's disk when it is gone (after an ec2lite restart, or the host's, which
+    /// also undid the mount).
     pub async fn ensure_running(
         &self,
         instance_id: &str,
@@ -292,9 +369,14 @@ impl Machines {
         vcpus: i64,
         memory_mib: i64,
     ) -> Result<(), String> {
+        let _held = self.hold(instance_id).await;
+        let rootfs = self.rootfs(instance_id);
+        if !is_mount_point(&rootfs) {
+            mount_root(&self.dir.join(instance_id).join("root.img"), &rootfs).await?;
+        }
         if !self.podman.exists(instance_id).await? {
             let (cpus, memory_mib) = self.limits(vcpus, memory_mib);
-            self.podman.run(instance_id, &self.rootfs(instance_id), public_ip, cpus, memory_mib).await?;
+            self.podman.run(instance_id, &rootfs, public_ip, cpus, memory_mib).await?;
         } else if !self.podman.is_running(instance_id).await? {
             self.podman.start(instance_id).await?;
         }
@@ -306,25 +388,6 @@ impl Machines {
     fn limits(&self, vcpus: i64, memory_mib: i64) -> (f64, i64) {
         let cpus = (vcpus as f64 * self.resource_factor).max(0.1);
         (cpus, ((memory_mib as f64 * self.resource_factor) as i64).max(128))
-    }
-}
-
-/// `cp -a`: keeps owners, modes, links and device files, which a root filesystem needs.
-async fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
-    // `current` is a symlink to the build of the script's version: copy what it names.
-    let from = tokio::fs::canonicalize(from).await.map_err(|e| format!("{}: {e}", from.display()))?;
-    tokio::fs::create_dir_all(to).await.map_err(|e| format!("creating {}: {e}", to.display()))?;
-    let status = tokio::process::Command::new("cp")
-        .arg("-a")
-        .arg(from.join("."))
-        .arg(to)
-        .status()
-        .await
-        .map_err(|e| format!("cp: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("copying {} to {} failed ({status})", from.display(), to.display()))
     }
 }
 
@@ -352,34 +415,6 @@ async fn make_ext4(dir: &Path, size_bytes: u64, dest: &Path) -> Result<(), Strin
     } else {
         Err(format!("mke2fs: {}", String::from_utf8_lossy(&out.stderr).trim()))
     }
-}
-
-/// Updates the files of a raw ext4 disk to those of `dir`: mounted on a loop device,
-/// `rsync --delete` (only what changed is written), unmounted. A partitioned disk keeps
-/// its partition table; its file system is updated where it is.
-async fn sync_into_disk(dir: &Path, disk: &Path) -> Result<(), String> {
-    let mount_point = disk.with_extension("mnt");
-    tokio::fs::create_dir_all(&mount_point).await.map_err(|e| format!("creating {}: {e}", mount_point.display()))?;
-    mount_disk(disk, &mount_point, "").await?;
-    let mut source = dir.as_os_str().to_owned();
-    source.push("/");
-    let mut target = mount_point.as_os_str().to_owned();
-    target.push("/");
-    let synced = run(
-        "rsync",
-        &[
-            "-aHAX".as_ref(),
-            "--numeric-ids".as_ref(),
-            "--delete".as_ref(),
-            "--exclude=/lost+found".as_ref(),
-            &source,
-            &target,
-        ],
-    )
-    .await;
-    let unmounted = run("umount", &[mount_point.as_os_str()]).await;
-    let _ = tokio::fs::remove_dir(&mount_point).await;
-    synced.and(unmounted)
 }
 
 /// Where a raw disk's ext4 (or ext2/3) file system starts, in bytes: at 0 for a
@@ -432,16 +467,32 @@ async fn mount_disk(disk: &Path, mount_point: &Path, options: &str) -> Result<()
     run("mount", &["-o".as_ref(), options.as_ref(), disk.as_os_str(), mount_point.as_os_str()]).await
 }
 
-/// Copies the files of a raw ext4 disk (whole, or its partition): mounted read-only on a loop device (which keeps
-/// owners, modes, setuid bits and device files exactly), copied with `cp -a`, unmounted.
-async fn copy_from_disk(disk: &Path, to: &Path) -> Result<(), String> {
-    let mount_point = disk.with_extension("mnt");
-    tokio::fs::create_dir_all(&mount_point).await.map_err(|e| format!("creating {}: {e}", mount_point.display()))?;
-    mount_disk(disk, &mount_point, ",ro").await?;
-    let copied = copy_tree(&mount_point, to).await;
-    let unmounted = run("umount", &[mount_point.as_os_str()]).await;
-    let _ = tokio::fs::remove_dir(&mount_point).await;
-    copied.and(unmounted)
+/// Mounts the root disk read-write at `rootfs` (created if need be). `commit=60`: the
+/// file system writes its journal back once a minute rather than every 5 s, so what an
+/// instance wrote after its last `sync` stays out of a NoReboot capture for that long.
+async fn mount_root(disk: &Path, rootfs: &Path) -> Result<(), String> {
+    tokio::fs::create_dir_all(rootfs).await.map_err(|e| format!("creating {}: {e}", rootfs.display()))?;
+    mount_disk(disk, rootfs, ",commit=60").await
+}
+
+/// Unmounts `path` if something is mounted there (lazily when still busy).
+async fn unmount(path: &Path) -> Result<(), String> {
+    if !is_mount_point(path) {
+        return Ok(());
+    }
+    if run("umount", &[path.as_os_str()]).await.is_ok() {
+        return Ok(());
+    }
+    run("umount", &["--lazy".as_ref(), path.as_os_str()]).await
+}
+
+/// Whether a file system is mounted at `path` (it sits on another device than its parent).
+fn is_mount_point(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(here), Some(Ok(parent))) = (std::fs::metadata(path), path.parent().map(std::fs::metadata)) else {
+        return false;
+    };
+    here.dev() != parent.dev()
 }
 
 async fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {

@@ -332,8 +332,7 @@ def test_a_root_disk_with_a_partition_table_boots_and_keeps_it_when_captured(run
     instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
     ssh(key, "ec2-user", ip, "echo in-a-partition > ~/marker")
     whole = tmp_path / "whole.img"
-    download_snapshot(runtime_server.url, root_snapshot(ec2, create_image(ec2, instance_id, "whole", NoReboot=True)),
-                      whole)
+    download_snapshot(runtime_server.url, root_snapshot(ec2, create_image(ec2, instance_id, "whole")), whole)
     gpt = tmp_path / "gpt.img"
     partitioned(whole, gpt)
     snapshot_id = upload_disk(runtime_server.url, gpt)
@@ -348,8 +347,7 @@ def test_a_root_disk_with_a_partition_table_boots_and_keeps_it_when_captured(run
         == "in-a-partition\n"
     # Its capture updates the file system inside the partition: the table stays.
     captured = tmp_path / "captured.img"
-    download_snapshot(runtime_server.url, root_snapshot(ec2, create_image(ec2, second, "regpt", NoReboot=True)),
-                      captured)
+    download_snapshot(runtime_server.url, root_snapshot(ec2, create_image(ec2, second, "regpt")), captured)
     with open(captured, "rb") as disk:
         disk.seek(512)
         assert disk.read(8) == b"EFI PART"
@@ -357,6 +355,33 @@ def test_a_root_disk_with_a_partition_table_boots_and_keeps_it_when_captured(run
     assert "start=        2048" in layout, layout
     copy_data(captured, tmp_path / "partition.img", 1 << 20, whole.stat().st_size, 0)
     assert debugfs_cat(tmp_path / "partition.img", "/home/ec2-user/second") == "captured-too\n"
+
+
+def recovered_cat(disk: Path, path: str) -> str | None:
+    """The file in a crash-consistent disk image after journal recovery (as a mount does); None if absent."""
+    subprocess.run(["e2fsck", "-fy", str(disk)], capture_output=True)
+    out = subprocess.run(["debugfs", "-R", f"cat {path}", str(disk)], capture_output=True, text=True)
+    return out.stdout if "File not found" not in out.stderr else None
+
+
+def test_no_reboot_leaves_out_what_was_not_synced_and_reboot_keeps_it(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
+    ssh(key, "ec2-user", ip, "echo synced > ~/synced && sync && echo unsynced > ~/unsynced")
+
+    live = tmp_path / "live.img"
+    download_snapshot(runtime_server.url, root_snapshot(ec2, create_image(ec2, instance_id, "live", NoReboot=True)),
+                      live)
+    assert recovered_cat(live, "/home/ec2-user/synced") == "synced\n"
+    assert recovered_cat(live, "/home/ec2-user/unsynced") is None
+
+    # With reboot the instance shuts down cleanly first: the file system is written back.
+    rebooted = tmp_path / "rebooted.img"
+    download_snapshot(runtime_server.url, root_snapshot(ec2, create_image(ec2, instance_id, "rebooted")), rebooted)
+    fsck = subprocess.run(["e2fsck", "-fn", str(rebooted)], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    assert debugfs_cat(rebooted, "/home/ec2-user/unsynced") == "unsynced\n"
+    assert ssh(key, "ec2-user", ip, "cat ~/unsynced") == "unsynced\n"
 
 
 def test_an_image_differing_by_one_file_shares_its_other_blocks(runtime_server, tmp_path):
