@@ -128,8 +128,8 @@ async fn snapshot_volumes(
         };
         let description = format!("Created by CreateImage({}) for {image_id}", input.instance_id);
         let mut snapshot = new_snapshot(ctx, &volume.volume_id, volume.size, description);
-        if machines::captures(ctx, instance) && Some(device) == instance.root_device_name.as_ref() {
-            // Completed by the capture of the running files, not by a timer.
+        if machines::captures(ctx, instance) {
+            // Completed by the capture of the instance's disks, not by a timer.
             snapshot.ready_at = None;
         }
         snapshot.encrypted = volume.encrypted;
@@ -157,7 +157,7 @@ async fn snapshot_volumes(
     Ok((mappings, pending))
 }
 
-/// The capture of a running instance's files into its root snapshot, under `--runtime`.
+/// The capture of a running instance's disks into the image's snapshots, under `--runtime`.
 fn capture_of(
     ctx: &Ctx<'_>,
     input: &CreateImageInput,
@@ -167,11 +167,12 @@ fn capture_of(
     if !machines::captures(ctx, instance) {
         return None;
     }
-    let root = mappings.iter().find(|m| Some(&m.device_name) == instance.root_device_name.as_ref())?;
-    let ebs = root.ebs.as_ref()?;
+    let volumes =
+        mappings.iter().filter_map(|m| Some((m.device_name.clone(), m.ebs.as_ref()?.snapshot_id.clone()?))).collect();
     Some(machines::Capture {
         instance_id: instance.instance_id.clone(),
-        snapshot_id: ebs.snapshot_id.clone()?,
+        root_device: instance.root_device_name.clone()?,
+        volumes,
         // A stopped instance has nothing to reboot.
         reboot: !input.no_reboot && instance.state == InstanceState::Running,
     })

@@ -11,7 +11,7 @@ use crate::domain::lifecycle::InstanceState;
 use crate::ec2_err;
 use crate::error::Result;
 use crate::machines::imds::Metadata;
-use crate::machines::{ext4_offset, login_user, LaunchSpec, Machines, RootSource, LOOPBACK_PREFIX};
+use crate::machines::{ext4_offset, login_user, DataVolume, LaunchSpec, Machines, RootSource, LOOPBACK_PREFIX};
 use crate::store::blobs::BlobStore;
 use crate::store::instances as store;
 use crate::store::{blocks, key_pairs, snapshots, Store};
@@ -66,6 +66,7 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
             (None, None) => RootSource::Base,
         };
         let login = mapped.and_then(|m| m.login_user.clone()).unwrap_or_else(|| login_user(&image.name).to_string());
+        let data_volumes = data_volumes(ctx, machines, image, instance).await?;
         let spec = LaunchSpec {
             instance_id: instance.instance_id.clone(),
             public_ip,
@@ -75,6 +76,7 @@ pub async fn launch(ctx: &Ctx<'_>, image: &Image, instances: &[Instance]) -> Res
             memory_mib: it.map_or(1024, |t| t.memory_mib),
             root,
             root_size_bytes: root_size_gib(image) as u64 * GIB,
+            data_volumes,
             user_data: instance.user_data.as_deref().map(decode_user_data),
             metadata: metadata_of(instance, public_key.clone()),
         };
@@ -116,6 +118,44 @@ fn metadata_of(instance: &Instance, public_key: Option<String>) -> Metadata {
     }
 }
 
+/// The instance's volumes other than its root, as disks: those the image maps from a
+/// snapshot holding blocks are written from it; the others start empty.
+async fn data_volumes(
+    ctx: &Ctx<'_>,
+    machines: &Machines,
+    image: &Image,
+    instance: &Instance,
+) -> Result<Vec<DataVolume>> {
+    let mut disks = Vec::new();
+    for (device, volume_id, _, _) in &instance.volumes {
+        if Some(device) == instance.root_device_name.as_ref() {
+            continue;
+        }
+        let mut conn = ctx.app.store.read().await?;
+        let volume =
+            crate::store::volumes::find_owned(&mut conn, &instance.owner_id, &instance.region, volume_id).await?;
+        drop(conn);
+        let Some(volume) = volume else { continue };
+        let size_bytes = volume.size.max(1) as u64 * GIB;
+        let mapped = image.block_device_mappings.iter().find(|m| &m.device_name == device);
+        let snapshot = mapped.and_then(|m| m.ebs.as_ref()).and_then(|e| e.snapshot_id.clone());
+        if let Some(snapshot_id) = snapshot.filter(|_| volume.snapshot_id.is_some()) {
+            if snapshot_holds_blocks(ctx, &snapshot_id).await? {
+                let disk =
+                    machines.volume_disk(&instance.instance_id, device).map_err(|e| ec2_err!(InternalError, "{e}"))?;
+                raw_disk::write(&ctx.app.store, &ctx.app.blobs, &snapshot_id, size_bytes, &disk).await?;
+            }
+        }
+        disks.push(DataVolume { device: device.clone(), size_bytes });
+    }
+    Ok(disks)
+}
+
+async fn snapshot_holds_blocks(ctx: &Ctx<'_>, snapshot_id: &str) -> Result<bool> {
+    let mut conn = ctx.app.store.read().await?;
+    Ok(!blocks::list(&mut conn, snapshot_id, 0, 1).await?.is_empty())
+}
+
 /// The size of the image's root volume (8 GiB when its mapping does not say).
 fn root_size_gib(image: &Image) -> i64 {
     root_ebs(image).and_then(|ebs| ebs.volume_size).unwrap_or(8).max(1)
@@ -131,10 +171,10 @@ fn root_ebs(image: &Image) -> Option<&crate::domain::image::EbsBlockDevice> {
 async fn root_snapshot_with_blocks(ctx: &Ctx<'_>, image: &Image) -> Result<Option<(String, u64)>> {
     let Some(ebs) = root_ebs(image) else { return Ok(None) };
     let Some(snapshot_id) = &ebs.snapshot_id else { return Ok(None) };
-    let mut conn = ctx.app.store.read().await?;
-    if blocks::list(&mut conn, snapshot_id, 0, 1).await?.is_empty() {
+    if !snapshot_holds_blocks(ctx, snapshot_id).await? {
         return Ok(None);
     }
+    let mut conn = ctx.app.store.read().await?;
     let size = snapshots::find_any(&mut conn, snapshot_id).await?.map_or(0, |s| s.volume_size);
     Ok(Some((snapshot_id.clone(), size.max(1) as u64 * GIB)))
 }
@@ -363,53 +403,73 @@ pub fn captures(ctx: &Ctx<'_>, instance: &Instance) -> bool {
     ctx.app.machines.is_some() && has_container(instance)
 }
 
-/// What a capture needs from CreateImage: the root snapshot (stored pending, with no
-/// time set, so it completes only when the capture has been stored).
+/// What a capture needs from CreateImage: the new snapshot of each of the instance's
+/// volumes (stored pending, with no time set, so each completes only when its disk has
+/// been stored).
 pub struct Capture {
     pub instance_id: String,
-    pub snapshot_id: String,
+    pub root_device: String,
+    /// (device name, snapshot id) of each volume captured.
+    pub volumes: Vec<(String, String)>,
     /// Without NoReboot the container stops for the capture, as EC2 reboots.
     pub reboot: bool,
 }
 
-/// Captures the container's files into the root snapshot in the background (after
-/// CreateImage's commit); the image becomes available once the snapshot completes.
+/// Stores the instance's disks as the image's snapshots in the background (after
+/// CreateImage's commit); the image becomes available once they complete.
 pub fn capture(ctx: &Ctx<'_>, capture: Capture) {
     let Some(machines) = ctx.app.machines.clone() else { return };
     let (store, blobs) = (ctx.app.store.clone(), ctx.app.blobs.clone());
     tokio::spawn(async move {
         let started = std::time::Instant::now();
-        let outcome = store_capture(&machines, &store, &blobs, &capture).await;
-        let failure = outcome.as_ref().err().map(|why| {
-            tracing::error!(instance = %capture.instance_id, error = %why, "capturing the instance failed");
-            "The instance's root file system could not be captured.".to_string()
-        });
-        tracing::info!(snapshot = %capture.snapshot_id, ms = started.elapsed().as_millis() as u64, "captured");
+        let outcomes = store_capture(&machines, &store, &blobs, &capture).await;
+        tracing::info!(instance = %capture.instance_id, ms = started.elapsed().as_millis() as u64, "captured");
         let now = crate::domain::clock::now_ms();
         let finished = async {
             let mut tx = store.write().await?;
-            snapshots::finish_capture(&mut tx, &capture.snapshot_id, now, failure.as_deref()).await?;
+            for (snapshot_id, outcome) in &outcomes {
+                let failure = outcome.as_ref().err().map(|why| {
+                    tracing::error!(instance = %capture.instance_id, snapshot = %snapshot_id, error = %why, "capturing a volume failed");
+                    "The instance's volume could not be captured.".to_string()
+                });
+                snapshots::finish_capture(&mut tx, snapshot_id, now, failure.as_deref()).await?;
+            }
             tx.commit().await?;
             Ok::<_, crate::error::Ec2Error>(())
         };
         if let Err(err) = finished.await {
-            tracing::error!(snapshot = %capture.snapshot_id, error = %err, "recording the capture failed");
+            tracing::error!(instance = %capture.instance_id, error = %err, "recording the capture failed");
         }
         store.schedule_transition(Some(now));
     });
 }
 
+/// Each volume's snapshot and how storing its disk went. A volume with no disk in the
+/// instance (attached after launch) completes as it was, with no blocks.
 async fn store_capture(
     machines: &Machines,
     store: &Store,
     blobs: &Arc<BlobStore>,
     capture: &Capture,
-) -> std::result::Result<(), String> {
-    let (disk, held) = machines.begin_capture(&capture.instance_id, capture.reboot).await?;
-    let stored = replace_blocks(store, blobs, &disk, &capture.snapshot_id).await.map_err(|e| e.to_string());
-    // The instance comes back whether or not its blocks could be stored.
-    let restarted = machines.finish_capture(&capture.instance_id, capture.reboot, held).await;
-    stored.and(restarted)
+) -> Vec<(String, std::result::Result<(), String>)> {
+    let id = &capture.instance_id;
+    let held = match machines.begin_capture(id, capture.reboot).await {
+        Ok(held) => held,
+        Err(why) => return capture.volumes.iter().map(|(_, s)| (s.clone(), Err(why.clone()))).collect(),
+    };
+    let mut outcomes = Vec::new();
+    for (device, snapshot_id) in &capture.volumes {
+        let stored = match machines.captured_disk(id, device, &capture.root_device) {
+            Some(disk) => replace_blocks(store, blobs, &disk, snapshot_id).await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        };
+        outcomes.push((snapshot_id.clone(), stored));
+    }
+    // The instance comes back whether or not its disks could be stored.
+    if let Err(why) = machines.finish_capture(id, capture.reboot, held).await {
+        tracing::error!(instance = %id, error = %why, "starting the instance again after its capture failed");
+    }
+    outcomes
 }
 
 /// The snapshot's blocks become the disk's (those copied from the volume go first).

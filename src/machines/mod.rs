@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use podman::Podman;
+pub use podman::{Container, Podman};
 
 /// An instance's turn to run a runtime operation (`Machines::hold`).
 pub type Held = tokio::sync::OwnedMutexGuard<()>;
@@ -37,11 +37,22 @@ pub struct LaunchSpec {
     pub root: RootSource,
     /// The root volume's size: that of the disk made for `Base` and `Mapped` roots.
     pub root_size_bytes: u64,
+    /// The other volumes attached at launch, block devices in the instance.
+    pub data_volumes: Vec<DataVolume>,
     /// The user data (decoded), run once at the instance's first boot when a script
     /// or `#cloud-config`.
     pub user_data: Option<Vec<u8>>,
     /// What the instance reads from the metadata service.
     pub metadata: imds::Metadata,
+}
+
+/// A data volume: a raw disk file (written from its snapshot by the caller, or made
+/// empty here) attached through a loop device as `/dev/sdX` and `/dev/xvdX`.
+#[derive(Debug, Clone)]
+pub struct DataVolume {
+    /// The mapping's device name, e.g. `/dev/sdb`.
+    pub device: String,
+    pub size_bytes: u64,
 }
 
 /// Where an instance's root filesystem comes from.
@@ -180,19 +191,75 @@ impl Machines {
         Ok(dir.join("root.img"))
     }
 
-    /// The root disk to store as the image's root snapshot. With `reboot` the container
+    /// Readies the instance's disks (`captured_disk`) to be stored as the image's
+    /// snapshots. With `reboot` the container
     /// is stopped and its file system unmounted first, as EC2 shuts an instance down for
     /// a consistent image; `finish_capture` mounts and starts it again once the blocks
     /// are stored. With NoReboot the disk is taken as the running instance has written
     /// it (crash-consistent): what the file system has not written back yet, such as a
     /// file written after the last `sync`, is not in the image, as on EC2.
-    pub async fn begin_capture(&self, instance_id: &str, reboot: bool) -> Result<(PathBuf, Held), String> {
+    pub async fn begin_capture(&self, instance_id: &str, reboot: bool) -> Result<Held, String> {
         let held = self.hold(instance_id).await;
         if reboot {
             self.podman.stop(instance_id).await?;
             unmount(&self.rootfs(instance_id)).await?;
+            // What the instance wrote to its data volumes' devices reaches their files.
+            run("sync", &[]).await?;
         }
-        Ok((self.disk(instance_id)?, held))
+        Ok(held)
+    }
+
+    /// The disk of the instance's volume at `device` (its root disk for the root device),
+    /// if it has one.
+    pub fn captured_disk(&self, instance_id: &str, device: &str, root_device: &str) -> Option<PathBuf> {
+        let disk = if device == root_device {
+            self.dir.join(instance_id).join("root.img")
+        } else {
+            self.volume_disk(instance_id, device).ok()?
+        };
+        disk.exists().then_some(disk)
+    }
+
+    /// `<instance dir>/volumes/<sdX>.img` for a data volume's device name.
+    pub fn volume_disk(&self, instance_id: &str, device: &str) -> Result<PathBuf, String> {
+        let name = device.rsplit('/').next().unwrap_or_default();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(format!("device name {device} cannot name a disk"));
+        }
+        let dir = self.dir.join(instance_id).join("volumes");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        Ok(dir.join(format!("{name}.img")))
+    }
+
+    /// Attaches each data volume's disk to a loop device (keeping one already attached);
+    /// returns the devices for the container and whether any had to be attached anew.
+    async fn attach_volumes(&self, instance_id: &str) -> Result<(Vec<(PathBuf, String)>, bool), String> {
+        let mut devices = Vec::new();
+        let mut attached_now = false;
+        for (name, disk) in volume_disks(&self.dir.join(instance_id).join("volumes")) {
+            let loop_device = match attached_loops(&disk).await?.into_iter().next() {
+                Some(existing) => existing,
+                None => {
+                    attached_now = true;
+                    let out = run_output("losetup", &["--find".as_ref(), "--show".as_ref(), disk.as_os_str()]).await?;
+                    PathBuf::from(out.trim())
+                }
+            };
+            for inside in device_names(&name) {
+                devices.push((loop_device.clone(), inside));
+            }
+        }
+        Ok((devices, attached_now))
+    }
+
+    /// Detaches the loop devices of the instance's data volumes.
+    async fn detach_volumes(&self, instance_id: &str) -> Result<(), String> {
+        for (_, disk) in volume_disks(&self.dir.join(instance_id).join("volumes")) {
+            for loop_device in attached_loops(&disk).await? {
+                run("losetup", &["--detach".as_ref(), loop_device.as_os_str()]).await?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn finish_capture(&self, instance_id: &str, reboot: bool, _held: Held) -> Result<(), String> {
@@ -244,9 +311,25 @@ impl Machines {
         }
         install_init(&rootfs, &spec.instance_id, spec.user_data.as_deref())
             .map_err(|e| format!("installing the instance's init and user data: {e}"))?;
+        for volume in &spec.data_volumes {
+            let disk = self.volume_disk(&spec.instance_id, &volume.device)?;
+            if !disk.exists() {
+                let file = std::fs::File::create(&disk).map_err(|e| format!("creating {}: {e}", disk.display()))?;
+                file.set_len(volume.size_bytes).map_err(|e| format!("sizing {}: {e}", disk.display()))?;
+            }
+        }
+        let devices = self.attach_volumes(&spec.instance_id).await?.0;
         let (cpus, memory_mib) = self.limits(spec.vcpus, spec.memory_mib);
         self.imds.set_metadata(spec.metadata.clone());
-        self.podman.run(&spec.instance_id, &rootfs, &spec.public_ip, cpus, memory_mib).await?;
+        let container = Container {
+            instance_id: &spec.instance_id,
+            rootfs: &rootfs,
+            public_ip: &spec.public_ip,
+            cpus,
+            memory_mib,
+            devices: &devices,
+        };
+        self.podman.run(&container).await?;
         self.register_address(&spec.instance_id).await?;
         wait_for_ssh(&spec.public_ip, Duration::from_secs(60)).await
     }
@@ -317,6 +400,7 @@ impl Machines {
 
     async fn remove_held(&self, instance_id: &str) -> Result<(), String> {
         self.podman.remove(instance_id).await?;
+        self.detach_volumes(instance_id).await?;
         self.release_ip(instance_id);
         self.imds.forget(instance_id);
         unmount(&self.rootfs(instance_id)).await?;
@@ -332,10 +416,11 @@ impl Machines {
         for instance_id in self.podman.list().await? {
             self.remove(&instance_id).await?;
         }
-        // Instances whose container is gone may still have their disk mounted.
+        // Instances whose container is gone may still have their disks in use.
         if let Ok(mut entries) = tokio::fs::read_dir(&self.dir).await {
             while let Ok(Some(entry)) = entries.next_entry().await {
                 unmount(&entry.path().join("rootfs")).await?;
+                self.detach_volumes(&entry.file_name().to_string_lossy()).await?;
             }
         }
         self.addresses.lock().expect("lock").clear();
@@ -374,9 +459,16 @@ impl Machines {
         if !is_mount_point(&rootfs) {
             mount_root(&self.dir.join(instance_id).join("root.img"), &rootfs).await?;
         }
-        if !self.podman.exists(instance_id).await? {
+        let (devices, reattached) = self.attach_volumes(instance_id).await?;
+        let exists = self.podman.exists(instance_id).await?;
+        if exists && reattached {
+            // Its devices went with the host's reboot: a new container gets the new ones.
+            self.podman.remove(instance_id).await?;
+        }
+        if !exists || reattached {
             let (cpus, memory_mib) = self.limits(vcpus, memory_mib);
-            self.podman.run(instance_id, &rootfs, public_ip, cpus, memory_mib).await?;
+            let container = Container { instance_id, rootfs: &rootfs, public_ip, cpus, memory_mib, devices: &devices };
+            self.podman.run(&container).await?;
         } else if !self.podman.is_running(instance_id).await? {
             self.podman.start(instance_id).await?;
         }
@@ -495,13 +587,53 @@ fn is_mount_point(path: &Path) -> bool {
     here.dev() != parent.dev()
 }
 
-async fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
+/// (device base name, disk file) of each data volume disk in `dir`.
+fn volume_disks(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut disks: Vec<(String, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let path = e.path();
+            let name = path.file_name()?.to_str()?.strip_suffix(".img")?.to_string();
+            Some((name, path))
+        })
+        .collect();
+    disks.sort();
+    disks
+}
+
+/// The loop devices `disk` is attached to.
+async fn attached_loops(disk: &Path) -> Result<Vec<PathBuf>, String> {
+    let listed = run_output(
+        "losetup",
+        &["--noheadings".as_ref(), "--output".as_ref(), "NAME".as_ref(), "--associated".as_ref(), disk.as_os_str()],
+    )
+    .await?;
+    Ok(listed.lines().map(str::trim).filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+}
+
+/// The names a data volume's device has inside the instance: the mapping's own and its
+/// Xen twin (`sdb` and `xvdb`), as EC2 instances see one or the other.
+fn device_names(name: &str) -> Vec<String> {
+    let twin = match (name.strip_prefix("sd"), name.strip_prefix("xvd")) {
+        (Some(letter), _) => Some(format!("xvd{letter}")),
+        (_, Some(letter)) => Some(format!("sd{letter}")),
+        _ => None,
+    };
+    std::iter::once(name.to_string()).chain(twin).map(|n| format!("/dev/{n}")).collect()
+}
+
+async fn run_output(program: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
     let out = tokio::process::Command::new(program).args(args).output().await.map_err(|e| format!("{program}: {e}"))?;
     if out.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(format!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim()))
     }
+}
+
+async fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
+    run_output(program, args).await.map(|_| ())
 }
 
 /// The first-boot script `ec2lite-init` runs before sshd: the user data (a script, or
@@ -699,6 +831,13 @@ mod tests {
         for disk in [whole, with_mbr, gpt, empty] {
             std::fs::remove_file(disk).unwrap();
         }
+    }
+
+    #[test]
+    fn data_volumes_have_their_device_name_and_its_xen_twin() {
+        assert_eq!(device_names("sdb"), ["/dev/sdb", "/dev/xvdb"]);
+        assert_eq!(device_names("xvdf"), ["/dev/xvdf", "/dev/sdf"]);
+        assert_eq!(device_names("nvme1n1"), ["/dev/nvme1n1"]);
     }
 
     #[test]

@@ -12,6 +12,17 @@ const LABEL: &str = "ec2lite.instance";
 #[derive(Default)]
 pub struct Podman;
 
+/// What `Podman::run` starts: the instance's container.
+pub struct Container<'a> {
+    pub instance_id: &'a str,
+    pub rootfs: &'a Path,
+    pub public_ip: &'a str,
+    pub cpus: f64,
+    pub memory_mib: i64,
+    /// Block devices: (host device, path inside).
+    pub devices: &'a [(std::path::PathBuf, String)],
+}
+
 fn name(instance_id: &str) -> String {
     format!("ec2lite-{instance_id}")
 }
@@ -53,14 +64,8 @@ impl Podman {
         output(command).await.map(|_| ())
     }
 
-    pub async fn run(
-        &self,
-        instance_id: &str,
-        rootfs: &Path,
-        public_ip: &str,
-        cpus: f64,
-        memory_mib: i64,
-    ) -> Result<(), String> {
+    pub async fn run(&self, container: &Container<'_>) -> Result<(), String> {
+        let Container { instance_id, rootfs, public_ip, cpus, memory_mib, devices } = container;
         let nofile = hard_nofile();
         let mut command = podman();
         command
@@ -72,10 +77,11 @@ impl Podman {
             .arg(format!("--cpus={cpus:.2}"))
             .arg(format!("--memory={memory_mib}m"))
             .arg(format!("--publish={public_ip}:22:22"))
-            .arg("--stop-timeout=5")
-            .arg("--rootfs")
-            .arg(rootfs)
-            .arg("/usr/local/sbin/ec2lite-init");
+            .arg("--stop-timeout=5");
+        for (host, inside) in *devices {
+            command.arg(format!("--device={}:{inside}", host.display()));
+        }
+        command.arg("--rootfs").arg(rootfs).arg("/usr/local/sbin/ec2lite-init");
         output(command).await.map(|_| ())
     }
 

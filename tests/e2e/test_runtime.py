@@ -384,6 +384,36 @@ def test_no_reboot_leaves_out_what_was_not_synced_and_reboot_keeps_it(runtime_se
     assert ssh(key, "ec2-user", ip, "cat ~/unsynced") == "unsynced\n"
 
 
+def test_a_data_volume_is_a_block_device_captured_into_the_image(runtime_server, tmp_path):
+    ec2 = make_client(runtime_server.url)
+    key = tmp_path / "data.pem"
+    key.write_text(ec2.create_key_pair(KeyName="data")["KeyMaterial"])
+    key.chmod(0o600)
+    mapping = [{"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}]
+    instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro", KeyName="data",
+                                    BlockDeviceMappings=mapping, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
+    ip = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["PublicIpAddress"]
+    # 2 MiB into the volume: the start of its fifth 512 KiB block.
+    assert ssh(key, "ec2-user", ip, "sudo blockdev --getsize64 /dev/xvdb /dev/sdb") == "1073741824\n1073741824\n"
+    ssh(key, "ec2-user", ip, "printf data-volume-bytes | sudo dd of=/dev/xvdb bs=512 seek=4096 conv=notrunc status=none")
+
+    image_id = create_image(ec2, instance_id, "with-data")
+    image = ec2.describe_images(ImageIds=[image_id])["Images"][0]
+    data = next(m for m in image["BlockDeviceMappings"] if m["DeviceName"] == "/dev/sdb")
+    ebs = ebs_client(runtime_server.url)
+    blocks = ebs.list_snapshot_blocks(SnapshotId=data["Ebs"]["SnapshotId"])["Blocks"]
+    assert [b["BlockIndex"] for b in blocks] == [4]
+    block = ebs.get_snapshot_block(SnapshotId=data["Ebs"]["SnapshotId"], BlockIndex=4,
+                                   BlockToken=blocks[0]["BlockToken"])["BlockData"].read()
+    assert block.startswith(b"data-volume-bytes")
+
+    # An instance of the image gets the volume back with its bytes.
+    second, second_ip, second_key = launch(ec2, tmp_path, image_id, key_name="data-second")
+    assert ssh(second_key, "ec2-user", second_ip,
+               "sudo dd if=/dev/sdb bs=512 skip=4096 count=1 status=none | head -c 17") == "data-volume-bytes"
+
+
 def test_an_image_differing_by_one_file_shares_its_other_blocks(runtime_server, tmp_path):
     ec2 = make_client(runtime_server.url)
     instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023))
