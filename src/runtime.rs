@@ -124,6 +124,15 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (import_queue, import_jobs) = tokio::sync::mpsc::unbounded_channel();
     let app = Arc::new(build_app(config, store.clone(), import_queue).await?);
+    // The default region's catalog is seeded while the first client connects, rather
+    // than when its first request asks (requests that need it wait for it all the same).
+    let seeding = app.clone();
+    tokio::spawn(async move {
+        let region = seeding.default_region;
+        if let Err(err) = seeding.catalog.ensure(&seeding.store, region, domain::clock::now_ms()).await {
+            tracing::warn!(error = %err, "seeding the default region's catalog failed; its first request will try again");
+        }
+    });
     // Blocks left by a crash between writing a block and recording it go now.
     app.sweep_blocks().await?;
     let mut supervisor = Supervisor::default();

@@ -147,6 +147,25 @@ pub async fn accept(
     }
     let now = clock::now_ms();
     app.store.settle(now, app.timings.terminated_retention_ms).await?;
-    app.catalog.ensure(&app.store, caller.region, now).await?;
+    let action = params.str("Action").unwrap_or_default();
+    if front != Front::Query || !CATALOG_FREE.contains(&action) {
+        app.catalog.ensure(&app.store, caller.region, now).await?;
+    }
     Ok(Accepted { caller, body, params, started })
 }
+
+/// Actions that read and write no image or snapshot, so they answer without waiting for
+/// the region's public catalog to be seeded: the calls tools make first (Terraform's
+/// provider checks the account, regions and zones before anything else).
+const CATALOG_FREE: &[&str] = &[
+    "DescribeRegions",
+    "DescribeAvailabilityZones",
+    "DescribeAccountAttributes",
+    "DescribeKeyPairs",
+    "CreateKeyPair",
+    "ImportKeyPair",
+    "DeleteKeyPair",
+    "DescribeVpcs",
+    "DescribeSubnets",
+    "DescribeSecurityGroups",
+];
