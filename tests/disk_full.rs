@@ -28,12 +28,8 @@ fn own_image_count(s: &Server) -> usize {
 
 #[test]
 fn a_full_disk_refuses_writes_cleanly_and_recovers_when_space_returns() {
-    let Some(disk) = Tmpfs::mount("3m") else {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    };
-    let data_dir = disk.0.join("data");
-    std::fs::create_dir_all(&data_dir).unwrap();
+    let Some(disk) = Tmpfs::mount("3m") else { return };
+    let data_dir = disk.data_dir();
     let s = Server::start_in(env!("CARGO_BIN_EXE_ec2lite").as_ref(), data_dir, &["--no-catalog"]);
     // Write until three writes in a row are refused (a nearly full disk may still take
     // a small one now and then).
@@ -100,12 +96,8 @@ fn put_block(s: &Server, snapshot: &str, index: usize, data: &[u8]) -> HttpRespo
 
 #[test]
 fn a_full_disk_refuses_block_uploads_cleanly_and_keeps_the_acknowledged_ones() {
-    let Some(disk) = Tmpfs::mount("6m") else {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    };
-    let data_dir = disk.0.join("data");
-    std::fs::create_dir_all(&data_dir).unwrap();
+    let Some(disk) = Tmpfs::mount("6m") else { return };
+    let data_dir = disk.data_dir();
     let s = Server::start_in(env!("CARGO_BIN_EXE_ec2lite").as_ref(), data_dir, &["--no-catalog"]);
     let started = http(s.address(), "POST", "/snapshots", &[("Authorization", EBS_AUTH)], br#"{"VolumeSize":1}"#);
     assert_eq!(started.status, 201, "{}", started.body);

@@ -101,12 +101,8 @@ fn image_count(s: &Server) -> usize {
 
 #[test]
 fn a_read_only_data_directory_stops_start_up_saying_so() {
-    let Some(disk) = Tmpfs::mount("64m") else {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    };
-    let data_dir = disk.0.join("data");
-    std::fs::create_dir_all(&data_dir).unwrap();
+    let Some(disk) = Tmpfs::mount("64m") else { return };
+    let data_dir = disk.data_dir();
     let mut s = Server::start_in(env!("CARGO_BIN_EXE_ec2lite").as_ref(), data_dir.clone(), &["--no-catalog"]);
     assert_eq!(image_count(&s), 0);
     s.stop();
@@ -124,12 +120,8 @@ fn a_read_only_data_directory_stops_start_up_saying_so() {
 
 #[test]
 fn a_full_disk_stops_start_up_saying_so() {
-    let Some(disk) = Tmpfs::mount("256k") else {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    };
-    let data_dir = disk.0.join("data");
-    std::fs::create_dir(&data_dir).unwrap();
+    let Some(disk) = Tmpfs::mount("256k") else { return };
+    let data_dir = disk.data_dir();
     // Fill every byte of it first.
     let filler = disk.0.join("filler");
     let chunk = vec![7u8; 4096];

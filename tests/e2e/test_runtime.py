@@ -85,14 +85,27 @@ def ssh(key: Path, user: str, ip: str, command: str) -> str:
     return result.stdout
 
 
-def launch(ec2, tmp_path: Path, image_id: str, key_name: str = "runtime-key") -> tuple[str, str, Path]:
-    """Runs one instance with a new key pair and waits until it runs; (id, public ip, key file)."""
+def ssh_eventually(key: Path, user: str, ip: str, command: str, expected: str, why: str, limit: float = 30) -> None:
+    """Retries `command` over SSH until it prints `expected` (an instance coming back up)."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            assert ssh(key, user, ip, command) == expected
+            return
+        except AssertionError:
+            assert time.monotonic() < deadline, why
+            time.sleep(0.5)
+
+
+def launch(ec2, tmp_path: Path, image_id: str, key_name: str = "runtime-key", **run) -> tuple[str, str, Path]:
+    """Runs one instance (RunInstances with `run` besides) with a new key pair and waits
+    until it runs; (id, public ip, key file)."""
     key = tmp_path / f"{key_name}.pem"
     key.write_text(ec2.create_key_pair(KeyName=key_name)["KeyMaterial"])
     key.chmod(0o600)
     started = time.monotonic()
     instance_id = ec2.run_instances(ImageId=image_id, InstanceType="t3.micro", KeyName=key_name,
-                                    MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+                                    MinCount=1, MaxCount=1, **run)["Instances"][0]["InstanceId"]
     ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
     instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     print(f"{instance_id}: running {time.monotonic() - started:.2f}s after RunInstances")
@@ -138,14 +151,7 @@ def test_stop_start_and_reboot_map_to_the_container(runtime_server, tmp_path):
 
     ec2.reboot_instances(InstanceIds=[instance_id])
     time.sleep(1)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            assert ssh(key, "ec2-user", ip, "cat ~/note") == "kept\n"
-            break
-        except AssertionError:
-            assert time.monotonic() < deadline, "no SSH after a reboot"
-            time.sleep(0.5)
+    ssh_eventually(key, "ec2-user", ip, "cat ~/note", "kept\n", "no SSH after a reboot")
 
 
 def test_containers_are_found_again_after_a_restart(runtime_server, tmp_path):
@@ -162,14 +168,7 @@ def test_containers_are_found_again_after_a_restart(runtime_server, tmp_path):
     subprocess.run(["podman", "--runtime", "runc", "rm", "--force", "--time", "0", f"ec2lite-{instance_id}"],
                    check=True, capture_output=True)
     runtime_server.start()
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            assert ssh(key, "ec2-user", ip, "cat ~/note") == "kept\n"
-            break
-        except AssertionError:
-            assert time.monotonic() < deadline, "the container was not made again"
-            time.sleep(0.5)
+    ssh_eventually(key, "ec2-user", ip, "cat ~/note", "kept\n", "the container was not made again", limit=60)
 
 
 def test_reset_removes_every_container(runtime_server, tmp_path):
@@ -386,14 +385,9 @@ def test_no_reboot_leaves_out_what_was_not_synced_and_reboot_keeps_it(runtime_se
 
 def test_a_data_volume_is_a_block_device_captured_into_the_image(runtime_server, tmp_path):
     ec2 = make_client(runtime_server.url)
-    key = tmp_path / "data.pem"
-    key.write_text(ec2.create_key_pair(KeyName="data")["KeyMaterial"])
-    key.chmod(0o600)
     mapping = [{"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}]
-    instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro", KeyName="data",
-                                    BlockDeviceMappings=mapping, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
-    ip = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["PublicIpAddress"]
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023), key_name="data",
+                                  BlockDeviceMappings=mapping)
     # 2 MiB into the volume: the start of its fifth 512 KiB block.
     assert ssh(key, "ec2-user", ip, "sudo blockdev --getsize64 /dev/xvdb /dev/sdb") == "1073741824\n1073741824\n"
     ssh(key, "ec2-user", ip, "printf data-volume-bytes | sudo dd of=/dev/xvdb bs=512 seek=4096 conv=notrunc status=none")
@@ -432,27 +426,14 @@ def test_an_image_differing_by_one_file_shares_its_other_blocks(runtime_server, 
 
 def test_user_data_runs_once_at_first_boot_and_shows_on_the_console(runtime_server, tmp_path):
     ec2 = make_client(runtime_server.url)
-    key = tmp_path / "ud.pem"
-    key.write_text(ec2.create_key_pair(KeyName="ud")["KeyMaterial"])
-    key.chmod(0o600)
     script = "#!/bin/bash\necho user-data-ran-as-$(id -un)\necho $((1 + $(cat /root/runs 2>/dev/null || echo 0))) > /root/runs\n"
-    instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro", KeyName="ud",
-                                    UserData=script, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
-    ip = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["PublicIpAddress"]
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023), key_name="ud", UserData=script)
     assert "user-data-ran-as-root" in ec2.get_console_output(InstanceId=instance_id)["Output"]
 
     ec2.reboot_instances(InstanceIds=[instance_id])
     time.sleep(2)
     ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            assert ssh(key, "ec2-user", ip, "sudo cat /root/runs") == "1\n"
-            break
-        except AssertionError:
-            assert time.monotonic() < deadline, "no SSH after a reboot"
-            time.sleep(0.5)
+    ssh_eventually(key, "ec2-user", ip, "sudo cat /root/runs", "1\n", "no SSH after a reboot")
 
 
 def test_cloud_config_writes_files_and_runs_commands_at_first_boot(runtime_server, tmp_path):
@@ -468,13 +449,7 @@ runcmd:
   - echo runcmd-ran-as-$(id -un) > /root/runcmd
   - [sh, -c, 'cat /etc/app/settings.conf >> /root/runcmd']
 """
-    key = tmp_path / "cc.pem"
-    key.write_text(ec2.create_key_pair(KeyName="cc")["KeyMaterial"])
-    key.chmod(0o600)
-    instance_id = ec2.run_instances(ImageId=latest_image(ec2, AL2023), InstanceType="t3.micro", KeyName="cc",
-                                    UserData=config, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAITER)
-    ip = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["PublicIpAddress"]
+    instance_id, ip, key = launch(ec2, tmp_path, latest_image(ec2, AL2023), key_name="cc", UserData=config)
     assert ssh(key, "ec2-user", ip, "stat -c '%a %U' /etc/app/settings.conf; sudo cat /root/runcmd") == \
         "640 ec2-user\nruncmd-ran-as-root\nmode=baked\n"
     assert "#cloud-config exited with 0" in ec2.get_console_output(InstanceId=instance_id)["Output"]

@@ -243,12 +243,23 @@ pub fn ec2(address: &str, access_key: &str, region: &str, pairs: &[(&str, &str)]
 pub struct Tmpfs(pub PathBuf);
 
 impl Tmpfs {
-    /// `None` where mounting is not allowed (not root): callers skip, saying so.
+    /// `None` where mounting is not allowed (not root), said on stderr: callers skip.
     pub fn mount(size: &str) -> Option<Tmpfs> {
         let dir = temp_dir("tmpfs");
         let mounted =
             Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(&dir).status();
-        mounted.ok().filter(|s| s.success()).map(|_| Tmpfs(dir))
+        let disk = mounted.ok().filter(|s| s.success()).map(|_| Tmpfs(dir));
+        if disk.is_none() {
+            eprintln!("skipped: mounting a tmpfs needs root");
+        }
+        disk
+    }
+
+    /// `<mount>/data`, made: a data directory on this file system.
+    pub fn data_dir(&self) -> PathBuf {
+        let dir = self.0.join("data");
+        std::fs::create_dir_all(&dir).expect("creating the data directory");
+        dir
     }
 
     /// Remounts with `options` (e.g. `size=64m`, `ro`, `rw`).
