@@ -192,12 +192,12 @@ impl Machines {
     }
 
     /// Readies the instance's disks (`captured_disk`) to be stored as the image's
-    /// snapshots. With `reboot` the container
-    /// is stopped and its file system unmounted first, as EC2 shuts an instance down for
-    /// a consistent image; `finish_capture` mounts and starts it again once the blocks
-    /// are stored. With NoReboot the disk is taken as the running instance has written
-    /// it (crash-consistent): what the file system has not written back yet, such as a
-    /// file written after the last `sync`, is not in the image, as on EC2.
+    /// snapshots. With `reboot` the container is stopped and its file system unmounted
+    /// first, as EC2 shuts an instance down for a consistent image; `finish_capture`
+    /// mounts and starts it again once the blocks are stored. With NoReboot the disks are
+    /// taken as the running instance has written them (crash-consistent): what the file
+    /// system has not written back yet, such as a file written after the last `sync`, is
+    /// not in the image, as on EC2.
     pub async fn begin_capture(&self, instance_id: &str, reboot: bool) -> Result<Held, String> {
         let held = self.hold(instance_id).await;
         if reboot {
@@ -207,6 +207,15 @@ impl Machines {
             run("sync", &[]).await?;
         }
         Ok(held)
+    }
+
+    pub async fn finish_capture(&self, instance_id: &str, reboot: bool, _held: Held) -> Result<(), String> {
+        if reboot {
+            mount_root(&self.disk(instance_id)?, &self.rootfs(instance_id)).await?;
+            self.podman.start(instance_id).await?;
+            self.register_address(instance_id).await?;
+        }
+        Ok(())
     }
 
     /// The disk of the instance's volume at `device` (its root disk for the root device),
@@ -258,15 +267,6 @@ impl Machines {
             for loop_device in attached_loops(&disk).await? {
                 run("losetup", &["--detach".as_ref(), loop_device.as_os_str()]).await?;
             }
-        }
-        Ok(())
-    }
-
-    pub async fn finish_capture(&self, instance_id: &str, reboot: bool, _held: Held) -> Result<(), String> {
-        if reboot {
-            mount_root(&self.disk(instance_id)?, &self.rootfs(instance_id)).await?;
-            self.podman.start(instance_id).await?;
-            self.register_address(instance_id).await?;
         }
         Ok(())
     }
