@@ -38,6 +38,10 @@ impl App {
         let blobs = self.blobs.clone();
         let stored = tokio::task::spawn_blocking(move || blobs.inventory()).await.map_err(|_| Ec2Error::internal())?;
         let stored = stored.map_err(storage_error)?;
+        if stored.is_empty() {
+            // Nothing to sweep (a fresh data directory): no read of the block table.
+            return Ok(Usage { blocks: 0, bytes: 0, removed: 0 });
+        }
         let referenced = crate::store::blocks::referenced(&mut *self.store.read().await?).await?;
         let candidates: Vec<Digest> = stored.iter().map(|(d, _)| *d).filter(|d| !referenced.contains(d)).collect();
         let _gate = self.blobs.gate.write().await;

@@ -124,10 +124,12 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (import_queue, import_jobs) = tokio::sync::mpsc::unbounded_channel();
     let app = Arc::new(build_app(config, store.clone(), import_queue).await?);
-    // The default region's catalog is seeded while the first client connects, rather
-    // than when its first request asks (requests that need it wait for it all the same).
+    // The default region's catalog is seeded in the background a moment after start,
+    // unless a request that needs it seeds it first: a client's readiness probe is not
+    // slowed by it, and its first search usually finds it done.
     let seeding = app.clone();
     tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(25)).await;
         let region = seeding.default_region;
         if let Err(err) = seeding.catalog.ensure(&seeding.store, region, domain::clock::now_ms()).await {
             tracing::warn!(error = %err, "seeding the default region's catalog failed; its first request will try again");
@@ -140,7 +142,13 @@ pub async fn serve(
     supervisor.spawn(move |stop| workers::sweep_blocks(sweeper_app, sweep_secs, stop));
     let import_app = app.clone();
     supervisor.spawn(move |stop| workers::import::run_queue(import_app, import_jobs, stop));
-    workers::import::resume_open_tasks(&app).await?;
+    // Import tasks a stop interrupted go on once serving has begun.
+    let resuming = app.clone();
+    tokio::spawn(async move {
+        if let Err(err) = workers::import::resume_open_tasks(&resuming).await {
+            tracing::error!(error = %err, "resuming the open import tasks failed");
+        }
+    });
     let listener =
         GuardedListener::new(listener, config.max_connections, Duration::from_secs(config.read_timeout_secs));
     serve_until(listener, server::router(app), shutdown, Duration::from_secs(config.shutdown_grace_secs)).await?;

@@ -170,8 +170,7 @@ impl Store {
             Location::Url(_) => Some(Arc::new(durability::OpenedFile::new(options.get_filename())?)),
             Location::InMemory => None,
         };
-        let reads =
-            reader::Reader::open(options.get_filename()).map_err(|err| sqlx::Error::Configuration(err.into()))?;
+        let reads = reader::Reader::new(options.get_filename());
         let reader = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(4)

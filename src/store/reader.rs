@@ -31,12 +31,10 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Opens the first read connection (the database and its WAL must exist).
-    pub fn open(path: &Path) -> rusqlite::Result<Reader> {
-        let reader = Reader { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) };
-        let first = reader.connect()?;
-        reader.idle.lock().expect("not poisoned").push(first);
-        Ok(reader)
+    /// Read connections are opened on first use (each parses the schema: start-up
+    /// does not pay for one before it is needed).
+    pub fn new(path: &Path) -> Reader {
+        Reader { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }
     }
 
     fn connect(&self) -> rusqlite::Result<Connection> {
