@@ -125,21 +125,16 @@ pub async fn serve(registry: Arc<Registry>) {
 }
 
 async fn ensure_address() -> Result<(), String> {
-    let shown = tokio::process::Command::new("ip").args(["-4", "addr", "show", "dev", "lo"]).output().await;
-    let shown = shown.map_err(|e| format!("ip: {e}"))?;
-    if String::from_utf8_lossy(&shown.stdout).contains(&format!("inet {ADDRESS}/")) {
+    let shown =
+        super::run_output("ip", &["-4".as_ref(), "addr".as_ref(), "show".as_ref(), "dev".as_ref(), "lo".as_ref()])
+            .await?;
+    if shown.contains(&format!("inet {ADDRESS}/")) {
         return Ok(());
     }
-    let added = tokio::process::Command::new("ip")
-        .args(["addr", "add", &format!("{ADDRESS}/32"), "dev", "lo"])
-        .output()
+    let address = format!("{ADDRESS}/32");
+    super::run_output("ip", &["addr".as_ref(), "add".as_ref(), address.as_ref(), "dev".as_ref(), "lo".as_ref()])
         .await
-        .map_err(|e| format!("ip: {e}"))?;
-    if added.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&added.stderr).trim().to_string())
-    }
+        .map(|_| ())
 }
 
 async fn handle(
