@@ -104,6 +104,12 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_READ_TIMEOUT_SECS", default_value_t = 120)]
     pub read_timeout_secs: u64,
 
+    /// Memory for answers of describe calls, kept until the next write (MiB). Set 0 when
+    /// several ec2lite processes share one database file: another process's writes do
+    /// not clear this one's cache.
+    #[arg(long, env = "EC2LITE_READ_CACHE_MIB", default_value_t = 32)]
+    pub read_cache_mib: u64,
+
     /// Do not load the built-in public image catalog.
     #[arg(long, env = "EC2LITE_NO_CATALOG")]
     pub no_catalog: bool,

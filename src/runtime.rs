@@ -45,6 +45,7 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
             _ => damaged(detail),
         }
     })?;
+    store.set_read_cache_budget(config.read_cache_mib << 20);
     let size = file.and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
     if !existed {
         // Nothing to check in a database this start created.

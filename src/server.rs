@@ -92,7 +92,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     if is_admin_path(path) {
         return admin_refusal(status, "MethodNotAllowed", &message);
     }
-    let mut response = error_response(&ec2_err!(InvalidRequest, "{message}"), &uuid::Uuid::new_v4().to_string());
+    let mut response = error_response(&ec2_err!(InvalidRequest, "{message}"), &crate::wire::request_id());
     *response.status_mut() = status;
     response
 }
@@ -261,7 +261,7 @@ async fn ec2_query(State(app): State<Arc<App>>, method: Method, uri: Uri, header
         app.store.metrics().record_request(&action, outcome, started.elapsed());
         return response;
     }
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = crate::wire::request_id();
     let request = match intake::accept(&app, Front::Query, &method, &uri, &headers, body).await {
         Ok(request) => request,
         Err(refusal) => {

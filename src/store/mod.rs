@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod marketplace;
 pub mod migrate;
 pub mod network;
+pub mod read_cache;
 pub mod reader;
 pub mod settings;
 pub mod snapshots;
@@ -41,10 +42,9 @@ use std::time::Duration;
 use crate::metrics::Metrics;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Sqlite, TransactionManager};
 
 pub type Conn = sqlx::SqliteConnection;
-pub type Tx = Transaction<'static, Sqlite>;
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -68,8 +68,13 @@ impl Location {
 pub struct Store {
     /// The hot read path.
     reads: Arc<reader::Reader>,
+    /// Its answers, until the next write transaction ends.
+    cache: Arc<read_cache::ReadCache>,
     reader: SqlitePool,
-    writer: SqlitePool,
+    /// The single writer connection (`None` once closed).
+    writer: Arc<tokio::sync::Mutex<Option<Conn>>>,
+    /// How to open it again (see [`Store::write`]).
+    writer_options: SqliteConnectOptions,
     /// The earliest time a pending resource is due to change state (`i64::MAX`: none).
     next_transition: Arc<AtomicI64>,
     /// The scopes (account, region) whose default network is known to exist, so that
@@ -79,13 +84,14 @@ pub struct Store {
     metrics: Arc<Metrics>,
     /// Whether the last write transaction ended without committing.
     writer_unsettled: Arc<AtomicBool>,
-    /// Lets one `write` at a time check the writer and begin.
-    write_gate: Arc<tokio::sync::Mutex<()>>,
     /// The file of an in-memory store, deleted with the last clone.
     _scratch: Option<Arc<ScratchFile>>,
     /// The database file opened, checked before each write transaction.
     file: Option<Arc<durability::OpenedFile>>,
 }
+
+/// The read cache's default budget (`--read-cache-mib`).
+pub const DEFAULT_READ_CACHE_BYTES: u64 = 32 << 20;
 
 /// A database file that lives only as long as the store.
 struct ScratchFile(std::path::PathBuf);
@@ -108,19 +114,31 @@ impl Drop for ScratchFile {
     }
 }
 
-/// A write transaction that reports how long it held the single writer when it commits
-/// (or is dropped uncommitted, which rolls it back).
+/// A write transaction on the single writer connection, held until it commits or is
+/// dropped (which rolls it back). It reports how long it held the writer.
+///
+/// The connection is owned by the store, not a pool: a pool tests a connection with a
+/// round trip to sqlx's worker thread every time it is returned, twice per write.
 pub struct WriteTx {
-    tx: Option<Tx>,
+    conn: tokio::sync::OwnedMutexGuard<Option<Conn>>,
+    /// Whether the transaction is still open (neither committed nor rolled back).
+    open: bool,
     opened: std::time::Instant,
     metrics: Arc<Metrics>,
     /// Set unless the transaction commits: see [`Store::write`].
     unsettled: Arc<AtomicBool>,
+    /// Told when the transaction ends, before its answer is sent.
+    cache: Arc<read_cache::ReadCache>,
 }
+
+/// Begins, commits and rolls back on the connection itself: sqlx's `Transaction` needs a
+/// borrowed or pooled connection, and this one lives behind the store's lock.
+type Manager = <Sqlite as sqlx::Database>::TransactionManager;
 
 impl WriteTx {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.tx.take().expect("open until committed").commit().await?;
+        Manager::commit(&mut self).await?;
+        self.open = false;
         self.unsettled.store(false, Ordering::SeqCst);
         Ok(())
     }
@@ -129,18 +147,26 @@ impl WriteTx {
 impl std::ops::Deref for WriteTx {
     type Target = Conn;
     fn deref(&self) -> &Conn {
-        self.tx.as_ref().expect("open until committed")
+        self.conn.as_ref().expect("open while the store is")
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Conn {
-        self.tx.as_mut().expect("open until committed")
+        self.conn.as_mut().expect("open while the store is")
     }
 }
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
+        if self.open {
+            // Queued on the connection's worker ahead of anything the next writer sends.
+            if let Some(conn) = self.conn.as_mut() {
+                Manager::start_rollback(conn);
+            }
+        }
+        // Committed, failed or rolled back: cached answers may be stale either way.
+        self.cache.invalidate();
         self.metrics.record_write_transaction(self.opened.elapsed());
     }
 }
@@ -165,28 +191,30 @@ impl Store {
         };
         let migrated = migrate::migrate(options.get_filename())
             .map_err(|err| sqlx::Error::Configuration(format!("applying the migrations: {err}").into()))?;
-        let writer = single_connection_pool().connect_with(options.clone()).await?;
+        let writer = sqlx::ConnectOptions::connect(&options).await?;
         let file = match location {
             Location::Url(_) => Some(Arc::new(durability::OpenedFile::new(options.get_filename())?)),
             Location::InMemory => None,
         };
-        let reads = reader::Reader::new(options.get_filename());
+        let cache = Arc::new(read_cache::ReadCache::new(DEFAULT_READ_CACHE_BYTES));
+        let reads = reader::Reader::new(options.get_filename(), cache.clone());
         let reader = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(4)
             .min_connections(0)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await?;
         drop(migrated);
         Ok(Store {
             reads: Arc::new(reads),
+            cache,
             reader,
-            writer,
+            writer: Arc::new(tokio::sync::Mutex::new(Some(writer))),
+            writer_options: options.clone(),
             next_transition: Arc::new(AtomicI64::new(0)),
             network_scopes: Default::default(),
             metrics: Default::default(),
             writer_unsettled: Default::default(),
-            write_gate: Default::default(),
             _scratch: scratch,
             file,
         })
@@ -213,25 +241,32 @@ impl Store {
         if let Some(file) = &self.file {
             file.check_still_in_place()?;
         }
-        let tx = {
-            let _gate = self.write_gate.lock().await;
-            // Acquiring waits for the transaction in progress to end: then the flag is its.
-            let mut conn = self.writer.acquire().await?;
-            if self.writer_unsettled.load(Ordering::SeqCst) && in_a_transaction(&mut conn).await? {
-                tracing::warn!("the writer connection was left inside a failed transaction: replacing it");
-                let _ = sqlx::Connection::close(conn.detach()).await;
-            } else {
-                drop(conn);
-            }
-            self.writer_unsettled.store(true, Ordering::SeqCst);
-            self.writer.begin().await?
+        let mut conn = self.writer.clone().lock_owned().await;
+        let Some(writer) = conn.as_mut() else {
+            return Err(sqlx::Error::PoolClosed);
         };
+        // Holding the lock: the flag is the last transaction's.
+        if self.writer_unsettled.load(Ordering::SeqCst) && in_a_transaction(writer).await? {
+            tracing::warn!("the writer connection was left inside a failed transaction: replacing it");
+            let fresh = sqlx::ConnectOptions::connect(&self.writer_options).await?;
+            let _ = sqlx::Connection::close(std::mem::replace(writer, fresh)).await;
+        }
+        self.writer_unsettled.store(true, Ordering::SeqCst);
+        let opened = std::time::Instant::now();
+        Manager::begin(writer, None).await?;
         Ok(WriteTx {
-            tx: Some(tx),
-            opened: std::time::Instant::now(),
+            conn,
+            open: true,
+            opened,
             metrics: self.metrics.clone(),
             unsettled: self.writer_unsettled.clone(),
+            cache: self.cache.clone(),
         })
+    }
+
+    /// How many bytes of documents the read cache may hold; 0 turns it off.
+    pub fn set_read_cache_budget(&self, bytes: u64) {
+        self.cache.set_budget(bytes);
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -329,7 +364,9 @@ impl Store {
 
     pub async fn close(&self) {
         self.reader.close().await;
-        self.writer.close().await;
+        if let Some(writer) = self.writer.lock().await.take() {
+            let _ = sqlx::Connection::close(writer).await;
+        }
     }
 }
 
@@ -342,17 +379,6 @@ fn disable_memory_statistics() {
         // any connection; once SQLite is initialized it is refused (SQLITE_MISUSE) and harmless.
         unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
     });
-}
-
-fn single_connection_pool() -> SqlitePoolOptions {
-    // The single writer, never recycled (its prepared statements stay warm). No ping before each use: it is one more round trip to sqlx's worker thread per
-    // transaction, and a SQLite connection does not go stale.
-    SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .test_before_acquire(false)
 }
 
 fn file_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {

@@ -6,17 +6,19 @@
 //! more than SQLite's own work. A point read here is a few microseconds of SQLite on the
 //! calling thread, with the statement prepared once per connection and cached.
 //!
-//! Nothing is cached above SQLite: each read sees every transaction committed before it
-//! began (WAL), so read-your-writes holds for every client, and several ec2lite
-//! processes may share one database file.
+//! Answers are kept by statement until the next write transaction ends ([`super::read_cache`]);
+//! a statement the cache does not answer sees every transaction committed before it
+//! began (WAL). Either way read-your-writes holds for every client.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use serde::de::DeserializeOwned;
 
+use super::read_cache::ReadCache;
 use super::sql::Sql;
 use crate::error::{Ec2Error, Result};
 
@@ -28,13 +30,14 @@ const STATEMENT_CACHE: usize = 256;
 pub struct Reader {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    cache: Arc<ReadCache>,
 }
 
 impl Reader {
     /// Read connections are opened on first use (each parses the schema: start-up
     /// does not pay for one before it is needed).
-    pub fn new(path: &Path) -> Reader {
-        Reader { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }
+    pub fn new(path: &Path, cache: Arc<ReadCache>) -> Reader {
+        Reader { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), cache }
     }
 
     fn connect(&self) -> rusqlite::Result<Connection> {
@@ -45,32 +48,44 @@ impl Reader {
         Ok(conn)
     }
 
-    /// Runs `read` on an idle connection (opening one if none is idle).
+    /// Runs `read`; a connection is taken (an idle one, or a new one) only if a
+    /// statement is not answered by the cache.
     pub fn run<T>(&self, read: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
-        let idle = self.idle.lock().expect("not poisoned").pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => self.connect()?,
-        };
-        let result = read(&Db { conn: &conn });
-        let mut idle = self.idle.lock().expect("not poisoned");
-        if idle.len() < IDLE_MAX {
-            idle.push(conn);
+        let db = Db { reader: self, conn: OnceCell::new() };
+        let result = read(&db);
+        if let Some(conn) = db.conn.into_inner() {
+            let mut idle = self.idle.lock().expect("not poisoned");
+            if idle.len() < IDLE_MAX {
+                idle.push(conn);
+            }
         }
         result
     }
 }
 
-/// One read connection, lent for the length of a [`Reader::run`].
-pub struct Db<'c> {
-    conn: &'c Connection,
+/// The reads of one [`Reader::run`]: through the cache, then a connection.
+pub struct Db<'r> {
+    reader: &'r Reader,
+    conn: OnceCell<Connection>,
 }
 
 impl Db<'_> {
-    /// Runs `sql` and maps each row with `map`.
+    fn conn(&self) -> Result<&Connection> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        let idle = self.reader.idle.lock().expect("not poisoned").pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.reader.connect()?,
+        };
+        Ok(self.conn.get_or_init(|| conn))
+    }
+
+    /// Runs `sql` and maps each row with `map` (never cached).
     pub fn rows<T>(&self, sql: &Sql, mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<T>) -> Result<Vec<T>> {
         tracing::trace!(sql = sql.text(), values = ?sql.values(), "read");
-        let mut statement = self.conn.prepare_cached(sql.text())?;
+        let mut statement = self.conn()?.prepare_cached(sql.text())?;
         let mut rows = statement.query(rusqlite::params_from_iter(sql.values()))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
@@ -79,20 +94,47 @@ impl Db<'_> {
         Ok(out)
     }
 
+    /// Runs `sql` through the cache; `map` answers each row and its size in bytes.
+    fn cached<T: Clone + Send + Sync + 'static>(
+        &self,
+        sql: &Sql,
+        mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<(T, usize)>,
+    ) -> Result<Vec<T>> {
+        let ticket = match self.reader.cache.get::<T>(sql) {
+            Ok(rows) => return Ok(rows),
+            Err(ticket) => ticket,
+        };
+        let mut bytes = 0;
+        let rows = self.rows(sql, |row| {
+            let (value, size) = map(row)?;
+            bytes += size;
+            Ok(value)
+        })?;
+        if let Some(ticket) = ticket {
+            self.reader.cache.put(ticket, sql, &rows, bytes);
+        }
+        Ok(rows)
+    }
+
     /// Each row's first column, a JSON document, decoded (the shape of the describe queries).
-    pub fn docs<T: DeserializeOwned>(&self, sql: &Sql) -> Result<Vec<T>> {
-        self.rows(sql, |row| {
+    pub fn docs<T: DeserializeOwned + Clone + Send + Sync + 'static>(&self, sql: &Sql) -> Result<Vec<T>> {
+        self.cached(sql, |row| {
             let doc = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-            serde_json::from_str(doc).map_err(|err| {
+            let value = serde_json::from_str(doc).map_err(|err| {
                 tracing::error!(error = %err, "undecodable row document");
                 Ec2Error::internal()
-            })
+            })?;
+            Ok((value, doc.len()))
         })
     }
 
     /// Each row's first column, as text.
     pub fn texts(&self, sql: &Sql) -> Result<Vec<String>> {
-        self.rows(sql, |row| Ok(row.get(0)?))
+        self.cached(sql, |row| {
+            let text: String = row.get(0)?;
+            let size = text.len();
+            Ok((text, size))
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::Sqlite;
 
 /// A bound value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Null,
     Int(i64),
@@ -66,7 +66,7 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 }
 
 /// SQL text with `?` placeholders and the values they stand for, in order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sql {
     text: String,
     values: Vec<Value>,

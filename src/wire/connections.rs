@@ -104,7 +104,7 @@ impl GuardedStream {
     /// Writes `buf`, or, when it is hyper's bodiless refusal, the same with a body.
     fn write_or_replace(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if self.replacing.is_none() {
-            let Some(bytes) = refusals::with_body(buf, self.protocol, &uuid::Uuid::new_v4().to_string()) else {
+            let Some(bytes) = refusals::with_body(buf, self.protocol, &crate::wire::request_id()) else {
                 return Pin::new(&mut self.stream).poll_write(cx, buf);
             };
             self.replacing = Some(Replacement { bytes, written: 0, asked: buf.len() });

@@ -104,7 +104,7 @@ fn ctx<'a>(app: &'a App, request: &'a Accepted) -> Ctx<'a> {
 }
 
 fn with_request_id(mut response: Response) -> Response {
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+    if let Ok(id) = HeaderValue::from_str(&crate::wire::request_id()) {
         response.headers_mut().insert("x-amzn-requestid", id);
     }
     response

@@ -14,3 +14,9 @@ pub mod shapes;
 pub mod signature;
 pub mod ssm;
 pub mod xml;
+
+/// A request id in EC2's shape (a random UUID), from the thread's random generator:
+/// `Uuid::new_v4` asks the kernel for every id, one system call per request.
+pub fn request_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
+}

@@ -97,7 +97,7 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+    if let Ok(id) = HeaderValue::from_str(&crate::wire::request_id()) {
         h.insert("x-amzn-requestid", id);
     }
     response
