@@ -172,12 +172,15 @@ impl Drop for WriteTx {
 }
 
 /// Whether the writer connection is inside a transaction, by sqlx's count or by SQLite's.
+/// Locking the handle first lets the worker run what was queued before (the rollback of
+/// a dropped transaction), so that neither answer is stale.
 async fn in_a_transaction(conn: &mut Conn) -> Result<bool, sqlx::Error> {
-    let by_sqlx = sqlx::Connection::is_in_transaction(&*conn);
-    let mut handle = conn.lock_handle().await?;
-    // SAFETY: the handle is locked out of sqlx's worker thread while `handle` lives.
-    let by_sqlite = unsafe { rusqlite::ffi::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } == 0;
-    Ok(by_sqlx || by_sqlite)
+    let by_sqlite = {
+        let mut handle = conn.lock_handle().await?;
+        // SAFETY: the handle is locked out of sqlx's worker thread while `handle` lives.
+        unsafe { rusqlite::ffi::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) == 0 }
+    };
+    Ok(by_sqlite || sqlx::Connection::is_in_transaction(&*conn))
 }
 
 impl Store {
