@@ -316,7 +316,11 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImagesInput) -> Resul
         filters: &input.filters,
         include_deprecated: input.include_deprecated,
         include_disabled: input.include_disabled,
-        now_iso: iso(ctx.now),
+        // The current second: every stored deprecation time is a whole second (minutes from
+        // EnableImageDeprecation, seconds from the catalog), so `time > now` and
+        // `time > this second` agree, and a repeated search is a repeated statement that
+        // the read cache can answer.
+        now_iso: iso(ctx.now - ctx.now.rem_euclid(1000)),
         page: input.page,
     };
     ctx.check_dry_run()?;

@@ -54,10 +54,20 @@ pub fn parse(text: &str) -> Result<CatalogFile, serde_json::Error> {
 /// A fingerprint of the catalog's content, to tell when a region must be re-seeded.
 pub fn fingerprint(texts: &[&str]) -> String {
     // The version of how entries become rows: bump it when `materialize` changes.
-    const MATERIALIZE_VERSION: &str = "2";
+    const MATERIALIZE_VERSION: &str = "3";
     let mut parts = vec![MATERIALIZE_VERSION];
     parts.extend_from_slice(texts);
     format!("{:016x}", fnv1a(0, &parts))
+}
+
+/// A deprecation time as EC2 shows one, in whole seconds. DescribeImages compares them
+/// with the current second (`store::images::ImageQuery::now_iso`), which is the same as
+/// comparing with the current instant only for whole-second times.
+fn whole_second(time: &str) -> String {
+    match super::clock::parse_iso(time) {
+        Some(ms) => super::clock::iso(ms - ms.rem_euclid(1000)),
+        None => time.to_string(),
+    }
 }
 
 impl CatalogImage {
@@ -121,7 +131,7 @@ impl CatalogImage {
             tpm_support: self.tpm_support.clone(),
             imds_support: self.imds_support.clone(),
             owner_alias: self.owner_alias.clone(),
-            deprecation_time: self.deprecation_time.clone(),
+            deprecation_time: self.deprecation_time.as_deref().map(whole_second),
             deregistration_protection: "disabled".to_string(),
             creation_date: self.creation_date.clone(),
             block_device_mappings: mappings,
@@ -157,5 +167,12 @@ mod tests {
             assert_eq!(snapshot.is_some(), image.root_device_type == "ebs", "{}", entry.name);
             assert!(crate::domain::clock::parse_iso(&image.creation_date).is_some(), "{}", entry.name);
         }
+    }
+
+    #[test]
+    fn deprecation_times_are_whole_seconds() {
+        let mut entry = parse(DEFAULT_CATALOG).unwrap().images.remove(0);
+        entry.deprecation_time = Some("2030-01-01T00:00:00.999Z".into());
+        assert_eq!(entry.materialize("us-east-1").0.deprecation_time.as_deref(), Some("2030-01-01T00:00:00.000Z"));
     }
 }
