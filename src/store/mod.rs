@@ -256,7 +256,10 @@ impl Store {
         }
         self.writer_unsettled.store(true, Ordering::SeqCst);
         let opened = std::time::Instant::now();
-        Manager::begin(writer, None).await?;
+        // IMMEDIATE takes the write lock at BEGIN, waiting out another process's writer
+        // (busy timeout). A deferred transaction that reads first would instead fail at
+        // its first write (SQLITE_BUSY_SNAPSHOT) whenever another process committed since.
+        Manager::begin(writer, Some(std::borrow::Cow::Borrowed("BEGIN IMMEDIATE"))).await?;
         Ok(WriteTx {
             conn,
             open: true,
