@@ -29,7 +29,7 @@ use crate::domain::ssm::{self, ParameterVersion, SsmError};
 use crate::domain::volume::Volume;
 use crate::error::{Ec2Error, Result};
 use crate::store::network::{self, security_groups};
-use crate::store::{images, instances, launch_templates, snapshots, ssm as ssm_store, volumes, Conn};
+use crate::store::{images, instances, launch_templates, snapshots, ssm as ssm_store, volumes, Conn, Exec};
 
 /// The account and region a request acts in.
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +104,7 @@ fn stand_in_image(scope: Scope<'_>, image_id: &str) -> Image {
 }
 
 /// A snapshot the caller may see (its own, shared with it, or public).
-pub async fn visible_snapshot(scope: Scope<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
+pub async fn visible_snapshot(scope: Scope<'_>, conn: &mut impl Exec, snapshot_id: &str) -> Result<Snapshot> {
     ids::check(IdKind::Snapshot, snapshot_id)?;
     snapshots::find_visible(conn, scope.account, scope.region, snapshot_id)
         .await?
@@ -121,7 +121,7 @@ pub async fn own_snapshot(scope: Scope<'_>, conn: &mut Conn, snapshot_id: &str) 
 }
 
 /// The caller's own volume (other accounts' volumes are never visible).
-pub async fn own_volume(scope: Scope<'_>, conn: &mut Conn, volume_id: &str) -> Result<Volume> {
+pub async fn own_volume(scope: Scope<'_>, conn: &mut impl Exec, volume_id: &str) -> Result<Volume> {
     ids::check(IdKind::Volume, volume_id)?;
     volumes::find_owned(conn, scope.account, scope.region, volume_id)
         .await?
@@ -148,7 +148,7 @@ pub async fn own_group(scope: Scope<'_>, conn: &mut Conn, group: &GroupRef) -> R
     }
 }
 
-pub async fn own_instance(scope: Scope<'_>, conn: &mut Conn, instance_id: &str) -> Result<Instance> {
+pub async fn own_instance(scope: Scope<'_>, conn: &mut impl Exec, instance_id: &str) -> Result<Instance> {
     ids::check(IdKind::Instance, instance_id)?;
     instances::find_owned(conn, scope.account, scope.region, instance_id)
         .await?

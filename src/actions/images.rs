@@ -17,7 +17,7 @@ use crate::ec2_err;
 use crate::error::{Code, Ec2Error, Result};
 use crate::store::filters::Page;
 use crate::store::images::{Executor, ImageQuery, Owner};
-use crate::store::{images, snapshots, tags, Conn};
+use crate::store::{images, snapshots, tags, Conn, Exec};
 use crate::wire::params::Params;
 use crate::wire::query::{
     dedup, parse_block_device_mappings, parse_filters, parse_owners, parse_page, parse_tag_specs, write_next_token,
@@ -142,7 +142,7 @@ fn image_root(root_device: Option<&str>, location: Option<&str>, mappings: &[Blo
 }
 
 pub async fn register_image(ctx: &Ctx<'_>, mut input: RegisterImageInput) -> Result<Xml> {
-    let mut tx = ctx.app.store.write().await?;
+    let mut tx = ctx.app.store.write_now().await?;
     let mut mappings = std::mem::take(&mut input.block_device_mappings);
     resolve_snapshots(ctx, &mut tx, &mut mappings).await?;
     ctx.check_dry_run()?;
@@ -150,7 +150,7 @@ pub async fn register_image(ctx: &Ctx<'_>, mut input: RegisterImageInput) -> Res
     let stored = image.settled(ctx.now);
     images::insert(&mut tx, &stored, ctx.now).await?;
     tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &image.image_id, "image", &input.tags, ctx.now).await?;
-    tx.commit().await?;
+    tx.commit()?;
     ctx.app.store.schedule_transition(stored.ready_at);
     let mut x = Xml::new();
     x.text("imageId", &image.image_id);
@@ -194,7 +194,7 @@ fn registered_image(ctx: &Ctx<'_>, input: &RegisterImageInput, mappings: Vec<Blo
 
 /// Completes each EBS mapping from its snapshot (size, encryption) and EC2's defaults,
 /// refusing snapshots the caller cannot use.
-async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut Conn, mappings: &mut [BlockDeviceMapping]) -> Result<()> {
+async fn resolve_snapshots(ctx: &Ctx<'_>, conn: &mut impl Exec, mappings: &mut [BlockDeviceMapping]) -> Result<()> {
     for mapping in mappings.iter_mut() {
         let Some(ebs) = mapping.ebs.as_mut() else { continue };
         let volume_type = ebs.volume_type.get_or_insert_with(|| "gp2".to_string()).clone();

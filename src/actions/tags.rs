@@ -10,7 +10,7 @@ use crate::domain::tags::{self as tag_rules, Tag};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::filters::Page;
-use crate::store::{images, key_pairs, network, tags, Conn};
+use crate::store::{images, key_pairs, network, tags, Exec};
 use crate::wire::params::Params;
 use crate::wire::query::{dedup, parse_filters, parse_page, parse_tags, write_next_token};
 use crate::wire::shapes::tag::write_tag_descriptions;
@@ -98,7 +98,7 @@ fn tag_targets(resource_ids: Vec<String>) -> Result<Vec<TagTarget>> {
 
 /// Checks the caller may tag `target`: an image, snapshot it sees (deregistered images
 /// aside), or a volume, instance, key pair of its own.
-async fn check_taggable(ctx: &Ctx<'_>, conn: &mut Conn, target: &TagTarget) -> Result<()> {
+async fn check_taggable(ctx: &Ctx<'_>, conn: &mut impl Exec, target: &TagTarget) -> Result<()> {
     let (scope, id) = (ctx.scope, target.id.as_str());
     match target.kind {
         TargetKind::Image => {
@@ -123,7 +123,7 @@ async fn check_taggable(ctx: &Ctx<'_>, conn: &mut Conn, target: &TagTarget) -> R
             }
         }
         TargetKind::KeyPair => {
-            if key_pairs::find(conn, scope.account, scope.region, None, Some(id)).await?.is_none() {
+            if !key_pairs::exists(conn, scope.account, scope.region, id).await? {
                 return Err(Ec2Error::key_pair_not_found(id));
             }
         }
@@ -149,7 +149,7 @@ impl FromParams for CreateTagsInput {
 
 pub async fn create_tags(ctx: &Ctx<'_>, input: CreateTagsInput) -> Result<Xml> {
     let (account, region) = (ctx.scope.account, ctx.scope.region);
-    let mut tx = ctx.app.store.write().await?;
+    let mut tx = ctx.app.store.write_now().await?;
     for target in &input.targets {
         check_taggable(ctx, &mut tx, target).await?;
         tag_rules::check_count(tags::count_after_upsert(&mut tx, account, &target.id, &input.tags).await?)?;
@@ -158,7 +158,7 @@ pub async fn create_tags(ctx: &Ctx<'_>, input: CreateTagsInput) -> Result<Xml> {
     for target in &input.targets {
         tags::upsert(&mut tx, account, region, &target.id, target.kind.resource_type(), &input.tags, ctx.now).await?;
     }
-    tx.commit().await?;
+    tx.commit()?;
     Ok(Xml::return_true())
 }
 
@@ -196,7 +196,7 @@ impl FromParams for DeleteTagsInput {
 
 pub async fn delete_tags(ctx: &Ctx<'_>, input: DeleteTagsInput) -> Result<Xml> {
     let account = ctx.scope.account;
-    let mut tx = ctx.app.store.write().await?;
+    let mut tx = ctx.app.store.write_now().await?;
     for target in &input.targets {
         check_taggable(ctx, &mut tx, target).await?;
     }
@@ -209,7 +209,7 @@ pub async fn delete_tags(ctx: &Ctx<'_>, input: DeleteTagsInput) -> Result<Xml> {
             tags::delete(&mut tx, account, &target.id, Some(&tag.key), tag.value.as_deref()).await?;
         }
     }
-    tx.commit().await?;
+    tx.commit()?;
     Ok(Xml::return_true())
 }
 

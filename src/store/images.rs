@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::filters::{FilterSpec, Page, Target};
 use super::reader::Db;
-use super::{is_unique_violation, Conn};
+use super::{Conn, Exec};
 use crate::domain::filter::Filter;
 use crate::domain::image::{Image, LaunchPermission};
 use crate::ec2_err;
@@ -380,15 +380,14 @@ pub fn known_ids(db: &Db<'_>, account: &str, region: &str, ids: &[String]) -> Re
 }
 
 /// One image in `region` that `account` may see, deregistered included.
-pub async fn find_visible(conn: &mut Conn, account: &str, region: &str, image_id: &str) -> Result<Option<Image>> {
+pub async fn find_visible(conn: &mut impl Exec, account: &str, region: &str, image_id: &str) -> Result<Option<Image>> {
     let mut qb = select_images(account);
     qb.push(" and i.image_id = ");
     qb.push_bind(image_id);
     qb.push(" and i.region = ");
     qb.push_bind(region);
     push_visible(&mut qb, account, true);
-    let row = qb.query().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(image_from_row).transpose()?)
+    Ok(conn.docs(&qb).await?.pop())
 }
 
 fn image_from_row(row: &SqliteRow) -> Result<Image, sqlx::Error> {
@@ -398,80 +397,76 @@ fn image_from_row(row: &SqliteRow) -> Result<Image, sqlx::Error> {
 
 /// Stores a new image (and, by trigger, the snapshots it references). A name already used by the
 /// owner in the region is refused here, by the unique index, never by a prior read.
-pub async fn insert(conn: &mut Conn, image: &Image, now: i64) -> Result<()> {
+pub async fn insert(conn: &mut impl Exec, image: &Image, now: i64) -> Result<()> {
     let bdm_json = serde_json::to_string(&image.block_device_mappings).expect("serializable");
     let codes_json = serde_json::to_string(&image.product_codes).expect("serializable");
-    let inserted = sqlx::query(
+    let mut qb = Sql::new(
         "insert into image (image_id, account_id, region, name, description, image_location, state, \
          state_reason_code, state_reason_message, ready_at, architecture, image_type, platform, platform_details, \
          usage_operation, root_device_type, root_device_name, virtualization_type, hypervisor, kernel_id, ramdisk_id, \
          ena_support, sriov_net_support, boot_mode, tpm_support, uefi_data, imds_support, owner_alias, \
          source_instance_id, source_image_id, source_image_region, deprecation_time, last_launched_time, \
          deregistration_protection, creation_date, block_device_mappings, product_codes, client_token, created_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&image.image_id)
-    .bind(&image.owner_id)
-    .bind(&image.region)
-    .bind(&image.name)
-    .bind(&image.description)
-    .bind(&image.image_location)
-    .bind(image.state)
-    .bind(image.state_reason.as_ref().map(|r| r.code.as_str()))
-    .bind(image.state_reason.as_ref().map(|r| r.message.as_str()))
-    .bind(image.ready_at)
-    .bind(&image.architecture)
-    .bind(&image.image_type)
-    .bind(&image.platform)
-    .bind(&image.platform_details)
-    .bind(&image.usage_operation)
-    .bind(&image.root_device_type)
-    .bind(&image.root_device_name)
-    .bind(&image.virtualization_type)
-    .bind(&image.hypervisor)
-    .bind(&image.kernel_id)
-    .bind(&image.ramdisk_id)
-    .bind(image.ena_support)
-    .bind(&image.sriov_net_support)
-    .bind(&image.boot_mode)
-    .bind(&image.tpm_support)
-    .bind(&image.uefi_data)
-    .bind(&image.imds_support)
-    .bind(&image.owner_alias)
-    .bind(&image.source_instance_id)
-    .bind(&image.source_image_id)
-    .bind(&image.source_image_region)
-    .bind(&image.deprecation_time)
-    .bind(&image.last_launched_time)
-    .bind(&image.deregistration_protection)
-    .bind(&image.creation_date)
-    .bind(bdm_json)
-    .bind(codes_json)
-    .bind(&image.client_token)
-    .bind(now)
-    .execute(&mut *conn)
-    .await;
-    if let Err(err) = inserted {
-        if is_unique_violation(&err, "image.name") {
-            let holder: Option<String> = sqlx::query_scalar(
-                "select image_id from image where account_id = ? and region = ? and name = ? and state <> 'deregistered'",
-            )
-            .bind(&image.owner_id)
-            .bind(&image.region)
-            .bind(&image.name)
-            .fetch_optional(&mut *conn)
-            .await?;
-            return Err(ec2_err!(
-                InvalidAMIName_Duplicate,
-                "AMI name {} is already in use by AMI {}",
-                image.name,
-                holder.unwrap_or_default()
-            ));
-        }
+         values (",
+    );
+    qb.separated(", ")
+        .push_bind(&image.image_id)
+        .push_bind(&image.owner_id)
+        .push_bind(&image.region)
+        .push_bind(&image.name)
+        .push_bind(image.description.as_ref())
+        .push_bind(&image.image_location)
+        .push_bind(image.state.as_str())
+        .push_bind(image.state_reason.as_ref().map(|r| r.code.as_str()))
+        .push_bind(image.state_reason.as_ref().map(|r| r.message.as_str()))
+        .push_bind(image.ready_at)
+        .push_bind(&image.architecture)
+        .push_bind(&image.image_type)
+        .push_bind(image.platform.as_ref())
+        .push_bind(&image.platform_details)
+        .push_bind(&image.usage_operation)
+        .push_bind(&image.root_device_type)
+        .push_bind(image.root_device_name.as_ref())
+        .push_bind(&image.virtualization_type)
+        .push_bind(&image.hypervisor)
+        .push_bind(image.kernel_id.as_ref())
+        .push_bind(image.ramdisk_id.as_ref())
+        .push_bind(image.ena_support)
+        .push_bind(image.sriov_net_support.as_ref())
+        .push_bind(image.boot_mode.as_ref())
+        .push_bind(image.tpm_support.as_ref())
+        .push_bind(image.uefi_data.as_ref())
+        .push_bind(image.imds_support.as_ref())
+        .push_bind(image.owner_alias.as_ref())
+        .push_bind(image.source_instance_id.as_ref())
+        .push_bind(image.source_image_id.as_ref())
+        .push_bind(image.source_image_region.as_ref())
+        .push_bind(image.deprecation_time.as_ref())
+        .push_bind(image.last_launched_time.as_ref())
+        .push_bind(&image.deregistration_protection)
+        .push_bind(&image.creation_date)
+        .push_bind(bdm_json)
+        .push_bind(codes_json)
+        .push_bind(image.client_token.as_ref())
+        .push_bind(now);
+    qb.push(")");
+    let Err(err) = conn.execute(&qb).await else {
+        // The trigger `image_snapshot_on_insert` records the snapshots the mappings reference.
+        return Ok(());
+    };
+    if !err.is_unique_violation("image.name") {
         return Err(err.into());
     }
-    // The trigger `image_snapshot_on_insert` records the snapshots the mappings reference.
-    Ok(())
+    let mut holder = Sql::new("select image_id from image where account_id = ");
+    holder.push_bind(&image.owner_id).push(" and region = ").push_bind(&image.region);
+    holder.push(" and name = ").push_bind(&image.name).push(" and state <> 'deregistered'");
+    let holder = conn.texts(&holder).await?.pop().flatten();
+    Err(ec2_err!(
+        InvalidAMIName_Duplicate,
+        "AMI name {} is already in use by AMI {}",
+        image.name,
+        holder.unwrap_or_default()
+    ))
 }
 
 /// An image column that calls change one at a time.

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::filters::{FilterSpec, Page, Target};
 use super::reader::Db;
-use super::Conn;
+use super::{Conn, Exec};
 use crate::domain::filter::Filter;
 use crate::domain::instance::Instance;
 use crate::error::Result;
@@ -157,7 +157,12 @@ pub fn describe(db: &Db<'_>, q: &InstanceQuery<'_>) -> Result<(Vec<Instance>, Op
     Ok((instances, next))
 }
 
-pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, instance_id: &str) -> Result<Option<Instance>> {
+pub async fn find_owned(
+    conn: &mut impl Exec,
+    account: &str,
+    region: &str,
+    instance_id: &str,
+) -> Result<Option<Instance>> {
     let mut qb = select_instances(account);
     qb.push(" and i.instance_id = ");
     qb.push_bind(instance_id);
@@ -165,8 +170,7 @@ pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, instance_i
     qb.push_bind(region);
     qb.push(" and i.account_id = ");
     qb.push_bind(account);
-    let row = qb.query().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(instance_from_row).transpose()?)
+    Ok(conn.docs(&qb).await?.pop())
 }
 
 /// The instances an earlier RunInstances with this client token launched.

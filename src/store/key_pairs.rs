@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::filters::{FilterSpec, Target};
-use super::{is_unique_violation, parse_tags, push_tags_column, Conn};
+use super::{is_unique_violation, parse_tags, push_tags_column, Conn, Exec};
 use crate::domain::filter::Filter;
 use crate::domain::key_pair::KeyPair;
 use crate::error::{Ec2Error, Result};
@@ -84,6 +84,13 @@ pub async fn find(
     }
     let row = qb.query().fetch_optional(&mut *conn).await?;
     Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// Whether the account has the key pair `id` in the region.
+pub async fn exists(conn: &mut impl Exec, account: &str, region: &str, id: &str) -> Result<bool> {
+    let mut qb = Sql::new("select key_pair_id from key_pair where account_id = ");
+    qb.push_bind(account).push(" and region = ").push_bind(region).push(" and key_pair_id = ").push_bind(id);
+    Ok(!conn.texts(&qb).await?.is_empty())
 }
 
 /// Stores a new key pair. A name the owner already uses in the region is refused here,

@@ -1,16 +1,20 @@
 //! The store: SQLite through sqlx. All SQL of ec2lite lives under this module.
 //!
-//! Writes go through a pool of exactly one connection, so transactions never race for
-//! SQLite's single write lock. Reads that WAL lets run beside it take either the hot
-//! path ([`Store::query`]: synchronous connections, see [`reader`]) or a sqlx pool.
-//! An in-memory database is a file in a RAM-backed temporary directory, deleted when
-//! the store is dropped, so that both kinds of connection can open it.
+//! Writes are serialized by one writer lock, so transactions never race for SQLite's
+//! single write lock. Behind it are two connections: sqlx's ([`Store::write`]) and a
+//! synchronous one for the hot writes ([`Store::write_now`], see [`sync_tx`]); store
+//! functions written against [`exec::Exec`] run on either. Reads that WAL lets run
+//! beside it take either the hot path ([`Store::query`]: synchronous connections, see
+//! [`reader`]) or a sqlx pool. An in-memory database is a file in a RAM-backed
+//! temporary directory, deleted when the store is dropped, so that every kind of
+//! connection can open it.
 
 pub mod blobs;
 pub mod blocks;
 pub mod catalog;
 pub mod dashboard;
 pub mod durability;
+pub mod exec;
 pub mod filters;
 pub mod images;
 pub mod import_tasks;
@@ -29,6 +33,7 @@ pub mod snapshots;
 pub mod sql;
 pub mod ssm;
 pub mod states;
+pub mod sync_tx;
 pub mod tags;
 pub mod volumes;
 
@@ -45,6 +50,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, TransactionManager};
 
 pub type Conn = sqlx::SqliteConnection;
+pub use exec::{DbError, Exec};
+pub use sync_tx::SyncTx;
+
+/// The writer connections, used one transaction at a time under the store's writer lock.
+pub struct Writers {
+    sqlx: Conn,
+    /// The synchronous writer, opened on first use (and again after a failure).
+    sync: Option<rusqlite::Connection>,
+}
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -71,8 +85,8 @@ pub struct Store {
     /// Its answers, until the next write transaction ends.
     cache: Arc<read_cache::ReadCache>,
     reader: SqlitePool,
-    /// The single writer connection (`None` once closed).
-    writer: Arc<tokio::sync::Mutex<Option<Conn>>>,
+    /// The writer connections (`None` once closed).
+    writer: Arc<tokio::sync::Mutex<Option<Writers>>>,
     /// How to open it again (see [`Store::write`]).
     writer_options: SqliteConnectOptions,
     /// The earliest time a pending resource is due to change state (`i64::MAX`: none).
@@ -120,7 +134,7 @@ impl Drop for ScratchFile {
 /// The connection is owned by the store, not a pool: a pool tests a connection with a
 /// round trip to sqlx's worker thread every time it is returned, twice per write.
 pub struct WriteTx {
-    conn: tokio::sync::OwnedMutexGuard<Option<Conn>>,
+    conn: tokio::sync::OwnedMutexGuard<Option<Writers>>,
     /// Whether the transaction is still open (neither committed nor rolled back).
     open: bool,
     opened: std::time::Instant,
@@ -147,13 +161,13 @@ impl WriteTx {
 impl std::ops::Deref for WriteTx {
     type Target = Conn;
     fn deref(&self) -> &Conn {
-        self.conn.as_ref().expect("open while the store is")
+        &self.conn.as_ref().expect("open while the store is").sqlx
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("open while the store is")
+        &mut self.conn.as_mut().expect("open while the store is").sqlx
     }
 }
 
@@ -161,8 +175,8 @@ impl Drop for WriteTx {
     fn drop(&mut self) {
         if self.open {
             // Queued on the connection's worker ahead of anything the next writer sends.
-            if let Some(conn) = self.conn.as_mut() {
-                Manager::start_rollback(conn);
+            if let Some(writers) = self.conn.as_mut() {
+                Manager::start_rollback(&mut writers.sqlx);
             }
         }
         // Committed, failed or rolled back: cached answers may be stale either way.
@@ -212,7 +226,7 @@ impl Store {
             reads: Arc::new(reads),
             cache,
             reader,
-            writer: Arc::new(tokio::sync::Mutex::new(Some(writer))),
+            writer: Arc::new(tokio::sync::Mutex::new(Some(Writers { sqlx: writer, sync: None }))),
             writer_options: options.clone(),
             next_transition: Arc::new(AtomicI64::new(0)),
             network_scopes: Default::default(),
@@ -233,27 +247,10 @@ impl Store {
         self.reader.acquire().await
     }
 
-    /// A write transaction; it takes effect only when committed.
-    ///
-    /// After a transaction that did not commit, the writer connection is checked first:
-    /// SQLite rolls some failures back on its own (a full disk does), which leaves sqlx's
-    /// count of open transactions out of step with the connection, and the next "commit"
-    /// would then only release a savepoint: acknowledged, never written. A connection
-    /// found inside a transaction is closed, and the pool opens a new one.
+    /// A write transaction through sqlx; it takes effect only when committed.
     pub async fn write(&self) -> Result<WriteTx, sqlx::Error> {
-        if let Some(file) = &self.file {
-            file.check_still_in_place()?;
-        }
-        let mut conn = self.writer.clone().lock_owned().await;
-        let Some(writer) = conn.as_mut() else {
-            return Err(sqlx::Error::PoolClosed);
-        };
-        // Holding the lock: the flag is the last transaction's.
-        if self.writer_unsettled.load(Ordering::SeqCst) && in_a_transaction(writer).await? {
-            tracing::warn!("the writer connection was left inside a failed transaction: replacing it");
-            let fresh = sqlx::ConnectOptions::connect(&self.writer_options).await?;
-            let _ = sqlx::Connection::close(std::mem::replace(writer, fresh)).await;
-        }
+        let mut conn = self.lock_writers().await?;
+        let writer = &mut conn.as_mut().expect("checked by lock_writers").sqlx;
         self.writer_unsettled.store(true, Ordering::SeqCst);
         let opened = std::time::Instant::now();
         // IMMEDIATE takes the write lock at BEGIN, waiting out another process's writer
@@ -268,6 +265,47 @@ impl Store {
             unsettled: self.writer_unsettled.clone(),
             cache: self.cache.clone(),
         })
+    }
+
+    /// A write transaction whose statements run on this thread (see [`sync_tx`]): for
+    /// the hot writes, whose store functions take any [`Exec`]. It takes effect only
+    /// when committed.
+    pub async fn write_now(&self) -> Result<SyncTx, DbError> {
+        let mut writers = self.lock_writers().await?;
+        let held = writers.as_mut().expect("checked by lock_writers");
+        if held.sync.is_none() {
+            held.sync = Some(sync_tx::connect(self.writer_options.get_filename())?);
+        }
+        SyncTx::begin(writers, self.metrics.clone(), self.cache.clone())
+    }
+
+    /// The writer lock, with sqlx's writer known to be outside any transaction.
+    ///
+    /// After a sqlx transaction that did not commit, that connection is checked first:
+    /// SQLite rolls some failures back on its own (a full disk does), which leaves sqlx's
+    /// count of open transactions out of step with the connection, and the next "commit"
+    /// would then only release a savepoint: acknowledged, never written. A connection
+    /// found inside a transaction is replaced. The check also waits for the rollback a
+    /// dropped transaction queued, which would otherwise hold SQLite's write lock against
+    /// the synchronous writer.
+    async fn lock_writers(&self) -> Result<tokio::sync::OwnedMutexGuard<Option<Writers>>, sqlx::Error> {
+        if let Some(file) = &self.file {
+            file.check_still_in_place()?;
+        }
+        let mut writers = self.writer.clone().lock_owned().await;
+        let Some(held) = writers.as_mut() else {
+            return Err(sqlx::Error::PoolClosed);
+        };
+        // Holding the lock: the flag is the last sqlx transaction's.
+        if self.writer_unsettled.load(Ordering::SeqCst) {
+            if in_a_transaction(&mut held.sqlx).await? {
+                tracing::warn!("the writer connection was left inside a failed transaction: replacing it");
+                let fresh = sqlx::ConnectOptions::connect(&self.writer_options).await?;
+                let _ = sqlx::Connection::close(std::mem::replace(&mut held.sqlx, fresh)).await;
+            }
+            self.writer_unsettled.store(false, Ordering::SeqCst);
+        }
+        Ok(writers)
     }
 
     /// How many bytes of documents the read cache may hold; 0 turns it off.
@@ -370,8 +408,9 @@ impl Store {
 
     pub async fn close(&self) {
         self.reader.close().await;
-        if let Some(writer) = self.writer.lock().await.take() {
-            let _ = sqlx::Connection::close(writer).await;
+        if let Some(writers) = self.writer.lock().await.take() {
+            drop(writers.sync);
+            let _ = sqlx::Connection::close(writers.sqlx).await;
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::store::sql::Sql;
 
 use super::filters::{FilterSpec, Page, Target};
 use super::reader::Db;
-use super::{doc, push_tags_doc, Conn};
+use super::{doc, push_tags_doc, Conn, Exec};
 use crate::domain::filter::Filter;
 use crate::domain::lifecycle::SnapshotState;
 use crate::domain::snapshot::{CreateVolumePermission, Snapshot};
@@ -131,7 +131,12 @@ pub fn describe(db: &Db<'_>, q: &SnapshotQuery<'_>) -> Result<(Vec<Snapshot>, Op
 }
 
 /// One snapshot in `region` that `account` may see.
-pub async fn find_visible(conn: &mut Conn, account: &str, region: &str, snapshot_id: &str) -> Result<Option<Snapshot>> {
+pub async fn find_visible(
+    conn: &mut impl Exec,
+    account: &str,
+    region: &str,
+    snapshot_id: &str,
+) -> Result<Option<Snapshot>> {
     let mut qb = Sql::new("select ");
     push_select(&mut qb, account);
     qb.push(" from snapshot s where s.snapshot_id = ");
@@ -139,8 +144,7 @@ pub async fn find_visible(conn: &mut Conn, account: &str, region: &str, snapshot
     qb.push(" and s.region = ");
     qb.push_bind(region);
     push_visible(&mut qb, account);
-    let row = qb.query().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(doc).transpose()?)
+    Ok(conn.docs(&qb).await?.pop())
 }
 
 pub async fn insert(conn: &mut Conn, s: &Snapshot, now: i64) -> Result<()> {

@@ -4,7 +4,7 @@ use crate::store::sql::Sql;
 use sqlx::Row;
 
 use super::filters::{FilterSpec, Page, Target};
-use super::Conn;
+use super::{Conn, Exec};
 use crate::domain::filter::Filter;
 use crate::domain::tags::Tag;
 use crate::error::Result;
@@ -29,7 +29,7 @@ pub struct TagDescription {
 
 /// Adds or overwrites tags on one resource.
 pub async fn upsert(
-    conn: &mut Conn,
+    conn: &mut impl Exec,
     account: &str,
     region: &str,
     resource_id: &str,
@@ -38,38 +38,40 @@ pub async fn upsert(
     now: i64,
 ) -> Result<()> {
     for tag in tags {
-        sqlx::query(
-            "insert into tag (account_id, resource_id, region, resource_type, key, value, created_at) \
-             values (?, ?, ?, ?, ?, ?, ?) \
-             on conflict (account_id, resource_id, key) do update set value = excluded.value",
-        )
-        .bind(account)
-        .bind(resource_id)
-        .bind(region)
-        .bind(resource_type)
-        .bind(&tag.key)
-        .bind(&tag.value)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        let mut qb = Sql::new(
+            "insert into tag (account_id, resource_id, region, resource_type, key, value, created_at) values (",
+        );
+        qb.separated(", ")
+            .push_bind(account)
+            .push_bind(resource_id)
+            .push_bind(region)
+            .push_bind(resource_type)
+            .push_bind(&tag.key)
+            .push_bind(&tag.value)
+            .push_bind(now);
+        qb.push(") on conflict (account_id, resource_id, key) do update set value = excluded.value");
+        conn.execute(&qb).await?;
     }
     Ok(())
 }
 
-pub async fn count_after_upsert(conn: &mut Conn, account: &str, resource_id: &str, new_keys: &[Tag]) -> Result<usize> {
-    let existing: Vec<String> = sqlx::query_scalar("select key from tag where account_id = ? and resource_id = ?")
-        .bind(account)
-        .bind(resource_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let added = new_keys.iter().filter(|t| !existing.contains(&t.key)).count();
+pub async fn count_after_upsert(
+    conn: &mut impl Exec,
+    account: &str,
+    resource_id: &str,
+    new_keys: &[Tag],
+) -> Result<usize> {
+    let mut qb = Sql::new("select key from tag where account_id = ");
+    qb.push_bind(account).push(" and resource_id = ").push_bind(resource_id);
+    let existing = conn.texts(&qb).await?;
+    let added = new_keys.iter().filter(|t| !existing.iter().any(|k| k.as_deref() == Some(t.key.as_str()))).count();
     Ok(existing.len() + added)
 }
 
 /// Deletes `key` (when `value` is given, only if the tag has that value), or every
 /// tag of the resource when `key` is `None`.
 pub async fn delete(
-    conn: &mut Conn,
+    conn: &mut impl Exec,
     account: &str,
     resource_id: &str,
     key: Option<&str>,
@@ -87,7 +89,7 @@ pub async fn delete(
         qb.push(" and value = ");
         qb.push_bind(value);
     }
-    qb.query().execute(&mut *conn).await?;
+    conn.execute(&qb).await?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use crate::store::sql::Sql;
 
 use super::filters::{FilterSpec, Page, Target};
 use super::reader::Db;
-use super::{doc, push_tags_doc, Conn};
+use super::{push_tags_doc, Conn, Exec};
 use crate::domain::filter::Filter;
 use crate::domain::volume::Volume;
 use crate::error::Result;
@@ -81,7 +81,7 @@ pub fn describe(db: &Db<'_>, q: &VolumeQuery<'_>) -> Result<(Vec<Volume>, Option
 }
 
 /// One of `account`'s volumes in `region`.
-pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, volume_id: &str) -> Result<Option<Volume>> {
+pub async fn find_owned(conn: &mut impl Exec, account: &str, region: &str, volume_id: &str) -> Result<Option<Volume>> {
     let mut qb = Sql::new("select ");
     push_select(&mut qb, account);
     qb.push(" from volume v where v.volume_id = ");
@@ -90,8 +90,7 @@ pub async fn find_owned(conn: &mut Conn, account: &str, region: &str, volume_id:
     qb.push_bind(region);
     qb.push(" and v.account_id = ");
     qb.push_bind(account);
-    let row = qb.query().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(doc).transpose()?)
+    Ok(conn.docs(&qb).await?.pop())
 }
 
 /// The volume an earlier call with the same client token created, if any.

@@ -7,7 +7,8 @@ pub mod routing;
 pub mod security_groups;
 pub mod vpcs;
 
-use super::Conn;
+use super::sql::Sql;
+use super::{Conn, Exec};
 use crate::domain::ids::{new_id, IdKind};
 use crate::domain::network::{self, default_subnets, Vpc};
 use crate::domain::regions;
@@ -88,19 +89,14 @@ fn table_of(kind: IdKind) -> Option<(&'static str, &'static str)> {
 }
 
 /// Whether the caller owns the network resource `id` of `kind` in the region.
-pub async fn exists_owned(conn: &mut Conn, account: &str, region: &str, kind: IdKind, id: &str) -> Result<bool> {
+pub async fn exists_owned(conn: &mut impl Exec, account: &str, region: &str, kind: IdKind, id: &str) -> Result<bool> {
     if kind == IdKind::DhcpOptions {
         return Ok(id == network::dhcp_options_id(account, region));
     }
     let Some((table, column)) = table_of(kind) else { return Ok(false) };
-    let found: Option<i64> =
-        sqlx::query_scalar(&format!("select 1 from {table} where {column} = ? and account_id = ? and region = ?"))
-            .bind(id)
-            .bind(account)
-            .bind(region)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(found.is_some())
+    let mut qb = Sql::new(format!("select '1' from {table} where {column} = "));
+    qb.push_bind(id).push(" and account_id = ").push_bind(account).push(" and region = ").push_bind(region);
+    Ok(!conn.texts(&qb).await?.is_empty())
 }
 
 /// EC2's NotFound error for a network resource id.
