@@ -45,7 +45,7 @@ use crate::domain::lifecycle::SnapshotState;
 use crate::domain::snapshot::Snapshot;
 use crate::domain::tags::Tag;
 use crate::error::{Code, Ec2Error, Result};
-use crate::store::{self, blocks, Conn};
+use crate::store::{self, blocks};
 use crate::wire::params::Params;
 use crate::wire::xml::Xml;
 
@@ -106,7 +106,7 @@ pub fn new_snapshot(ctx: &Ctx<'_>, volume_id: &str, volume_size: i64, descriptio
 /// it is taken from), and schedules its completion. Returns whether it is still pending.
 pub async fn store_new_snapshot(
     ctx: &Ctx<'_>,
-    conn: &mut Conn,
+    conn: &mut impl store::Exec,
     snapshot: &Snapshot,
     tags: &[Tag],
     content_from: &str,

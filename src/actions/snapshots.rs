@@ -53,7 +53,7 @@ impl FromParams for CreateSnapshotInput {
 }
 
 pub async fn create_snapshot(ctx: &Ctx<'_>, input: CreateSnapshotInput) -> Result<Xml> {
-    let mut tx = ctx.app.store.write().await?;
+    let mut tx = ctx.app.store.write_now().await?;
     let volume = access::own_volume(ctx.scope, &mut tx, &input.volume_id).await?;
     if !matches!(volume.state, VolumeState::Available | VolumeState::InUse) {
         return Err(ec2_err!(IncorrectState, "The volume '{}' is in state '{}'.", input.volume_id, volume.state));
@@ -64,7 +64,7 @@ pub async fn create_snapshot(ctx: &Ctx<'_>, input: CreateSnapshotInput) -> Resul
     snapshot.kms_key_id = volume.kms_key_id;
     snapshot.tags = tag_pairs(&input.tags);
     store_new_snapshot(ctx, &mut tx, &snapshot, &input.tags, &input.volume_id).await?;
-    tx.commit().await?;
+    tx.commit()?;
     let mut x = Xml::new();
     write_snapshot(&mut x, &snapshot, ctx.now);
     Ok(x)

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use super::Conn;
+use super::{Conn, Exec};
 use crate::domain::block::Digest;
 use crate::error::Result;
 
@@ -26,15 +26,10 @@ pub async fn put(conn: &mut Conn, owner: &str, block_index: i64, digest: &Digest
 
 /// Gives `to` the blocks of `from` (a new snapshot of a volume, a copy, a volume made
 /// from a snapshot, an incremental upload from its parent). Blocks are shared, not copied.
-pub async fn copy(conn: &mut Conn, from: &str, to: &str) -> Result<()> {
-    sqlx::query(
-        "insert or replace into block_map (owner_id, block_index, digest, written) \
-         select ?, block_index, digest, 0 from block_map where owner_id = ?",
-    )
-    .bind(to)
-    .bind(from)
-    .execute(&mut *conn)
-    .await?;
+pub async fn copy(conn: &mut impl Exec, from: &str, to: &str) -> Result<()> {
+    let mut qb = Sql::new("insert or replace into block_map (owner_id, block_index, digest, written) select ");
+    qb.push_bind(to).push(", block_index, digest, 0 from block_map where owner_id = ").push_bind(from);
+    conn.execute(&qb).await?;
     Ok(())
 }
 

@@ -147,35 +147,35 @@ pub async fn find_visible(
     Ok(conn.docs(&qb).await?.pop())
 }
 
-pub async fn insert(conn: &mut Conn, s: &Snapshot, now: i64) -> Result<()> {
-    sqlx::query(
+pub async fn insert(conn: &mut impl Exec, s: &Snapshot, now: i64) -> Result<()> {
+    let mut qb = Sql::new(
         "insert into snapshot (snapshot_id, account_id, region, volume_id, volume_size, description, encrypted, \
          kms_key_id, state, state_message, owner_alias, start_time, ready_at, completion_time, created_at, \
-         parent_snapshot_id, upload_deadline, upload_timeout_ms, upload_progress, client_token) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&s.snapshot_id)
-    .bind(&s.owner_id)
-    .bind(&s.region)
-    .bind(&s.volume_id)
-    .bind(s.volume_size)
-    .bind(&s.description)
-    .bind(s.encrypted)
-    .bind(&s.kms_key_id)
-    .bind(s.state)
-    .bind(&s.state_message)
-    .bind(&s.owner_alias)
-    .bind(s.start_time)
-    .bind(s.ready_at)
-    .bind(s.completion_time)
-    .bind(now)
-    .bind(&s.parent_snapshot_id)
-    .bind(s.upload_deadline)
-    .bind(s.upload_timeout_ms)
-    .bind(s.upload_progress)
-    .bind(&s.client_token)
-    .execute(&mut *conn)
-    .await?;
+         parent_snapshot_id, upload_deadline, upload_timeout_ms, upload_progress, client_token) values (",
+    );
+    qb.separated(", ")
+        .push_bind(&s.snapshot_id)
+        .push_bind(&s.owner_id)
+        .push_bind(&s.region)
+        .push_bind(&s.volume_id)
+        .push_bind(s.volume_size)
+        .push_bind(&s.description)
+        .push_bind(s.encrypted)
+        .push_bind(s.kms_key_id.as_ref())
+        .push_bind(s.state.as_str())
+        .push_bind(s.state_message.as_ref())
+        .push_bind(s.owner_alias.as_ref())
+        .push_bind(s.start_time)
+        .push_bind(s.ready_at)
+        .push_bind(s.completion_time)
+        .push_bind(now)
+        .push_bind(s.parent_snapshot_id.as_ref())
+        .push_bind(s.upload_deadline)
+        .push_bind(s.upload_timeout_ms)
+        .push_bind(s.upload_progress)
+        .push_bind(s.client_token.as_ref());
+    qb.push(")");
+    conn.execute(&qb).await?;
     Ok(())
 }
 
