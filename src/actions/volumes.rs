@@ -14,7 +14,7 @@ use crate::domain::volume::{self, default_kms_key, Attachment, Volume, VOLUME_TY
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
 use crate::store::filters::Page;
-use crate::store::{self, tags, volumes, Conn};
+use crate::store::{self, tags, volumes, Exec};
 use crate::wire::params::Params;
 use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
 use crate::wire::shapes::volume::{write_attachment, write_volume};
@@ -93,7 +93,7 @@ impl FromParams for CreateVolumeInput {
 
 pub async fn create_volume(ctx: &Ctx<'_>, input: CreateVolumeInput) -> Result<Xml> {
     let zone = resolve_zone(ctx, &input.zone)?;
-    let mut tx = ctx.app.store.write().await?;
+    let mut tx = ctx.app.store.write_now().await?;
     if let Some(earlier) = created_with_token(ctx, &mut tx, &input, &zone).await? {
         ctx.check_dry_run()?;
         return Ok(volume_xml(&earlier));
@@ -108,7 +108,7 @@ pub async fn create_volume(ctx: &Ctx<'_>, input: CreateVolumeInput) -> Result<Xm
     volumes::insert(&mut tx, &stored, input.client_token.as_deref()).await?;
     tags::upsert(&mut tx, ctx.scope.account, ctx.scope.region, &volume.volume_id, "volume", &input.tags, ctx.now)
         .await?;
-    tx.commit().await?;
+    tx.commit()?;
     ctx.app.store.schedule_transition(stored.ready_at);
     Ok(volume_xml(&volume))
 }
@@ -127,7 +127,7 @@ fn resolve_zone(ctx: &Ctx<'_>, zone: &ZoneRef) -> Result<Zone> {
 /// with it, a different request (other zone or size) is refused.
 async fn created_with_token(
     ctx: &Ctx<'_>,
-    conn: &mut Conn,
+    conn: &mut impl Exec,
     input: &CreateVolumeInput,
     zone: &Zone,
 ) -> Result<Option<Volume>> {
@@ -142,7 +142,7 @@ async fn created_with_token(
 }
 
 /// The snapshot a volume is made from: visible to the caller and completed.
-async fn source_snapshot(ctx: &Ctx<'_>, conn: &mut Conn, snapshot_id: &str) -> Result<Snapshot> {
+async fn source_snapshot(ctx: &Ctx<'_>, conn: &mut impl Exec, snapshot_id: &str) -> Result<Snapshot> {
     let snapshot = access::visible_snapshot(ctx.scope, conn, snapshot_id).await?;
     if snapshot.state != SnapshotState::Completed {
         return Err(ec2_err!(IncorrectState, "Snapshot is in invalid state - {}", snapshot.state));

@@ -94,45 +94,47 @@ pub async fn find_owned(conn: &mut impl Exec, account: &str, region: &str, volum
 }
 
 /// The volume an earlier call with the same client token created, if any.
-pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, token: &str) -> Result<Option<Volume>> {
-    let id: Option<String> =
-        sqlx::query_scalar("select volume_id from volume where account_id = ? and region = ? and client_token = ?")
-            .bind(account)
-            .bind(region)
-            .bind(token)
-            .fetch_optional(&mut *conn)
-            .await?;
+pub async fn find_by_client_token(
+    conn: &mut impl Exec,
+    account: &str,
+    region: &str,
+    token: &str,
+) -> Result<Option<Volume>> {
+    let mut qb = Sql::new("select volume_id from volume where account_id = ");
+    qb.push_bind(account).push(" and region = ").push_bind(region).push(" and client_token = ").push_bind(token);
+    let id = conn.texts(&qb).await?.pop().flatten();
     match id {
         Some(id) => find_owned(conn, account, region, &id).await,
         None => Ok(None),
     }
 }
 
-pub async fn insert(conn: &mut Conn, v: &Volume, client_token: Option<&str>) -> Result<()> {
-    sqlx::query(
+pub async fn insert(conn: &mut impl Exec, v: &Volume, client_token: Option<&str>) -> Result<()> {
+    let mut qb = Sql::new(
         "insert into volume (volume_id, account_id, region, availability_zone, availability_zone_id, size, volume_type, \
          iops, throughput, encrypted, kms_key_id, snapshot_id, multi_attach_enabled, state, ready_at, client_token, created_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&v.volume_id)
-    .bind(&v.owner_id)
-    .bind(&v.region)
-    .bind(&v.availability_zone)
-    .bind(&v.availability_zone_id)
-    .bind(v.size)
-    .bind(&v.volume_type)
-    .bind(v.iops)
-    .bind(v.throughput)
-    .bind(v.encrypted)
-    .bind(&v.kms_key_id)
-    .bind(&v.snapshot_id)
-    .bind(v.multi_attach_enabled)
-    .bind(v.state)
-    .bind(v.ready_at)
-    .bind(client_token)
-    .bind(v.create_time)
-    .execute(&mut *conn)
-    .await?;
+         values (",
+    );
+    qb.separated(", ")
+        .push_bind(&v.volume_id)
+        .push_bind(&v.owner_id)
+        .push_bind(&v.region)
+        .push_bind(&v.availability_zone)
+        .push_bind(&v.availability_zone_id)
+        .push_bind(v.size)
+        .push_bind(&v.volume_type)
+        .push_bind(v.iops)
+        .push_bind(v.throughput)
+        .push_bind(v.encrypted)
+        .push_bind(v.kms_key_id.as_ref())
+        .push_bind(v.snapshot_id.as_ref())
+        .push_bind(v.multi_attach_enabled)
+        .push_bind(v.state.as_str())
+        .push_bind(v.ready_at)
+        .push_bind(client_token)
+        .push_bind(v.create_time);
+    qb.push(")");
+    conn.execute(&qb).await?;
     // A volume made from a snapshot starts with its blocks.
     if let Some(snapshot_id) = &v.snapshot_id {
         super::blocks::copy(conn, snapshot_id, &v.volume_id).await?;
