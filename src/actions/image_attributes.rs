@@ -163,7 +163,7 @@ impl FromParams for DescribeImageAttributeInput {
 pub async fn describe_image_attribute(ctx: &Ctx<'_>, input: DescribeImageAttributeInput) -> Result<Xml> {
     let mut conn = ctx.app.store.read().await?;
     let mut image = own_image(ctx.scope, &mut conn, &input.image_id).await?;
-    image.deregistration_protection = protection_shown(&image, ctx.now);
+    image.deregistration_protection = protection_shown(&image, ctx.now).into_owned();
     if image.state == ImageState::Deregistered {
         return Err(Ec2Error::image_unavailable(&image.image_id, image.state.as_str()));
     }

@@ -6,8 +6,8 @@ use crate::domain::clock::iso;
 use crate::domain::filter::Filter;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::image::{
-    check_enum, protection_shown, validate_description, validate_name, BlockDeviceMapping, Image, ARCHITECTURES,
-    BOOT_MODES, VIRTUALIZATION_TYPES,
+    check_enum, validate_description, validate_name, BlockDeviceMapping, Image, ARCHITECTURES, BOOT_MODES,
+    VIRTUALIZATION_TYPES,
 };
 use crate::domain::lifecycle::{ImageState, SnapshotState};
 
@@ -324,7 +324,7 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImagesInput) -> Resul
         page: input.page,
     };
     ctx.check_dry_run()?;
-    let (mut found, next) = ctx.app.store.query(|db| {
+    let (found, next) = ctx.app.store.query(|db| {
         let (found, next) = images::describe(db, &query)?;
         if found.len() < query.image_ids.len() {
             // Ids that were never visible here are errors; filtered-out or deregistered ones are not.
@@ -337,11 +337,8 @@ pub async fn describe_images(ctx: &Ctx<'_>, input: DescribeImagesInput) -> Resul
         }
         Ok((found, next))
     })?;
-    for image in &mut found {
-        image.deregistration_protection = protection_shown(image, ctx.now);
-    }
     let mut x = Xml::new();
-    x.list("imagesSet", &found, write_image);
+    x.list("imagesSet", &found, |x, image| write_image(x, image, ctx.now));
     write_next_token(&mut x, next);
     Ok(x)
 }

@@ -20,7 +20,7 @@ use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::{self, Volume};
 use crate::ec2_err;
 use crate::error::{Code, Ec2Error, Result};
-use crate::store::filters::Page;
+use crate::store::filters::{Found, Page};
 use crate::store::instances::{self as store, InstanceQuery};
 use crate::store::network::{interfaces, not_found, security_groups, vpcs};
 use crate::store::{key_pairs, marketplace, snapshots, tags, volumes, Conn};
@@ -787,7 +787,7 @@ pub async fn describe_instances(ctx: &Ctx<'_>, input: DescribeInstancesInput) ->
             query.instance_ids.iter().filter(|id| !found.iter().any(|i| &i.instance_id == *id)).cloned().collect();
         if !missing.is_empty() {
             let owned = if filters.is_empty() {
-                Vec::new()
+                Found::default()
             } else {
                 let by_id = InstanceQuery {
                     account: query.account,
@@ -804,7 +804,7 @@ pub async fn describe_instances(ctx: &Ctx<'_>, input: DescribeInstancesInput) ->
         }
         Ok((found, next))
     })?;
-    let reservations = by_reservation(found);
+    let reservations = by_reservation(&found);
     let mut x = Xml::new();
     x.list("reservationSet", &reservations, |x, group| {
         write_reservation(x, ctx.scope.account, ctx.scope.region, group)
@@ -814,8 +814,8 @@ pub async fn describe_instances(ctx: &Ctx<'_>, input: DescribeInstancesInput) ->
 }
 
 /// Instances of one launch are shown together, in the order their first one appears.
-fn by_reservation(instances: Vec<Instance>) -> Vec<Vec<Instance>> {
-    let mut reservations: Vec<Vec<Instance>> = Vec::new();
+fn by_reservation(instances: &[Instance]) -> Vec<Vec<&Instance>> {
+    let mut reservations: Vec<Vec<&Instance>> = Vec::new();
     for instance in instances {
         match reservations.iter_mut().find(|r| r[0].reservation_id == instance.reservation_id) {
             Some(group) => group.push(instance),
@@ -1069,7 +1069,7 @@ pub async fn describe_instance_status(ctx: &Ctx<'_>, input: DescribeInstanceStat
         return Err(Ec2Error::instance_not_found(&[missing]));
     }
     let shown: Vec<Instance> =
-        found.into_iter().filter(|i| include_all_instances || i.state == InstanceState::Running).collect();
+        found.iter().filter(|i| include_all_instances || i.state == InstanceState::Running).cloned().collect();
     let shown = filter_in_memory(shown, &filters, STATUS_FILTERS, |i, name| {
         vec![match name {
             "availability-zone" => i.availability_zone.clone(),

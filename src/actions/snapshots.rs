@@ -13,7 +13,7 @@ use crate::domain::volume::default_kms_key;
 
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
-use crate::store::filters::Page;
+use crate::store::filters::{Found, Page};
 use crate::store::snapshots::{Owner, SnapshotQuery};
 use crate::store::{images, snapshots};
 use crate::wire::params::Params;
@@ -234,7 +234,7 @@ pub async fn describe_snapshots(ctx: &Ctx<'_>, input: DescribeSnapshotsInput) ->
                 };
                 snapshots::describe(db, &by_id)?.0
             } else {
-                Vec::new()
+                Found::default()
             };
             if let Some(unknown) = missing.iter().find(|id| !visible.iter().any(|s| &s.snapshot_id == *id)) {
                 return Err(Ec2Error::snapshot_not_found(unknown));

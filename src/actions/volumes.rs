@@ -13,7 +13,7 @@ use crate::domain::tags::{self as tag_rules, Tag};
 use crate::domain::volume::{self, default_kms_key, Attachment, Volume, VOLUME_TYPES};
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
-use crate::store::filters::Page;
+use crate::store::filters::{Found, Page};
 use crate::store::{self, tags, volumes, Exec};
 use crate::wire::params::Params;
 use crate::wire::query::{dedup, parse_filters, parse_page, parse_tag_specs, write_next_token};
@@ -238,7 +238,7 @@ pub async fn describe_volumes(ctx: &Ctx<'_>, input: DescribeVolumesInput) -> Res
             query.volume_ids.iter().filter(|id| !found.iter().any(|v| &v.volume_id == *id)).cloned().collect();
         if !missing.is_empty() {
             let owned = if input.filters.is_empty() {
-                Vec::new()
+                Found::default()
             } else {
                 let by_id = volumes::VolumeQuery { volume_ids: missing.clone(), filters: &[], ..query };
                 volumes::describe(db, &by_id)?.0

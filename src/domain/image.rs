@@ -1,5 +1,7 @@
 //! The AMI: its fields, its states, and the rules on names and attributes.
 
+use std::borrow::Cow;
+
 use super::lifecycle::ImageState;
 use serde::{Deserialize, Serialize};
 
@@ -234,12 +236,12 @@ pub fn check_enum(name: &str, value: &str, allowed: &[&str]) -> Result<()> {
 
 /// The protection as DescribeImages shows it at `now`: while the cooldown after disabling
 /// runs, `disabled after <time>`, as EC2 words it.
-pub fn protection_shown(image: &Image, now: i64) -> String {
+pub fn protection_shown(image: &Image, now: i64) -> Cow<'_, str> {
     match image.protected_until {
         Some(until) if until > now && image.deregistration_protection == "disabled" => {
-            format!("disabled after {}", crate::domain::clock::iso(until))
+            Cow::Owned(format!("disabled after {}", crate::domain::clock::iso(until)))
         }
-        _ => image.deregistration_protection.clone(),
+        _ => Cow::Borrowed(&image.deregistration_protection),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The one filter engine of every Describe call: EC2 filters become SQL conditions, so
 //! that filtering happens in indexed queries rather than over rows loaded into memory.
 
+use std::sync::Arc;
+
 use crate::store::sql::Sql;
 
 use crate::domain::filter::{Filter, Pattern, MAX_FILTER_VALUES};
@@ -67,7 +69,7 @@ impl FilterSpec {
             if let Some(key) = filter.name.strip_prefix("tag:") {
                 qb.push("exists (select 1 from tag ft where ft.account_id = ");
                 qb.push_bind(account);
-                qb.push(format!(" and ft.resource_id = {} and ft.key = ", self.id_column));
+                qb.push(&format!(" and ft.resource_id = {} and ft.key = ", self.id_column));
                 qb.push_bind(key);
                 qb.push(" and ");
                 push_any_match(qb, "ft.value", &filter.values);
@@ -75,13 +77,13 @@ impl FilterSpec {
             } else if filter.name == "tag-value" {
                 qb.push("exists (select 1 from tag ft where ft.account_id = ");
                 qb.push_bind(account);
-                qb.push(format!(" and ft.resource_id = {} and ", self.id_column));
+                qb.push(&format!(" and ft.resource_id = {} and ", self.id_column));
                 push_any_match(qb, "ft.value", &filter.values);
                 qb.push(")");
             } else if filter.name == "tag-key" {
                 qb.push("exists (select 1 from tag ft where ft.account_id = ");
                 qb.push_bind(account);
-                qb.push(format!(" and ft.resource_id = {} and ", self.id_column));
+                qb.push(&format!(" and ft.resource_id = {} and ", self.id_column));
                 push_any_match(qb, "ft.key", &filter.values);
                 qb.push(")");
             } else {
@@ -92,7 +94,7 @@ impl FilterSpec {
                         push_any_match(qb, &expr, &filter.values)
                     }
                     Target::Any { from, expr } => {
-                        qb.push(format!("exists (select 1 from {from} where "));
+                        qb.push(&format!("exists (select 1 from {from} where "));
                         push_any_match(qb, expr, &filter.values);
                         qb.push(")");
                     }
@@ -156,7 +158,7 @@ fn prefix_upper_bound(prefix: &str) -> Option<String> {
 
 /// `and {column} in (?, ?, ...)` for a non-empty list.
 pub fn push_in(qb: &mut Sql, column: &str, values: &[String]) {
-    qb.push(format!(" and {column} in ("));
+    qb.push(" and ").push(column).push(" in (");
     let mut separated = qb.separated(", ");
     for value in values {
         separated.push_bind(value.as_str());
@@ -176,10 +178,10 @@ impl Page {
     /// whether another page follows).
     pub fn push(&self, qb: &mut Sql, key: &str) {
         if let Some(after) = &self.after {
-            qb.push(format!(" and {key} > "));
+            qb.push(" and ").push(key).push(" > ");
             qb.push_bind(after.as_str());
         }
-        qb.push(format!(" order by {key}"));
+        qb.push(" order by ").push(key);
         if let Some(limit) = self.limit {
             qb.push(" limit ");
             qb.push_bind(limit as i64 + 1);
@@ -188,11 +190,43 @@ impl Page {
 
     /// Trims the extra row; returns the key to continue after, if there is more.
     pub fn finish<T>(&self, rows: &mut Vec<T>, key_of: impl Fn(&T) -> String) -> Option<String> {
-        let limit = self.limit?;
-        if rows.len() <= limit {
-            return None;
+        let (kept, next) = self.cut(rows, key_of);
+        rows.truncate(kept);
+        next
+    }
+
+    /// [`Page::finish`] for rows shared with the read cache: they are not copied.
+    pub fn finish_shared<T>(&self, rows: Arc<Vec<T>>, key_of: impl Fn(&T) -> String) -> (Found<T>, Option<String>) {
+        let (len, next) = self.cut(&rows, key_of);
+        (Found { rows, len }, next)
+    }
+
+    /// How many of `rows` the page keeps, and the key to continue after if more follow.
+    fn cut<T>(&self, rows: &[T], key_of: impl Fn(&T) -> String) -> (usize, Option<String>) {
+        match self.limit {
+            Some(limit) if rows.len() > limit => (limit, rows[..limit].last().map(key_of)),
+            _ => (rows.len(), None),
         }
-        rows.truncate(limit);
-        rows.last().map(key_of)
+    }
+}
+
+/// A page of rows shared with the read cache: the first `len` of `rows`.
+#[derive(Debug)]
+pub struct Found<T> {
+    rows: Arc<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for Found<T> {
+    fn default() -> Self {
+        Found { rows: Arc::default(), len: 0 }
+    }
+}
+
+impl<T> std::ops::Deref for Found<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.rows[..self.len]
     }
 }

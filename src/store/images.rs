@@ -5,7 +5,7 @@ use crate::store::sql::Sql;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::filters::{FilterSpec, Page, Target};
+use super::filters::{FilterSpec, Found, Page, Target};
 use super::reader::Db;
 use super::{Conn, Exec};
 use crate::domain::filter::Filter;
@@ -197,7 +197,7 @@ fn push_visible(qb: &mut Sql, account: &str, few: bool) {
     }
 }
 
-pub fn describe(db: &Db<'_>, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<String>)> {
+pub fn describe(db: &Db<'_>, q: &ImageQuery<'_>) -> Result<(Found<Image>, Option<String>)> {
     // The inner query picks the page by id; only its rows are turned into documents.
     let mut qb = Sql::new("select ");
     qb.push(IMAGE_JSON);
@@ -225,9 +225,8 @@ pub fn describe(db: &Db<'_>, q: &ImageQuery<'_>) -> Result<(Vec<Image>, Option<S
         push_scoped(&mut qb, q)?;
     }
     qb.push(") page join image i on i.image_id = page.page_id order by i.image_id");
-    let mut images: Vec<Image> = db.docs(&qb)?;
-    let next = q.page.finish(&mut images, |i| i.image_id.clone());
-    Ok((images, next))
+    let (found, next) = q.page.finish_shared(db.docs(&qb)?, |i: &Image| i.image_id.clone());
+    Ok((found, next))
 }
 
 /// A way an image reaches a DescribeImages answer driven by grants.
@@ -359,7 +358,7 @@ fn push_owners<'a>(qb: &mut Sql, owners: &'a [Owner]) {
         if n > 0 {
             qb.push(" or ");
         }
-        qb.push(format!("{column} in ("));
+        qb.push(&format!("{column} in ("));
         let mut list = qb.separated(", ");
         for value in values {
             list.push_bind(value);
@@ -376,7 +375,7 @@ pub fn known_ids(db: &Db<'_>, account: &str, region: &str, ids: &[String]) -> Re
     qb.push_bind(region);
     push_visible(&mut qb, account, true);
     super::filters::push_in(&mut qb, "i.image_id", ids);
-    db.texts(&qb)
+    Ok(std::sync::Arc::unwrap_or_clone(db.texts(&qb)?))
 }
 
 /// One image in `region` that `account` may see, deregistered included.

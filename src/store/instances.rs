@@ -5,7 +5,7 @@ use crate::store::sql::Sql;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::filters::{FilterSpec, Page, Target};
+use super::filters::{FilterSpec, Found, Page, Target};
 use super::reader::Db;
 use super::{Conn, Exec};
 use crate::domain::filter::Filter;
@@ -141,7 +141,7 @@ pub struct InstanceQuery<'a> {
     pub page: Page,
 }
 
-pub fn describe(db: &Db<'_>, q: &InstanceQuery<'_>) -> Result<(Vec<Instance>, Option<String>)> {
+pub fn describe(db: &Db<'_>, q: &InstanceQuery<'_>) -> Result<(Found<Instance>, Option<String>)> {
     let mut qb = select_instances(q.account);
     qb.push(" and i.region = ");
     qb.push_bind(q.region);
@@ -152,9 +152,8 @@ pub fn describe(db: &Db<'_>, q: &InstanceQuery<'_>) -> Result<(Vec<Instance>, Op
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "i.instance_id");
-    let mut instances: Vec<Instance> = db.docs(&qb)?;
-    let next = q.page.finish(&mut instances, |i| i.instance_id.clone());
-    Ok((instances, next))
+    let (found, next) = q.page.finish_shared(db.docs(&qb)?, |i: &Instance| i.instance_id.clone());
+    Ok((found, next))
 }
 
 pub async fn find_owned(

@@ -279,7 +279,7 @@ fn push_version_choice(qb: &mut Sql, q: &VersionQuery<'_>) {
     if choices.is_empty() && q.numbers.is_empty() {
         return;
     }
-    qb.push(" and (").push(choices.join(" or "));
+    qb.push(" and (").push(&choices.join(" or "));
     if !q.numbers.is_empty() {
         if !choices.is_empty() {
             qb.push(" or ");

@@ -469,7 +469,7 @@ pub(crate) fn push_tags_doc(qb: &mut sql::Sql, account: &str, id_expr: &str) {
          (select key, value from tag where tag.account_id = ",
     );
     qb.push_bind(account);
-    qb.push(format!(" and tag.resource_id = {id_expr} order by key) t)"));
+    qb.push(&format!(" and tag.resource_id = {id_expr} order by key) t)"));
 }
 
 /// A row whose first column is a JSON document (the describe queries' shape), decoded.

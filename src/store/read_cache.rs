@@ -77,7 +77,7 @@ impl ReadCache {
     }
 
     /// The rows cached for `sql`, or the ticket to store them with once read.
-    pub fn get<T: Clone + Send + Sync + 'static>(&self, sql: &Sql) -> Result<Vec<T>, Option<Ticket>> {
+    pub fn get<T: Send + Sync + 'static>(&self, sql: &Sql) -> Result<Arc<Vec<T>>, Option<Ticket>> {
         if self.budget.load(Ordering::Relaxed) == 0 {
             return Err(None);
         }
@@ -88,8 +88,8 @@ impl ReadCache {
         if entries.generation == ticket.0 {
             if let Some(entry) = entries.by_hash.get(&self.hash::<T>(sql)) {
                 if entry.type_id == TypeId::of::<T>() && entry.sql == *sql {
-                    if let Some(rows) = entry.rows.downcast_ref::<Vec<T>>() {
-                        return Ok(rows.clone());
+                    if let Ok(rows) = entry.rows.clone().downcast::<Vec<T>>() {
+                        return Ok(rows);
                     }
                 }
             }
@@ -98,7 +98,7 @@ impl ReadCache {
     }
 
     /// Keeps `rows`, read for `sql` under `ticket`, if no write ended since and they fit.
-    pub fn put<T: Clone + Send + Sync + 'static>(&self, ticket: Ticket, sql: &Sql, rows: &[T], bytes: usize) {
+    pub fn put<T: Send + Sync + 'static>(&self, ticket: Ticket, sql: &Sql, rows: &Arc<Vec<T>>, bytes: usize) {
         let budget = self.budget.load(Ordering::Relaxed) as usize;
         // One answer may take a quarter of the budget.
         if bytes > budget / 4 {
@@ -116,7 +116,7 @@ impl ReadCache {
             entries.bytes = 0;
             entries.generation = ticket.0;
         }
-        let entry = Entry { type_id: TypeId::of::<T>(), sql: sql.clone(), rows: Arc::new(rows.to_vec()), bytes };
+        let entry = Entry { type_id: TypeId::of::<T>(), sql: sql.clone(), rows: rows.clone(), bytes };
         entries.bytes += bytes;
         if let Some(replaced) = entries.by_hash.insert(hash, entry) {
             entries.bytes -= replaced.bytes;
@@ -135,7 +135,11 @@ mod tests {
     }
 
     fn cached(cache: &ReadCache, sql: &Sql) -> Option<Vec<String>> {
-        cache.get::<String>(sql).ok()
+        cache.get::<String>(sql).ok().map(|rows| rows.to_vec())
+    }
+
+    fn rows(texts: &[&str]) -> Arc<Vec<String>> {
+        Arc::new(texts.iter().map(|t| t.to_string()).collect())
     }
 
     #[test]
@@ -143,7 +147,7 @@ mod tests {
         let cache = ReadCache::new(1 << 20);
         let sql = statement("ami-1");
         let Err(Some(ticket)) = cache.get::<String>(&sql) else { panic!("empty cache hit") };
-        cache.put(ticket, &sql, &["one".to_string()], 3);
+        cache.put(ticket, &sql, &rows(&["one"]), 3);
         assert_eq!(cached(&cache, &sql), Some(vec!["one".to_string()]));
         assert_eq!(cached(&cache, &statement("ami-2")), None, "another value is another statement");
         cache.invalidate();
@@ -156,7 +160,7 @@ mod tests {
         let sql = statement("ami-1");
         let Err(Some(ticket)) = cache.get::<String>(&sql) else { panic!() };
         cache.invalidate(); // a write ended while the statement ran
-        cache.put(ticket, &sql, &["old".to_string()], 3);
+        cache.put(ticket, &sql, &rows(&["old"]), 3);
         assert_eq!(cached(&cache, &sql), None);
     }
 
@@ -165,7 +169,7 @@ mod tests {
         let cache = ReadCache::new(1 << 20);
         let sql = statement("ami-1");
         let Err(Some(ticket)) = cache.get::<String>(&sql) else { panic!() };
-        cache.put(ticket, &sql, &["one".to_string()], 3);
+        cache.put(ticket, &sql, &rows(&["one"]), 3);
         assert!(cache.get::<u32>(&sql).is_err());
     }
 
@@ -174,12 +178,12 @@ mod tests {
         let cache = ReadCache::new(400);
         let (a, b) = (statement("ami-a"), statement("ami-b"));
         let Err(Some(ticket)) = cache.get::<String>(&a) else { panic!() };
-        cache.put(ticket, &a, &["x".to_string()], 101); // over a quarter of 400
+        cache.put(ticket, &a, &rows(&["x"]), 101); // over a quarter of 400
         assert_eq!(cached(&cache, &a), None);
         for _ in 0..4 {
-            cache.put(ticket, &a, &["a".to_string()], 100);
+            cache.put(ticket, &a, &rows(&["a"]), 100);
         }
-        cache.put(ticket, &b, &["b".to_string()], 100);
+        cache.put(ticket, &b, &rows(&["b"]), 100);
         assert!(cached(&cache, &a).is_some() && cached(&cache, &b).is_some());
         cache.set_budget(0);
         assert!(matches!(cache.get::<String>(&a), Err(None)));

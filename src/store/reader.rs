@@ -94,12 +94,13 @@ impl Db<'_> {
         Ok(out)
     }
 
-    /// Runs `sql` through the cache; `map` answers each row and its size in bytes.
-    fn cached<T: Clone + Send + Sync + 'static>(
+    /// Runs `sql` through the cache; `map` answers each row and its size in bytes. The
+    /// rows are shared with the cache: a hit copies nothing.
+    fn cached<T: Send + Sync + 'static>(
         &self,
         sql: &Sql,
         mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<(T, usize)>,
-    ) -> Result<Vec<T>> {
+    ) -> Result<Arc<Vec<T>>> {
         let ticket = match self.reader.cache.get::<T>(sql) {
             Ok(rows) => return Ok(rows),
             Err(ticket) => ticket,
@@ -110,6 +111,7 @@ impl Db<'_> {
             bytes += size;
             Ok(value)
         })?;
+        let rows = Arc::new(rows);
         if let Some(ticket) = ticket {
             self.reader.cache.put(ticket, sql, &rows, bytes);
         }
@@ -117,7 +119,7 @@ impl Db<'_> {
     }
 
     /// Each row's first column, a JSON document, decoded (the shape of the describe queries).
-    pub fn docs<T: DeserializeOwned + Clone + Send + Sync + 'static>(&self, sql: &Sql) -> Result<Vec<T>> {
+    pub fn docs<T: DeserializeOwned + Send + Sync + 'static>(&self, sql: &Sql) -> Result<Arc<Vec<T>>> {
         self.cached(sql, |row| {
             let doc = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
             let value = serde_json::from_str(doc).map_err(|err| {
@@ -129,7 +131,7 @@ impl Db<'_> {
     }
 
     /// Each row's first column, as text.
-    pub fn texts(&self, sql: &Sql) -> Result<Vec<String>> {
+    pub fn texts(&self, sql: &Sql) -> Result<Arc<Vec<String>>> {
         self.cached(sql, |row| {
             let text: String = row.get(0)?;
             let size = text.len();
@@ -221,7 +223,7 @@ mod tests {
         };
         let (by_reader, _) = store.query(|db| volumes::describe(db, &query)).unwrap();
         assert_eq!(by_sqlx.as_ref(), Some(&volume));
-        assert_eq!(by_reader, vec![volume]);
+        assert_eq!(*by_reader, [volume]);
 
         let by_sqlx =
             snapshots::find_visible(&mut conn, "000000000000", "us-east-1", &snapshot.snapshot_id).await.unwrap();
@@ -233,6 +235,6 @@ mod tests {
         };
         let (by_reader, _) = store.query(|db| snapshots::describe(db, &query)).unwrap();
         assert_eq!(by_sqlx.as_ref(), Some(&snapshot));
-        assert_eq!(by_reader, vec![snapshot]);
+        assert_eq!(*by_reader, [snapshot]);
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::store::sql::Sql;
 
-use super::filters::{FilterSpec, Page, Target};
+use super::filters::{FilterSpec, Found, Page, Target};
 use super::reader::Db;
 use super::{doc, push_tags_doc, Conn, Exec};
 use crate::domain::filter::Filter;
@@ -87,7 +87,7 @@ fn push_visible(qb: &mut Sql, account: &str) {
 const NOT_BLOCKED: &str = "not exists (select 1 from account_setting b where b.account_id = s.account_id \
     and b.region = s.region and b.key = 'snapshot-block-public-access' and b.value = 'block-all-sharing')";
 
-pub fn describe(db: &Db<'_>, q: &SnapshotQuery<'_>) -> Result<(Vec<Snapshot>, Option<String>)> {
+pub fn describe(db: &Db<'_>, q: &SnapshotQuery<'_>) -> Result<(Found<Snapshot>, Option<String>)> {
     let mut qb = Sql::new("select ");
     push_select(&mut qb, q.account);
     qb.push(" from snapshot s where s.region = ");
@@ -125,9 +125,8 @@ pub fn describe(db: &Db<'_>, q: &SnapshotQuery<'_>) -> Result<(Vec<Snapshot>, Op
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "s.snapshot_id");
-    let mut snapshots: Vec<Snapshot> = db.docs(&qb)?;
-    let next = q.page.finish(&mut snapshots, |s| s.snapshot_id.clone());
-    Ok((snapshots, next))
+    let (found, next) = q.page.finish_shared(db.docs(&qb)?, |s: &Snapshot| s.snapshot_id.clone());
+    Ok((found, next))
 }
 
 /// One snapshot in `region` that `account` may see.

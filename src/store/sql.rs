@@ -3,8 +3,6 @@
 //! read path. One builder means one SQL text per query, so the two can never disagree
 //! on what a filter matches.
 
-use std::fmt::{Display, Write};
-
 use sqlx::sqlite::SqliteArguments;
 use sqlx::Sqlite;
 
@@ -73,14 +71,14 @@ pub struct Sql {
 }
 
 impl Sql {
-    pub fn new(text: impl Display) -> Sql {
+    pub fn new(text: &str) -> Sql {
         let mut sql = Sql::default();
         sql.push(text);
         sql
     }
 
-    pub fn push(&mut self, text: impl Display) -> &mut Sql {
-        write!(self.text, "{text}").expect("writing to a String");
+    pub fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
         self
     }
 
@@ -146,7 +144,7 @@ impl Separated<'_> {
         self.first = false;
     }
 
-    pub fn push(&mut self, text: impl Display) -> &mut Self {
+    pub fn push(&mut self, text: &str) -> &mut Self {
         self.separate();
         self.sql.push(text);
         self

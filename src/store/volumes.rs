@@ -2,7 +2,7 @@
 
 use crate::store::sql::Sql;
 
-use super::filters::{FilterSpec, Page, Target};
+use super::filters::{FilterSpec, Found, Page, Target};
 use super::reader::Db;
 use super::{push_tags_doc, Conn, Exec};
 use crate::domain::filter::Filter;
@@ -63,7 +63,7 @@ fn push_select(qb: &mut Sql, account: &str) {
     qb.push(")");
 }
 
-pub fn describe(db: &Db<'_>, q: &VolumeQuery<'_>) -> Result<(Vec<Volume>, Option<String>)> {
+pub fn describe(db: &Db<'_>, q: &VolumeQuery<'_>) -> Result<(Found<Volume>, Option<String>)> {
     let mut qb = Sql::new("select ");
     push_select(&mut qb, q.account);
     qb.push(" from volume v where v.region = ");
@@ -75,9 +75,8 @@ pub fn describe(db: &Db<'_>, q: &VolumeQuery<'_>) -> Result<(Vec<Volume>, Option
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "v.volume_id");
-    let mut volumes: Vec<Volume> = db.docs(&qb)?;
-    let next = q.page.finish(&mut volumes, |v| v.volume_id.clone());
-    Ok((volumes, next))
+    let (found, next) = q.page.finish_shared(db.docs(&qb)?, |v: &Volume| v.volume_id.clone());
+    Ok((found, next))
 }
 
 /// One of `account`'s volumes in `region`.

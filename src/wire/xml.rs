@@ -11,7 +11,7 @@ use std::fmt::Display;
 
 use quick_xml::escape;
 
-use crate::domain::text::is_xml_char;
+use crate::domain::text::{all_bytes, is_xml_char};
 
 pub const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
@@ -27,10 +27,20 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 
 /// Text content, made safe for XML 1.0 and escaped.
 pub fn escape(text: &str) -> Cow<'_, str> {
+    // Almost every value is plain: one pass over its bytes answers it as it is.
+    if all_bytes(text, is_plain_byte) {
+        return Cow::Borrowed(text);
+    }
     match xml_safe(text) {
         Cow::Borrowed(safe) => escape::escape(safe),
         Cow::Owned(safe) => Cow::Owned(escape::escape(&safe).into_owned()),
     }
+}
+
+/// A byte that is written as it is: not markup, not a control character, and not the
+/// first byte of U+FFFE or U+FFFF (0xEF; other characters it starts are checked the slow way).
+fn is_plain_byte(b: u8) -> bool {
+    (b >= 0x20) & (b != b'<') & (b != b'>') & (b != b'&') & (b != b'\'') & (b != b'"') & (b != 0xEF)
 }
 
 #[derive(Debug, Default)]
@@ -201,6 +211,23 @@ mod tests {
             error_body("InvalidAMIID.Malformed", "Invalid id: \"<x>\" (expecting \"ami-...\")", "rid"),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidAMIID.Malformed</Code><Message>Invalid id: &quot;&lt;x&gt;&quot; (expecting &quot;ami-...&quot;)</Message></Error></Errors><RequestID>rid</RequestID></Response>"
         );
+    }
+
+    #[test]
+    fn plain_text_is_answered_as_it_is_and_agrees_with_the_full_escape() {
+        let full = |t: &str| escape::escape(xml_safe(t).as_ref()).into_owned();
+        for text in [
+            "ami-0123456789abcdef0",
+            "caf\u{e9} \u{65e5}\u{672c} \u{1F600}",
+            "\u{FFFD}\u{FFFC}\u{EFFF}",
+            "a'b\"c",
+            "<&>",
+            "\t\n",
+            "x\u{FFFF}",
+        ] {
+            assert_eq!(escape(text), full(text), "{text:?}");
+        }
+        assert!(matches!(escape("ubuntu/images/hvm-ssd 22.04"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub async fn describe_addresses(conn: &mut Conn, q: &AddressQuery<'_>) -> Result
         (false, false) => {
             qb.push(" and (1 = 0");
             for (column, values) in [("a.allocation_id", q.allocation_ids), ("a.public_ip", q.public_ips)] {
-                qb.push(format!(" or {column} in ("));
+                qb.push(&format!(" or {column} in ("));
                 let mut separated = qb.separated(", ");
                 for value in values {
                     separated.push_bind(value.as_str());

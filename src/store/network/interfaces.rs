@@ -66,7 +66,7 @@ pub static INTERFACE_FILTERS: FilterSpec = FilterSpec {
 };
 
 fn select_interfaces<'a>(account: &'a str, region: &'a str) -> Sql {
-    let mut qb = Sql::new(format!(
+    let mut qb = Sql::new(&format!(
         "select n.network_interface_id, n.account_id, n.region, n.subnet_id, n.vpc_id, n.availability_zone, \
          n.private_ip_address, n.mac_address, n.description, n.interface_type, n.source_dest_check, {}, \
          n.attachment_id, n.instance_id, n.device_index, n.attach_time, n.delete_on_termination, \

@@ -94,7 +94,7 @@ pub async fn exists_owned(conn: &mut impl Exec, account: &str, region: &str, kin
         return Ok(id == network::dhcp_options_id(account, region));
     }
     let Some((table, column)) = table_of(kind) else { return Ok(false) };
-    let mut qb = Sql::new(format!("select '1' from {table} where {column} = "));
+    let mut qb = Sql::new(&format!("select '1' from {table} where {column} = "));
     qb.push_bind(id).push(" and account_id = ").push_bind(account).push(" and region = ").push_bind(region);
     Ok(!conn.texts(&qb).await?.is_empty())
 }

@@ -304,7 +304,7 @@ async fn fill_tables(conn: &mut Conn, tables: &mut [RouteTable]) -> Result<()> {
         return Ok(());
     }
     let ids: Vec<String> = tables.iter().map(|t| t.route_table_id.clone()).collect();
-    let mut qb = Sql::new(format!(
+    let mut qb = Sql::new(&format!(
         "select rt.route_table_id, rt.destination, rt.gateway_id, {ROUTE_INSTANCE}, {ROUTE_INTERFACE}, rt.origin, \
          {ROUTE_STATE}, r.account_id from route rt join route_table r on r.route_table_id = rt.route_table_id \
          where 1 = 1"

@@ -306,7 +306,7 @@ pub async fn delete_rules(conn: &mut Conn, rule_ids: &[String]) -> Result<()> {
         return Ok(());
     }
     for table_column in ["security_group_rule where rule_id", "tag where resource_id"] {
-        let mut qb = Sql::new(format!("delete from {table_column} in ("));
+        let mut qb = Sql::new(&format!("delete from {table_column} in ("));
         let mut separated = qb.separated(", ");
         for id in rule_ids {
             separated.push_bind(id.as_str());

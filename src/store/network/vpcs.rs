@@ -117,7 +117,7 @@ fn vpc_from_row(r: &SqliteRow) -> Vpc {
 
 /// `select <subnet columns, free addresses and the caller's tags> from subnet s where …`
 fn select_subnets<'a>(account: &'a str, region: &'a str) -> Sql {
-    let mut qb = Sql::new(format!(
+    let mut qb = Sql::new(&format!(
         "select s.subnet_id, s.account_id, s.region, s.vpc_id, s.cidr_block, s.ipv6_cidr_block, s.ipv6_association_id, \
          s.availability_zone, s.availability_zone_id, s.default_for_az, s.map_public_ip_on_launch, \
          s.assign_ipv6_address_on_creation, s.state, s.enable_dns64, s.ipv6_native, s.hostname_type, s.dns_a_record, \

@@ -1,10 +1,11 @@
 //! The `Image` shape (DescribeImages), the block-device mappings images and instances
 //! share, and the answers of DescribeImageAttribute and DeregisterImage.
 
-use crate::domain::image::{BlockDeviceMapping, Image, LaunchPermission, ProductCode};
+use crate::domain::image::{protection_shown, BlockDeviceMapping, Image, LaunchPermission, ProductCode};
 use crate::wire::xml::Xml;
 
-pub fn write_image(x: &mut Xml, i: &Image) {
+/// `i` as DescribeImages shows it at `now` (a protection cooldown still running is shown).
+pub fn write_image(x: &mut Xml, i: &Image, now: i64) {
     x.text("imageId", &i.image_id)
         .text("imageLocation", &i.image_location)
         .text("imageState", i.state.as_str())
@@ -38,7 +39,7 @@ pub fn write_image(x: &mut Xml, i: &Image) {
         .opt_text("sourceInstanceId", i.source_instance_id.as_deref())
         .opt_text("sourceImageId", i.source_image_id.as_deref())
         .opt_text("sourceImageRegion", i.source_image_region.as_deref())
-        .text("deregistrationProtection", &i.deregistration_protection)
+        .text("deregistrationProtection", &protection_shown(i, now))
         .opt_text("lastLaunchedTime", i.last_launched_time.as_deref())
         .bool("imageAllowed", true)
         .bool("freeTierEligible", false);
@@ -251,7 +252,7 @@ mod tests {
              <tagSet/><hypervisor>xen</hypervisor><enaSupport>true</enaSupport><deregistrationProtection>disabled</deregistrationProtection>\
              <imageAllowed>true</imageAllowed><freeTierEligible>false</freeTierEligible>"
         );
-        assert_eq!(written(|x| write_image(x, &image())), expected);
+        assert_eq!(written(|x| write_image(x, &image(), 0)), expected);
     }
 
     #[test]
@@ -270,7 +271,7 @@ mod tests {
         i.source_image_id = Some("ami-0fedcba9876543210".into());
         i.source_image_region = Some("us-west-2".into());
         assert_eq!(
-            written(|x| write_image(x, &i)),
+            written(|x| write_image(x, &i, 0)),
             "<imageId>ami-0123456789abcdef0</imageId><imageLocation>123456789012/my-ami</imageLocation><imageState>failed</imageState>\
              <imageOwnerId>123456789012</imageOwnerId><creationDate>2024-05-01T12:00:00.000Z</creationDate><isPublic>false</isPublic>\
              <productCodes><item><productCode>abc123</productCode><type>marketplace</type></item></productCodes>\

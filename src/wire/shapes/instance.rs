@@ -12,11 +12,11 @@ use crate::wire::xml::Xml;
 
 /// A reservation: the instances of one launch. The body of RunInstances, and each
 /// `reservationSet` item of DescribeInstances.
-pub fn write_reservation(x: &mut Xml, owner_id: &str, region: &str, instances: &[Instance]) {
-    x.text("reservationId", instances.first().map(|i| i.reservation_id.as_str()).unwrap_or_default())
+pub fn write_reservation<I: std::borrow::Borrow<Instance>>(x: &mut Xml, owner_id: &str, region: &str, instances: &[I]) {
+    x.text("reservationId", instances.first().map(|i| i.borrow().reservation_id.as_str()).unwrap_or_default())
         .text("ownerId", owner_id)
         .empty("groupSet");
-    x.list("instancesSet", instances, |x, i| write_instance(x, i, region));
+    x.list("instancesSet", instances, |x, i| write_instance(x, i.borrow(), region));
 }
 
 /// One instance. Its public address shows only while it is pending or running (an
