@@ -1,7 +1,7 @@
 //! Instances, and what happens to their volumes when they go.
 
 use crate::domain::lifecycle::InstanceState;
-use crate::store::sql::Sql;
+use crate::store::sql::{Sql, Value};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -295,26 +295,24 @@ pub async fn subnet_maps_public_ip(conn: &mut Conn, instance_id: &str) -> Result
 
 /// What a terminated instance lets go: the volumes marked delete-on-termination are
 /// deleted and the others detached; so are its network interfaces.
-pub async fn release_resources(conn: &mut Conn, instance_id: &str) -> Result<()> {
+pub async fn release_resources(conn: &mut impl Exec, instance_id: &str) -> Result<()> {
     super::network::interfaces::release_instance(conn, instance_id).await?;
-    sqlx::query(
+    let released = [Value::from(instance_id)];
+    let sql = Sql::bound(
         "delete from tag where resource_id in \
          (select volume_id from volume where attached_instance_id = ? and delete_on_termination = 1)",
-    )
-    .bind(instance_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("delete from volume where attached_instance_id = ? and delete_on_termination = 1")
-        .bind(instance_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+        released.clone(),
+    );
+    conn.execute(&sql).await?;
+    let sql =
+        Sql::bound("delete from volume where attached_instance_id = ? and delete_on_termination = 1", released.clone());
+    conn.execute(&sql).await?;
+    let sql = Sql::bound(
         "update volume set state = 'available', attached_instance_id = null, attached_device = null, \
          attachment_state = null, attach_time = null, delete_on_termination = null where attached_instance_id = ?",
-    )
-    .bind(instance_id)
-    .execute(&mut *conn)
-    .await?;
+        released,
+    );
+    conn.execute(&sql).await?;
     Ok(())
 }
 

@@ -1,142 +1,123 @@
 //! State transitions driven by time: `creating → available` volumes, `pending →
 //! completed` snapshots, `pending → available` images; and forced failures for tests.
 
-use sqlx::Row;
-
-use super::Conn;
+use super::{Conn, Exec};
 use crate::domain::lifecycle::{timed_transitions, ImageState, InstanceState, SnapshotState, Timed, VolumeState};
+use crate::store::sql::Sql;
 
-/// Applies every transition due at `now`; returns when the next one is due.
+/// Applies every transition due at `now`; returns when the next one is due. Runs on
+/// either writer: the synchronous one on the request path (see `Store::settle`).
 pub async fn settle(
-    conn: &mut Conn,
+    conn: &mut impl Exec,
     now: i64,
     terminated_retention_ms: i64,
 ) -> Result<Option<i64>, crate::error::Ec2Error> {
     settle_instances(conn, now, terminated_retention_ms).await?;
     for (from, to) in timed_transitions(VolumeState::ALL) {
-        sqlx::query("update volume set state = ?, ready_at = null where state = ? and ready_at <= ?")
-            .bind(to)
-            .bind(from)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+        let sql = Sql::bound(
+            "update volume set state = ?, ready_at = null where state = ? and ready_at <= ?",
+            [to.as_str().into(), from.as_str().into(), now.into()],
+        );
+        conn.execute(&sql).await?;
     }
     // Uploads that saw no block and no completion within their timeout fail, and give
     // up their blocks (the sweep reclaims the files).
-    sqlx::query(
+    let sql = Sql::bound(
         "delete from block_map where owner_id in (select snapshot_id from snapshot where upload_deadline <= ?)",
-    )
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+        [now.into()],
+    );
+    conn.execute(&sql).await?;
+    let sql = Sql::bound(
         "update snapshot set state = ?, upload_deadline = null, upload_progress = null, \
            state_message = 'The snapshot was not completed within its timeout.' where upload_deadline <= ?",
-    )
-    .bind(SnapshotState::Error)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+        [SnapshotState::Error.as_str().into(), now.into()],
+    );
+    conn.execute(&sql).await?;
     for (from, to) in timed_transitions(SnapshotState::ALL) {
-        sqlx::query(
+        let sql = Sql::bound(
             "update snapshot set state = ?, completion_time = ready_at, ready_at = null \
              where state = ? and ready_at <= ?",
-        )
-        .bind(to)
-        .bind(from)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+            [to.as_str().into(), from.as_str().into(), now.into()],
+        );
+        conn.execute(&sql).await?;
     }
     // An image is ready once its time has come and none of its snapshots is still pending.
     for (from, to) in timed_transitions(ImageState::ALL) {
-        sqlx::query(
+        let sql = Sql::bound(
             "update image set state = ?, ready_at = null \
              where state = ? and ready_at <= ? and not exists ( \
                select 1 from image_snapshot s join snapshot p on p.snapshot_id = s.snapshot_id \
                where s.image_id = image.image_id and p.state = ?)",
-        )
-        .bind(to)
-        .bind(from)
-        .bind(now)
-        .bind(SnapshotState::Pending)
-        .execute(&mut *conn)
-        .await?;
+            [to.as_str().into(), from.as_str().into(), now.into(), SnapshotState::Pending.as_str().into()],
+        );
+        conn.execute(&sql).await?;
     }
     // An image whose snapshot failed fails too.
-    sqlx::query(
+    let sql = Sql::bound(
         "update image set state = ?, ready_at = null, state_reason_code = 'Server.InternalError', \
            state_reason_message = 'Snapshot creation failed' \
          where state = ? and exists ( \
            select 1 from image_snapshot s join snapshot p on p.snapshot_id = s.snapshot_id \
            where s.image_id = image.image_id and p.state = ?)",
-    )
-    .bind(ImageState::Failed)
-    .bind(ImageState::Pending)
-    .bind(SnapshotState::Error)
-    .execute(&mut *conn)
-    .await?;
-    Ok(next_due(conn, terminated_retention_ms).await?)
+        [ImageState::Failed.as_str().into(), ImageState::Pending.as_str().into(), SnapshotState::Error.as_str().into()],
+    );
+    conn.execute(&sql).await?;
+    next_due(conn, terminated_retention_ms).await
 }
 
 /// `pending → running`, `stopping → stopped`, `shutting-down → terminated` (releasing
 /// volumes); terminated instances vanish once their retention is over.
-async fn settle_instances(conn: &mut Conn, now: i64, terminated_retention_ms: i64) -> crate::error::Result<()> {
-    let due: Vec<(String, InstanceState)> =
-        sqlx::query_as("select instance_id, state from instance where ready_at is not null and ready_at <= ?")
-            .bind(now)
-            .fetch_all(&mut *conn)
-            .await?;
+async fn settle_instances(conn: &mut impl Exec, now: i64, terminated_retention_ms: i64) -> crate::error::Result<()> {
+    let sql = Sql::bound(
+        "select json_array(instance_id, state) from instance where ready_at is not null and ready_at <= ?",
+        [now.into()],
+    );
+    let due: Vec<(String, InstanceState)> = conn.docs(&sql).await?;
     for (instance_id, current) in due {
         let Some(next) = current.settles_to() else { continue };
         let terminated = next == InstanceState::Terminated;
-        sqlx::query(
+        let sql = Sql::bound(
             "update instance set state = ?, ready_at = null, \
              terminated_at = case when ? then ? else terminated_at end where instance_id = ?",
-        )
-        .bind(next)
-        .bind(terminated)
-        .bind(now)
-        .bind(&instance_id)
-        .execute(&mut *conn)
-        .await?;
+            [next.as_str().into(), terminated.into(), now.into(), instance_id.as_str().into()],
+        );
+        conn.execute(&sql).await?;
         if terminated {
             super::instances::release_resources(conn, &instance_id).await?;
         }
     }
-    sqlx::query(
+    let gone = now - terminated_retention_ms;
+    let terminated = InstanceState::Terminated.as_str();
+    let sql = Sql::bound(
         "delete from tag where resource_id in (select instance_id from instance where state = ? and terminated_at <= ?)",
-    )
-    .bind(InstanceState::Terminated)
-    .bind(now - terminated_retention_ms)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("delete from instance where state = ? and terminated_at <= ?")
-        .bind(InstanceState::Terminated)
-        .bind(now - terminated_retention_ms)
-        .execute(&mut *conn)
-        .await?;
+        [terminated.into(), gone.into()],
+    );
+    conn.execute(&sql).await?;
+    let sql =
+        Sql::bound("delete from instance where state = ? and terminated_at <= ?", [terminated.into(), gone.into()]);
+    conn.execute(&sql).await?;
     Ok(())
 }
 
-async fn next_due(conn: &mut Conn, terminated_retention_ms: i64) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query(
-        "select min(t) from ( \
+async fn next_due(conn: &mut impl Exec, terminated_retention_ms: i64) -> crate::error::Result<Option<i64>> {
+    let sql = Sql::bound(
+        "select cast(min(t) as text) from ( \
            select min(ready_at) as t from volume where state = ? \
            union all select min(ready_at) from snapshot where state = ? \
            union all select min(upload_deadline) from snapshot where upload_deadline is not null \
            union all select min(ready_at) from image where state = ? \
            union all select min(ready_at) from instance where ready_at is not null \
            union all select min(terminated_at) + ? from instance where state = ?)",
-    )
-    .bind(VolumeState::Creating)
-    .bind(SnapshotState::Pending)
-    .bind(ImageState::Pending)
-    .bind(terminated_retention_ms)
-    .bind(InstanceState::Terminated)
-    .fetch_one(&mut *conn)
-    .await?;
-    row.try_get::<Option<i64>, _>(0)
+        [
+            VolumeState::Creating.as_str().into(),
+            SnapshotState::Pending.as_str().into(),
+            ImageState::Pending.as_str().into(),
+            terminated_retention_ms.into(),
+            InstanceState::Terminated.as_str().into(),
+        ],
+    );
+    let due = conn.texts(&sql).await?.pop().flatten();
+    Ok(due.and_then(|t| t.parse().ok()))
 }
 
 /// Forces a pending image, snapshot or volume into its failure state. Returns whether

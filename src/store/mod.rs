@@ -349,10 +349,18 @@ impl Store {
         if self.next_transition.load(Ordering::SeqCst) > now {
             return Ok(());
         }
-        let mut tx = self.write().await?;
+        // On the synchronous writer: after every RegisterImage or CreateSnapshot the next
+        // request settles, and a dozen statements through sqlx's worker would cost more
+        // than the write that scheduled them.
+        let mut tx = self.write_now().await?;
         let next = lifecycle::settle(&mut tx, now, terminated_retention_ms).await?;
-        tx.commit().await?;
+        // Set while the writer is still held: a write that schedules a transition after
+        // this commit lowers it again (set after the commit, it could overwrite theirs).
         self.next_transition.store(next.unwrap_or(i64::MAX), Ordering::SeqCst);
+        if let Err(err) = tx.commit() {
+            self.next_transition.store(0, Ordering::SeqCst);
+            return Err(err.into());
+        }
         Ok(())
     }
 

@@ -82,6 +82,19 @@ impl Sql {
         self
     }
 
+    /// A fixed statement: `text` with its `?` placeholders bound to `values`, in order.
+    pub fn bound(text: &str, values: impl IntoIterator<Item = Value>) -> Sql {
+        let mut sql = Sql::default();
+        let mut parts = text.split('?');
+        sql.push(parts.next().unwrap_or_default());
+        let mut values = values.into_iter();
+        for part in parts {
+            sql.push_bind(values.next().expect("a value for every placeholder"));
+            sql.push(part);
+        }
+        sql
+    }
+
     pub fn push_bind(&mut self, value: impl Into<Value>) -> &mut Sql {
         self.text.push('?');
         self.values.push(value.into());
@@ -182,5 +195,15 @@ mod tests {
         sql.push(")");
         assert_eq!(sql.text(), "select 1 from t where a = ? and b in (?, ?, ?)");
         assert_eq!(sql.values(), &[Value::Text("x".into()), Value::Int(1), Value::Text("y".into()), Value::Null]);
+    }
+
+    #[test]
+    fn a_fixed_statement_binds_each_placeholder_in_turn() {
+        let sql = Sql::bound("update t set a = ? where b = ? and c <= ?", ["x".into(), true.into(), 5i64.into()]);
+        assert_eq!(sql, {
+            let mut built = Sql::new("update t set a = ");
+            built.push_bind("x").push(" where b = ").push_bind(true).push(" and c <= ").push_bind(5i64);
+            built
+        });
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::filter::Filter;
 use crate::domain::network::interface::{InterfaceAttachment, NetworkInterface, PublicAssociation};
 use crate::error::Result;
 use crate::store::filters::{push_in, FilterSpec, Page, Target};
-use crate::store::{parse_tags, push_tags_column, Conn};
+use crate::store::{parse_tags, push_tags_column, Conn, Exec};
 
 /// The public address of an interface: its Elastic IP's, else (on an instance's primary
 /// interface while it runs) the address the instance got at launch.
@@ -289,47 +289,42 @@ pub async fn set_primary_source_dest_check(conn: &mut Conn, instance_id: &str, c
 }
 
 /// Deletes an interface with its tags; an Elastic IP on it stays allocated, unassociated.
-pub async fn delete_interface(conn: &mut Conn, interface_id: &str) -> Result<()> {
+pub async fn delete_interface(conn: &mut impl Exec, interface_id: &str) -> Result<()> {
     disassociate_addresses(conn, "network_interface_id = ?", interface_id).await?;
-    sqlx::query("delete from tag where resource_id = ?").bind(interface_id).execute(&mut *conn).await?;
-    sqlx::query("delete from network_interface where network_interface_id = ?")
-        .bind(interface_id)
-        .execute(&mut *conn)
+    conn.execute(&Sql::bound("delete from tag where resource_id = ?", [interface_id.into()])).await?;
+    conn.execute(&Sql::bound("delete from network_interface where network_interface_id = ?", [interface_id.into()]))
         .await?;
     Ok(())
 }
 
-async fn disassociate_addresses(conn: &mut Conn, condition: &str, value: &str) -> Result<()> {
-    sqlx::query(&format!(
+async fn disassociate_addresses(conn: &mut impl Exec, condition: &str, value: &str) -> Result<()> {
+    let text = format!(
         "update address set association_id = null, instance_id = null, network_interface_id = null, \
          private_ip_address = null where {condition}"
-    ))
-    .bind(value)
-    .execute(&mut *conn)
-    .await?;
+    );
+    conn.execute(&Sql::bound(&text, [value.into()])).await?;
     Ok(())
 }
 
 /// What a terminated instance lets go: interfaces marked delete-on-termination are
 /// deleted (their addresses return to the subnet), the others detached; its Elastic IPs
 /// are disassociated.
-pub async fn release_instance(conn: &mut Conn, instance_id: &str) -> Result<()> {
+pub async fn release_instance(conn: &mut impl Exec, instance_id: &str) -> Result<()> {
     disassociate_addresses(conn, "instance_id = ?", instance_id).await?;
-    let doomed: Vec<String> = sqlx::query_scalar(
-        "select network_interface_id from network_interface where instance_id = ? and delete_on_termination = 1",
-    )
-    .bind(instance_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    for interface_id in doomed {
+    let doomed = conn
+        .texts(&Sql::bound(
+            "select network_interface_id from network_interface where instance_id = ? and delete_on_termination = 1",
+            [instance_id.into()],
+        ))
+        .await?;
+    for interface_id in doomed.into_iter().flatten() {
         delete_interface(conn, &interface_id).await?;
     }
-    sqlx::query(
+    let sql = Sql::bound(
         "update network_interface set attachment_id = null, instance_id = null, device_index = null, \
          attach_time = null where instance_id = ?",
-    )
-    .bind(instance_id)
-    .execute(&mut *conn)
-    .await?;
+        [instance_id.into()],
+    );
+    conn.execute(&sql).await?;
     Ok(())
 }
