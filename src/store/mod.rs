@@ -3,7 +3,8 @@
 //! Writes are serialized by one writer lock, so transactions never race for SQLite's
 //! single write lock. Behind it are two connections: sqlx's ([`Store::write`]) and a
 //! synchronous one for the hot writes ([`Store::write_now`], see [`sync_tx`]); store
-//! functions written against [`exec::Exec`] run on either. Reads that WAL lets run
+//! functions written against [`exec::Exec`] run on either; WAL checkpoints run beside
+//! them ([`checkpointer`]). Reads that WAL lets run
 //! beside it take either the hot path ([`Store::query`]: synchronous connections, see
 //! [`reader`]) or a sqlx pool. An in-memory database is a file in a RAM-backed
 //! temporary directory, deleted when the store is dropped, so that every kind of
@@ -12,6 +13,7 @@
 pub mod blobs;
 pub mod blocks;
 pub mod catalog;
+pub mod checkpointer;
 pub mod dashboard;
 pub mod durability;
 pub mod exec;
@@ -98,6 +100,8 @@ pub struct Store {
     metrics: Arc<Metrics>,
     /// Whether the last write transaction ended without committing.
     writer_unsettled: Arc<AtomicBool>,
+    /// Checkpoints the WAL in the background until the last clone is dropped.
+    checkpointer: Arc<checkpointer::Checkpointer>,
     /// The file of an in-memory store, deleted with the last clone.
     _scratch: Option<Arc<ScratchFile>>,
     /// The database file opened, checked before each write transaction.
@@ -232,6 +236,7 @@ impl Store {
             network_scopes: Default::default(),
             metrics: Default::default(),
             writer_unsettled: Default::default(),
+            checkpointer: Arc::new(checkpointer::Checkpointer::start(options.get_filename().to_path_buf())),
             _scratch: scratch,
             file,
         })
@@ -415,6 +420,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.checkpointer.stop();
         self.reader.close().await;
         if let Some(writers) = self.writer.lock().await.take() {
             drop(writers.sync);
@@ -448,6 +454,7 @@ fn file_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(durability::sqlite_synchronous())
         .foreign_keys(true)
+        .pragma("wal_autocheckpoint", checkpointer::BACKSTOP_PAGES.to_string())
         .busy_timeout(Duration::from_secs(10)))
 }
 

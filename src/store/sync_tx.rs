@@ -35,8 +35,12 @@ pub(super) fn connect(path: &std::path::Path) -> rusqlite::Result<Connection> {
         sqlx::sqlite::SqliteSynchronous::Full => "full",
         _ => "normal",
     };
-    // The settings sqlx gives the other writer (see `file_options`).
-    conn.execute_batch(&format!("pragma foreign_keys = on; pragma synchronous = {synchronous};"))?;
+    // The settings sqlx gives the other writer (see `file_options`); checkpoints are the
+    // background thread's ([`super::checkpointer`]).
+    conn.execute_batch(&format!(
+        "pragma foreign_keys = on; pragma synchronous = {synchronous}; pragma wal_autocheckpoint = {};",
+        super::checkpointer::BACKSTOP_PAGES
+    ))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
