@@ -10,17 +10,12 @@ pub fn is_xml_char(c: char) -> bool {
 
 /// The first character of `value` that XML 1.0 cannot carry.
 pub fn first_non_xml_char(value: &str) -> Option<char> {
-    if all_bytes(value, |b| b >= 0x20 && b != 0xEF) {
+    if value.bytes().all(|b| b >= 0x20 && b != 0xEF) {
         // No control character, and no 0xEF, the first byte of U+FFFE and U+FFFF: every
         // character is one XML carries (checked byte-wise, as almost every value is).
         return None;
     }
     value.chars().find(|c| !is_xml_char(*c))
-}
-
-/// Whether every byte of `text` is `plain` (values are short: a plain loop beats blocks).
-pub fn all_bytes(text: &str, plain: impl Fn(u8) -> bool) -> bool {
-    text.bytes().all(plain)
 }
 
 /// Whether `value` holds a control character (C0, DEL or C1), which no name or key

@@ -11,7 +11,7 @@ use std::fmt::Display;
 
 use quick_xml::escape;
 
-use crate::domain::text::{all_bytes, is_xml_char};
+use crate::domain::text::is_xml_char;
 
 pub const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
@@ -28,7 +28,7 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 /// Text content, made safe for XML 1.0 and escaped.
 pub fn escape(text: &str) -> Cow<'_, str> {
     // Almost every value is plain: one pass over its bytes answers it as it is.
-    if all_bytes(text, is_plain_byte) {
+    if text.bytes().all(is_plain_byte) {
         return Cow::Borrowed(text);
     }
     match xml_safe(text) {
