@@ -1,7 +1,7 @@
 //! Instances, and what happens to their volumes when they go.
 
 use crate::domain::lifecycle::InstanceState;
-use crate::store::sql::{Sql, Value};
+use crate::store::sql::Sql;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -297,20 +297,21 @@ pub async fn subnet_maps_public_ip(conn: &mut Conn, instance_id: &str) -> Result
 /// deleted and the others detached; so are its network interfaces.
 pub async fn release_resources(conn: &mut impl Exec, instance_id: &str) -> Result<()> {
     super::network::interfaces::release_instance(conn, instance_id).await?;
-    let released = [Value::from(instance_id)];
     let sql = Sql::bound(
         "delete from tag where resource_id in \
          (select volume_id from volume where attached_instance_id = ? and delete_on_termination = 1)",
-        released.clone(),
+        [instance_id.into()],
     );
     conn.execute(&sql).await?;
-    let sql =
-        Sql::bound("delete from volume where attached_instance_id = ? and delete_on_termination = 1", released.clone());
+    let sql = Sql::bound(
+        "delete from volume where attached_instance_id = ? and delete_on_termination = 1",
+        [instance_id.into()],
+    );
     conn.execute(&sql).await?;
     let sql = Sql::bound(
         "update volume set state = 'available', attached_instance_id = null, attached_device = null, \
          attachment_state = null, attach_time = null, delete_on_termination = null where attached_instance_id = ?",
-        released,
+        [instance_id.into()],
     );
     conn.execute(&sql).await?;
     Ok(())

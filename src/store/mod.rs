@@ -354,9 +354,9 @@ impl Store {
         if self.next_transition.load(Ordering::SeqCst) > now {
             return Ok(());
         }
-        // On the synchronous writer: after every RegisterImage or CreateSnapshot the next
-        // request settles, and a dozen statements through sqlx's worker would cost more
-        // than the write that scheduled them.
+        // On the synchronous writer: the request that finds a transition due pays for
+        // settling it, and a dozen statements through sqlx's worker would cost more than
+        // that request's own work.
         let mut tx = self.write_now().await?;
         let next = lifecycle::settle(&mut tx, now, terminated_retention_ms).await?;
         // Set while the writer is still held: a write that schedules a transition after
