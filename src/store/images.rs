@@ -225,8 +225,9 @@ pub fn describe(db: &Db<'_>, q: &ImageQuery<'_>) -> Result<(Found<Image>, Option
         qb.push(" from (select i.rowid as page_row from image i where 1");
         push_scoped(&mut qb, q)?;
     }
-    qb.push(") page join image i on i.rowid = page.page_row order by i.image_id");
-    let (found, next) = q.page.finish_shared(db.docs(&qb)?, |i: &Image| i.image_id.clone());
+    qb.push(") page join image i on i.rowid = page.page_row");
+    let rows = db.docs_sorted(&qb, |i: &Image| &i.image_id)?;
+    let (found, next) = q.page.finish_shared(rows, |i: &Image| i.image_id.clone());
     Ok((found, next))
 }
 

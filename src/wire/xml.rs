@@ -140,10 +140,16 @@ impl Xml {
             return self.empty(tag);
         }
         self.open(tag);
-        for item in items {
+        for (n, item) in items.iter().enumerate() {
+            let start = self.buf.len();
             self.open("item");
             each(self, item);
             self.close("item");
+            if n == 0 {
+                // The first item foretells the size of the rest: a long list grows the
+                // buffer once instead of copying it at every doubling.
+                self.buf.reserve((self.buf.len() - start) * (items.len() - 1));
+            }
         }
         self.close(tag)
     }
