@@ -1,7 +1,7 @@
 //! The accounts file: access keys map to accounts, organization and OU grants are
 //! honoured, and opt-in regions an account has not enabled refuse its calls.
 
-use ec2lite_test_support::{ec2, temp_dir, HttpResponse, Server};
+use ec2lite_test_support::{ec2, HttpResponse, Server};
 
 const ACCOUNTS: &str = r#"{
   "organizations": [{ "id": "o-abcdefghij", "management_account": "111111111111",
@@ -14,9 +14,7 @@ const ACCOUNTS: &str = r#"{
   ] }"#;
 
 fn server() -> Server {
-    let file = temp_dir("accounts").join("accounts.json");
-    std::fs::write(&file, ACCOUNTS).unwrap();
-    Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &["--accounts", file.to_str().unwrap(), "--no-catalog"])
+    Server::start_with_accounts(env!("CARGO_BIN_EXE_ec2lite").as_ref(), ACCOUNTS, &["--no-catalog"])
 }
 
 fn owner_image(s: &Server) -> String {

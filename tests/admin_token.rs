@@ -2,17 +2,15 @@
 //! `--admin-token`; with it, mutations and reads (metrics, subscriptions, the dashboard's
 //! data) served only to callers presenting the token; health and the page always open.
 
-use ec2lite_test_support::{http, temp_dir, HttpResponse, Server};
+use ec2lite_test_support::{http, HttpResponse, Server};
 
 const ACCOUNTS: &str = r#"{"accounts":[{"id":"111111111111",
   "access_keys":[{"access_key_id":"AKIAEC2LITETEST","secret_access_key":"right-secret"}]}]}"#;
 
 fn server(extra: &[&str]) -> Server {
-    let file = temp_dir("admin").join("accounts.json");
-    std::fs::write(&file, ACCOUNTS).unwrap();
-    let mut args = vec!["--accounts", file.to_str().unwrap(), "--verify-signatures", "--no-catalog"];
+    let mut args = vec!["--verify-signatures", "--no-catalog"];
     args.extend_from_slice(extra);
-    Server::start(env!("CARGO_BIN_EXE_ec2lite").as_ref(), &args)
+    Server::start_with_accounts(env!("CARGO_BIN_EXE_ec2lite").as_ref(), ACCOUNTS, &args)
 }
 
 const MUTATIONS: [(&str, &str); 6] = [

@@ -8,17 +8,16 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings};
 use aws_sigv4::sign::v4;
-use ec2lite_test_support::{http, temp_dir, HttpResponse, Server};
+use ec2lite_test_support::{http, HttpResponse, Server};
 
 const ACCOUNTS: &str = r#"{"accounts":[{"id":"111111111111",
   "access_keys":[{"access_key_id":"AKIAEC2LITETEST","secret_access_key":"right-secret"}]}]}"#;
 
 fn server() -> Server {
-    let file = temp_dir("presigned").join("accounts.json");
-    std::fs::write(&file, ACCOUNTS).unwrap();
-    Server::start(
+    Server::start_with_accounts(
         env!("CARGO_BIN_EXE_ec2lite").as_ref(),
-        &["--accounts", file.to_str().unwrap(), "--verify-signatures", "--no-catalog"],
+        ACCOUNTS,
+        &["--verify-signatures", "--no-catalog"],
     )
 }
 

@@ -9,6 +9,7 @@ use clap::Parser;
 use tower::ServiceExt;
 
 use ec2lite::config::Config;
+use ec2lite_test_support::TempDir;
 
 struct Answer {
     status: StatusCode,
@@ -29,13 +30,13 @@ impl Answer {
     }
 }
 
-/// A router over a fresh database file of its own.
-async fn router(extra: &[&str]) -> Router {
-    let dir = std::env::temp_dir().join(format!("ec2lite-router-{}", uuid::Uuid::new_v4()));
-    let dir = dir.to_str().unwrap().to_string();
-    let mut args = vec!["ec2lite", "--data-dir", &dir];
+/// A router over a fresh database file of its own, in a directory removed when dropped.
+async fn router(extra: &[&str]) -> (Router, TempDir) {
+    let dir = TempDir::new("router");
+    let mut args = vec!["ec2lite", "--data-dir", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
-    ec2lite::runtime::in_process(&Config::parse_from(args)).await.unwrap()
+    let router = ec2lite::runtime::in_process(&Config::parse_from(args)).await.unwrap();
+    (router, dir)
 }
 
 /// A form POST signed (scope only) as `access_key` in us-east-1.
@@ -61,7 +62,7 @@ async fn send(router: &Router, request: Request<Body>) -> Answer {
 
 #[tokio::test]
 async fn action_table_refuses_missing_unknown_and_unimplemented_actions() {
-    let r = router(&[]).await;
+    let (r, _dir) = router(&[]).await;
     post(&r, "test", "Version=2016-11-15").await.assert_error(400, "MissingAction");
     post(&r, "test", "Action=FrobnicateImages&Version=2016-11-15").await.assert_error(400, "InvalidAction");
     let unsupported = post(&r, "test", "Action=CreateFleet&Version=2016-11-15").await;
@@ -71,7 +72,7 @@ async fn action_table_refuses_missing_unknown_and_unimplemented_actions() {
 
 #[tokio::test]
 async fn get_and_post_reach_the_same_operation() {
-    let r = router(&[]).await;
+    let (r, _dir) = router(&[]).await;
     let by_get =
         send(&r, Request::get("/?Action=DescribeRegions&Version=2016-11-15").body(Body::empty()).unwrap()).await;
     let by_post = post(&r, "test", "Action=DescribeRegions&Version=2016-11-15").await;
@@ -82,7 +83,7 @@ async fn get_and_post_reach_the_same_operation() {
 
 #[tokio::test]
 async fn input_errors_come_before_the_store_and_dry_run_stops_a_valid_call() {
-    let r = router(&[]).await;
+    let (r, _dir) = router(&[]).await;
     post(&r, "test", "Action=DescribeImages&ImageId.1=bogus").await.assert_error(400, "InvalidAMIID.Malformed");
     post(&r, "test", "Action=RegisterImage").await.assert_error(400, "MissingParameter");
     post(&r, "test", "Action=DescribeImages&DryRun=maybe").await.assert_error(400, "InvalidParameterValue");
@@ -91,7 +92,7 @@ async fn input_errors_come_before_the_store_and_dry_run_stops_a_valid_call() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused_in_each_front_protocol() {
-    let r = router(&[]).await;
+    let (r, _dir) = router(&[]).await;
     let huge = format!("Action=DescribeImages&Description={}", "a".repeat(3 * 1024 * 1024));
     post(&r, "test", &huge).await.assert_error(413, "RequestEntityTooLarge");
     let block = Request::put("/snapshots/snap-0123456789abcdef0/blocks/0")
@@ -105,7 +106,7 @@ async fn oversized_bodies_are_refused_in_each_front_protocol() {
 
 #[tokio::test]
 async fn launching_an_unshared_image_of_another_account_is_an_auth_failure() {
-    let r = router(&[]).await;
+    let (r, _dir) = router(&[]).await;
     let owner = "111111111111";
     let volume = post(&r, owner, "Action=CreateVolume&AvailabilityZone=us-east-1a&Size=8").await;
     let volume_id = volume.element("volumeId").unwrap().to_string();

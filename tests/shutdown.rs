@@ -7,13 +7,14 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ec2lite_test_support::temp_dir;
+use ec2lite_test_support::TempDir;
 
-/// Starts the binary; returns it and its `host:port`.
-fn start(grace_secs: &str) -> (Child, String) {
+/// Starts the binary; returns it, its `host:port` and its data directory.
+fn start(grace_secs: &str) -> (Child, String, TempDir) {
+    let dir = TempDir::new("shutdown");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ec2lite"))
         .args(["--listen", "127.0.0.1:0", "--no-catalog", "--shutdown-grace-secs", grace_secs, "--data-dir"])
-        .arg(temp_dir("shutdown"))
+        .arg(&dir)
         .env("EC2LITE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -22,7 +23,7 @@ fn start(grace_secs: &str) -> (Child, String) {
     let mut banner = String::new();
     BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut banner).unwrap();
     let address = banner.trim().rsplit("http://").next().unwrap().to_string();
-    (child, address)
+    (child, address, dir)
 }
 
 fn terminate(child: &Child) {
@@ -60,7 +61,7 @@ fn half_sent(address: &str, body: &str) -> TcpStream {
 
 #[test]
 fn sigterm_finishes_the_request_in_flight_then_exits_0() {
-    let (mut child, address) = start("30");
+    let (mut child, address, _dir) = start("30");
     let body = "Action=CreateVolume&AvailabilityZone=us-east-1a&Size=1";
     let mut in_flight = half_sent(&address, body);
     terminate(&child);
@@ -77,7 +78,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
 
 #[test]
 fn a_stalled_client_holds_up_shutdown_only_for_the_grace_period() {
-    let (mut child, address) = start("1");
+    let (mut child, address, _dir) = start("1");
     let _stalled = half_sent(&address, "Action=DescribeRegions&Version=2016-11-15");
     terminate(&child);
     let (code, took) = exit_within(&mut child, Duration::from_secs(10));

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ec2lite_test_support::{ec2, temp_dir, Server, Tmpfs};
+use ec2lite_test_support::{ec2, Server, TempDir, Tmpfs};
 
 /// Runs the binary on `data_dir` and returns its exit code and stderr; fails if it is
 /// still running after 20 s (it started serving).
@@ -32,7 +32,7 @@ fn start_on(data_dir: &std::path::Path) -> (i32, String) {
 
 #[test]
 fn a_file_of_garbage_stops_start_up_with_its_name() {
-    let dir = temp_dir("garbage");
+    let dir = TempDir::new("garbage");
     let db = dir.join("ec2lite.db");
     let garbage: Vec<u8> = (0..64 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     std::fs::write(&db, &garbage).unwrap();

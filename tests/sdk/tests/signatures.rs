@@ -6,7 +6,7 @@ use ec2lite_sdk_tests::{code, Server};
 
 #[tokio::test]
 async fn sdk_signed_requests_are_verified() {
-    let dir = ec2lite_test_support::temp_dir("sdk-accounts");
+    let dir = ec2lite_test_support::TempDir::new("sdk-accounts");
     let file = dir.join("accounts.json");
     std::fs::write(
         &file,

@@ -33,6 +33,36 @@ pub fn temp_dir(label: &str) -> PathBuf {
     dir
 }
 
+/// A [`temp_dir`] removed with everything in it when dropped: test runs leave no
+/// litter in the system temp dir.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        TempDir(temp_dir(label))
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub struct Server {
     binary: PathBuf,
     child: Option<Child>,
@@ -58,6 +88,17 @@ impl Server {
         };
         server.spawn();
         server
+    }
+
+    /// Starts `binary` with `--accounts` naming a file of `accounts_json` kept in the
+    /// server's data directory (so removed with it), then `args`.
+    pub fn start_with_accounts(binary: &Path, accounts_json: &str, args: &[&str]) -> Server {
+        let data_dir = temp_dir("data");
+        let file = data_dir.join("accounts.json");
+        std::fs::write(&file, accounts_json).expect("writing the accounts file");
+        let mut all = vec!["--accounts", file.to_str().expect("a UTF-8 temp path")];
+        all.extend_from_slice(args);
+        Server::start_in(binary, data_dir, &all)
     }
 
     /// Starts the binary found by [`locate_binary`].
@@ -273,5 +314,6 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
