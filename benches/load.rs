@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{ceiling, element, measure, percentile, rss_kib, Connection, Rate, CONNECTIONS};
+use common::{ceiling, element, measure, memory, percentile, Connection, Rate, CONNECTIONS};
 use ec2lite_test_support::{form, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ec2lite");
@@ -146,7 +146,7 @@ async fn load() {
     let snapshot_id: &'static str = Box::leak(element(&snapshot, "snapshotId").to_string().into_boxed_str());
     c.post(&form(&[("Action", "DescribeSnapshots"), ("Owner.1", "self")])).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    println!("idle memory after start and first requests: {:.1} MiB RSS", rss_kib(pid) as f64 / 1024.0);
+    println!("idle memory after start and first requests: {}", memory(pid));
 
     // Durable writes.
     register_images("RegisterImage, durable, unique names (fresh database)", &address, ceiling, snapshot_id).await;
@@ -294,7 +294,7 @@ async fn load() {
         instance_ids.clone(),
     )
     .await;
-    println!("memory after the load: {:.1} MiB RSS", rss_kib(pid) as f64 / 1024.0);
+    println!("memory after the load: {}", memory(pid));
 
     // The by-id reads again with the read cache off: every answer read from SQLite, as
     // the first answer to a statement is (and every answer of a shared database file).

@@ -135,17 +135,6 @@ fn throughput(
     );
 }
 
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
 /// Start-up on the seeded database: spawn to the first answer, median of 5.
 fn cold_start(dir: &std::path::Path) {
     let mut samples = Vec::new();
@@ -232,7 +221,7 @@ fn main() {
         samples[samples.len() / 2].as_secs_f64() * 1e3,
         samples.last().unwrap().as_secs_f64() * 1e3
     );
-    println!("memory with 1,000,000 images, after the runs: {:.1} MiB RSS", rss_mib(child.id()));
+    println!("memory with 1,000,000 images, after the runs: {}", common::memory(child.id()));
     let _ = child.kill();
     let _ = child.wait();
 

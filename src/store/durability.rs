@@ -60,7 +60,7 @@ pub async fn synchronous(conn: &mut Conn) -> Result<i64, sqlx::Error> {
 pub fn quick_check(store: &super::Store) -> crate::error::Result<Vec<String>> {
     // Not through the cache: the point is to read the pages again.
     let check = super::sql::Sql::new("pragma quick_check(20)");
-    let rows = store.query(|db| db.rows(&check, |row| Ok(row.get::<_, String>(0)?)))?;
+    let rows = store.query(|db| db.rows_unmapped(&check, |row| Ok(row.get::<_, String>(0)?)))?;
     Ok(if rows == ["ok"] { Vec::new() } else { rows })
 }
 

@@ -100,6 +100,17 @@ impl Db<'_> {
         Ok(out)
     }
 
+    /// [`Self::rows`] with the file unmapped for the statement: one that reads every page
+    /// (`quick_check`) would otherwise leave the whole file mapped into this process's
+    /// resident memory.
+    pub fn rows_unmapped<T>(&self, sql: &Sql, map: impl FnMut(&rusqlite::Row<'_>) -> Result<T>) -> Result<Vec<T>> {
+        let conn = self.conn()?;
+        conn.pragma_update(None, "mmap_size", 0)?;
+        let rows = self.rows(sql, map);
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+        rows
+    }
+
     /// Runs `sql` through the cache; `map` answers each row and its size in bytes, and
     /// `arrange` puts the rows in their final order before they are kept. The rows are
     /// shared with the cache: a hit copies nothing.
