@@ -77,25 +77,31 @@ pub fn rss_kib(pid: u32) -> u64 {
 
 /// A field of `/proc/<pid>/status` in KiB (0 if absent).
 fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
+    proc_kib(&format!("/proc/{pid}/status"), field)
+}
+
+/// A `<field> <n> kB` line of a `/proc` file, in KiB (0 if absent).
+fn proc_kib(path: &str, field: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
 
-/// Resident memory, split: the read connections map the database file, so pages they
-/// touched count as resident, file-backed and clean (the kernel drops them under
-/// pressure), beside the binary's code; anonymous memory is what the process allocated.
+/// Resident memory, split. Each read connection maps the database file, so a page that
+/// several of them touched counts once per mapping in RSS, though it is one clean page of
+/// the OS page cache (dropped under pressure); the proportional figure (PSS) counts it once.
 pub fn memory(pid: u32) -> String {
-    let mib = |field| status_kib(pid, field) as f64 / 1024.0;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let rollup = format!("/proc/{pid}/smaps_rollup");
     format!(
-        "{:.1} MiB RSS: {:.1} MiB anonymous, {:.1} MiB file-backed (code, mapped database pages)",
-        mib("VmRSS:"),
-        mib("RssAnon:"),
-        mib("RssFile:")
+        "{:.1} MiB RSS: {:.1} MiB anonymous, {:.1} MiB file-backed (code, mapped database pages; {:.1} MiB of it counted once, PSS)",
+        mib(status_kib(pid, "VmRSS:")),
+        mib(status_kib(pid, "RssAnon:")),
+        mib(status_kib(pid, "RssFile:")),
+        mib(proc_kib(&rollup, "Pss_File:"))
     )
 }
 
