@@ -85,22 +85,15 @@ impl Drop for Checkpointer {
 
 /// One passive checkpoint, if the WAL holds anything.
 fn checkpoint(path: &std::path::Path, conn: &mut Option<Connection>) -> rusqlite::Result<()> {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    // The WAL's header is 32 bytes: no frame yet, nothing to do (an idle new server
-    // opens no connection).
-    if std::fs::metadata(&wal).map_or(true, |m| m.len() <= 32) {
+    // No frame yet, nothing to do (an idle new server opens no connection).
+    if !super::durability::wal_holds_frames(path) {
         return Ok(());
     }
     if conn.is_none() {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let opened = Connection::open_with_flags(path, flags)?;
         // The writers' own settings: fsyncs as `--durability` says.
-        let synchronous = match super::durability::sqlite_synchronous() {
-            sqlx::sqlite::SqliteSynchronous::Full => "full",
-            _ => "normal",
-        };
-        opened.execute_batch(&format!("pragma synchronous = {synchronous};"))?;
+        opened.execute_batch(&format!("pragma synchronous = {};", super::durability::synchronous_pragma()))?;
         *conn = Some(opened);
     }
     let conn = conn.as_ref().expect("opened above");

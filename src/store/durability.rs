@@ -64,6 +64,22 @@ pub fn quick_check(store: &super::Store) -> crate::error::Result<Vec<String>> {
     Ok(if rows == ["ok"] { Vec::new() } else { rows })
 }
 
+/// The `synchronous` setting for the connections opened outside sqlx, as `--durability` says.
+pub fn synchronous_pragma() -> &'static str {
+    match sqlite_synchronous() {
+        sqlx::sqlite::SqliteSynchronous::Full => "full",
+        _ => "normal",
+    }
+}
+
+/// Whether the WAL beside the database at `path` holds any frame: more than its 32-byte
+/// header. A missing WAL holds none.
+pub fn wal_holds_frames(path: &std::path::Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(&wal).is_ok_and(|m| m.len() > 32)
+}
+
 /// Databases up to this size are fully checked before serving (`quick_check` reads
 /// every page: about 0.7 ms per MiB); larger ones are checked while serving, so that
 /// start-up stays within milliseconds.
@@ -98,10 +114,7 @@ pub fn check_header(path: &std::path::Path) -> Result<(), String> {
     // A checkpoint writes page 1 (and its count) before the pages past the file's end: one
     // cut short by a kill leaves the file shorter than its header until SQLite replays
     // the WAL, which still holds every page. Only a file with no WAL is truly short.
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal_holds_pages = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 32);
-    if count_valid && !wal_holds_pages && len < page_size * pages {
+    if count_valid && !wal_holds_frames(path) && len < page_size * pages {
         return Err(format!("truncated: {len} bytes where its header counts {}", page_size * pages));
     }
     Ok(())

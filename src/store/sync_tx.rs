@@ -31,10 +31,7 @@ pub(super) fn connect(path: &std::path::Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    let synchronous = match super::durability::sqlite_synchronous() {
-        sqlx::sqlite::SqliteSynchronous::Full => "full",
-        _ => "normal",
-    };
+    let synchronous = super::durability::synchronous_pragma();
     // The settings sqlx gives the other writer (see `file_options`); checkpoints are the
     // background thread's ([`super::checkpointer`]).
     conn.execute_batch(&format!(
