@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::ec2_err;
 use crate::error::Result;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Image {
     pub image_id: String,
     pub owner_id: String,
@@ -72,7 +71,7 @@ impl Image {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateReason {
     pub code: String,
     pub message: String,

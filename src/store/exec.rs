@@ -23,6 +23,8 @@ pub enum DbError {
     Sqlite(rusqlite::Error),
     /// A stored document that does not decode.
     Decode(serde_json::Error),
+    /// A column read as required that holds NULL or an unknown value.
+    Column(usize),
 }
 
 impl DbError {
@@ -44,6 +46,7 @@ impl std::fmt::Display for DbError {
             DbError::Sqlx(err) => err.fmt(f),
             DbError::Sqlite(err) => err.fmt(f),
             DbError::Decode(err) => write!(f, "undecodable row document: {err}"),
+            DbError::Column(n) => write!(f, "column {n} holds no value its reader accepts"),
         }
     }
 }
@@ -77,6 +80,101 @@ pub trait Exec: Send {
 
     /// Each row's first column, as text (NULL as none).
     fn texts(&mut self, sql: &Sql) -> impl Future<Output = Result<Vec<Option<String>>, DbError>> + Send;
+
+    /// Each row decoded column by column with `decode`.
+    fn records<T: Send>(
+        &mut self,
+        sql: &Sql,
+        decode: Decoder<T>,
+    ) -> impl Future<Output = Result<Vec<T>, DbError>> + Send;
+}
+
+/// Decodes one row, read through either driver.
+pub type Decoder<T> = fn(&mut Cursor<'_, dyn Columns + '_>) -> Result<T, DbError>;
+
+/// A result row of either driver, read by position.
+pub trait Columns {
+    fn text(&self, n: usize) -> Result<Option<&str>, DbError>;
+    fn int(&self, n: usize) -> Result<Option<i64>, DbError>;
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, n: usize) -> Result<Option<&str>, DbError> {
+        Ok(self.get_ref(n)?.as_str_or_null().map_err(rusqlite::Error::from)?)
+    }
+
+    fn int(&self, n: usize) -> Result<Option<i64>, DbError> {
+        Ok(self.get_ref(n)?.as_i64_or_null().map_err(rusqlite::Error::from)?)
+    }
+}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn text(&self, n: usize) -> Result<Option<&str>, DbError> {
+        Ok(self.try_get(n)?)
+    }
+
+    fn int(&self, n: usize) -> Result<Option<i64>, DbError> {
+        Ok(self.try_get(n)?)
+    }
+}
+
+/// Reads a row's columns in the order its statement lists them, so that a decoder is
+/// written beside its column list and reads like it.
+pub struct Cursor<'r, C: Columns + ?Sized> {
+    row: &'r C,
+    next: usize,
+}
+
+impl<'r, C: Columns + ?Sized> Cursor<'r, C> {
+    pub fn new(row: &'r C) -> Self {
+        Cursor { row, next: 0 }
+    }
+
+    fn advance(&mut self) -> usize {
+        self.next += 1;
+        self.next - 1
+    }
+
+    /// The next column, which may be NULL.
+    pub fn text_or_null(&mut self) -> Result<Option<&'r str>, DbError> {
+        let n = self.advance();
+        self.row.text(n)
+    }
+
+    /// The next column, which must hold text.
+    pub fn text(&mut self) -> Result<&'r str, DbError> {
+        let n = self.next;
+        self.text_or_null()?.ok_or(DbError::Column(n))
+    }
+
+    pub fn string(&mut self) -> Result<String, DbError> {
+        self.text().map(str::to_owned)
+    }
+
+    pub fn string_or_null(&mut self) -> Result<Option<String>, DbError> {
+        Ok(self.text_or_null()?.map(str::to_owned))
+    }
+
+    pub fn int_or_null(&mut self) -> Result<Option<i64>, DbError> {
+        let n = self.advance();
+        self.row.int(n)
+    }
+
+    /// The next column, a 0/1 flag that may be NULL.
+    pub fn bool_or_null(&mut self) -> Result<Option<bool>, DbError> {
+        Ok(self.int_or_null()?.map(|v| v != 0))
+    }
+
+    /// The next column, a JSON document.
+    pub fn json<T: DeserializeOwned>(&mut self) -> Result<T, DbError> {
+        decode(self.text()?)
+    }
+
+    /// The next column, parsed by `parse`.
+    pub fn parsed<T>(&mut self, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, DbError> {
+        let n = self.next;
+        parse(self.text()?).ok_or(DbError::Column(n))
+    }
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(doc: &str) -> Result<T, DbError> {
@@ -97,6 +195,11 @@ impl Exec for Conn {
         let rows = sql.query().fetch_all(&mut *self).await?;
         Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
     }
+
+    async fn records<T: Send>(&mut self, sql: &Sql, decode: Decoder<T>) -> Result<Vec<T>, DbError> {
+        let rows = sql.query().fetch_all(&mut *self).await?;
+        rows.iter().map(|row| decode(&mut Cursor::new(row as &dyn Columns))).collect()
+    }
 }
 
 /// Connections that are sqlx's connection underneath.
@@ -116,6 +219,14 @@ macro_rules! exec_through_deref {
 
             fn texts(&mut self, sql: &Sql) -> impl Future<Output = Result<Vec<Option<String>>, DbError>> + Send {
                 <Conn as Exec>::texts(&mut *self, sql)
+            }
+
+            fn records<T: Send>(
+                &mut self,
+                sql: &Sql,
+                decode: Decoder<T>,
+            ) -> impl Future<Output = Result<Vec<T>, DbError>> + Send {
+                <Conn as Exec>::records(&mut *self, sql, decode)
             }
         }
     )*};

@@ -10,7 +10,7 @@
 //! a statement the cache does not answer sees every transaction committed before it
 //! began (WAL). Either way read-your-writes holds for every client.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use serde::de::DeserializeOwned;
 
+use super::exec::{Columns, Cursor, DbError, Decoder};
 use super::read_cache::ReadCache;
 use super::sql::Sql;
 use crate::error::{Ec2Error, Result};
@@ -155,6 +156,22 @@ impl Db<'_> {
         self.cached(sql, decode_doc, |rows| sort_by_key_moving_once(rows, key))
     }
 
+    /// Each row decoded column by column, sorted by `key` (unique per row) as
+    /// [`Self::docs_sorted`] does.
+    pub fn records_sorted<T: Send + Sync + 'static>(
+        &self,
+        sql: &Sql,
+        decode: Decoder<T>,
+        key: impl Fn(&T) -> &str,
+    ) -> Result<Arc<Vec<T>>> {
+        let read = |row: &rusqlite::Row<'_>| {
+            let counted = Counted { row, bytes: Cell::new(0) };
+            let value = decode(&mut Cursor::new(&counted as &dyn Columns))?;
+            Ok((value, counted.bytes.get()))
+        };
+        self.cached(sql, read, |rows| sort_by_key_moving_once(rows, key))
+    }
+
     /// Each row's first column, as text.
     pub fn texts(&self, sql: &Sql) -> Result<Arc<Vec<String>>> {
         let text = |row: &rusqlite::Row<'_>| {
@@ -163,6 +180,26 @@ impl Db<'_> {
             Ok((text, size))
         };
         self.cached(sql, text, |_| ())
+    }
+}
+
+/// A row that adds up the bytes of the text read from it: the size its decoded value
+/// is charged to the cache.
+struct Counted<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    bytes: Cell<usize>,
+}
+
+impl Columns for Counted<'_, '_> {
+    fn text(&self, n: usize) -> std::result::Result<Option<&str>, DbError> {
+        let text = self.row.text(n)?;
+        self.bytes.set(self.bytes.get() + text.map_or(8, str::len));
+        Ok(text)
+    }
+
+    fn int(&self, n: usize) -> std::result::Result<Option<i64>, DbError> {
+        self.bytes.set(self.bytes.get() + 8);
+        self.row.int(n)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::domain::lifecycle::SnapshotState;
 use crate::domain::snapshot::{CreateVolumePermission, Snapshot};
 use crate::error::Result;
 
-/// One JSON document per snapshot, decoded straight into `Snapshot` (see `images::IMAGE_JSON`).
+/// One JSON document per snapshot, decoded straight into `Snapshot`.
 const SNAPSHOT_JSON: &str = "json_object('snapshot_id', s.snapshot_id, 'owner_id', s.account_id, \
     'region', s.region, 'volume_id', s.volume_id, 'volume_size', s.volume_size, 'description', s.description, \
     'encrypted', json(case when s.encrypted then 'true' else 'false' end), 'kms_key_id', s.kms_key_id, \

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use serde::de::DeserializeOwned;
 
-use super::exec::{decode, DbError, Exec};
+use super::exec::{decode, Columns, Cursor, DbError, Decoder, Exec};
 use super::sql::Sql;
 use super::{read_cache, Writers};
 use crate::metrics::Metrics;
@@ -106,6 +106,14 @@ impl Exec for SyncTx {
 
     fn texts(&mut self, sql: &Sql) -> impl Future<Output = Result<Vec<Option<String>>, DbError>> + Send {
         std::future::ready(self.rows(sql, |row| Ok(row.get(0)?)))
+    }
+
+    fn records<T: Send>(
+        &mut self,
+        sql: &Sql,
+        decode: Decoder<T>,
+    ) -> impl Future<Output = Result<Vec<T>, DbError>> + Send {
+        std::future::ready(self.rows(sql, |row| decode(&mut Cursor::new(row as &dyn Columns))))
     }
 }
 

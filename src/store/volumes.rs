@@ -9,7 +9,7 @@ use crate::domain::filter::Filter;
 use crate::domain::volume::Volume;
 use crate::error::Result;
 
-/// One JSON document per volume, decoded straight into `Volume` (see `images::IMAGE_JSON`).
+/// One JSON document per volume, decoded straight into `Volume`.
 const VOLUME_JSON: &str = "json_object('volume_id', v.volume_id, 'owner_id', v.account_id, 'region', v.region, \
     'availability_zone', v.availability_zone, 'availability_zone_id', v.availability_zone_id, 'size', v.size, \
     'volume_type', v.volume_type, 'iops', v.iops, 'throughput', v.throughput, \
