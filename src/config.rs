@@ -175,7 +175,7 @@ pub struct Config {
     #[arg(long, env = "EC2LITE_RUNTIME_RESOURCE_FACTOR", default_value_t = 0.25)]
     pub runtime_resource_factor: f64,
 
-    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ec2lite=debug`.
+    /// Log filter: a default level and per-target levels, e.g. `info` or `warn,ec2lite=debug`.
     #[arg(long, env = "EC2LITE_LOG", default_value = "info")]
     pub log: String,
 }

@@ -1,6 +1,7 @@
 use clap::Parser;
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 use ec2lite::config::Config;
 
@@ -15,13 +16,15 @@ async fn main() {
     if config.health_check {
         std::process::exit(if health_check(config.listen).await { 0 } else { 1 });
     }
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr);
+    // `Targets` rather than `EnvFilter`: the same `level,target=level` syntax without a
+    // regex engine in the binary (a smaller binary keeps less of itself resident).
+    let filter = config.log.parse::<Targets>().unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry();
     if config.log_format == "json" {
-        logs.json().flatten_event(true).init();
+        registry.with(logs.json().flatten_event(true).with_filter(filter)).init();
     } else {
-        logs.init();
+        registry.with(logs.with_filter(filter)).init();
     }
     if let Err(err) = run(config).await {
         eprintln!("ec2lite: {err}");
