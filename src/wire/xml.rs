@@ -41,7 +41,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 /// byte compiles to vector compares.
 fn is_plain(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(16);
-    let chunks_plain = (&mut chunks).all(|chunk| chunk.iter().fold(true, |plain, &b| plain & is_plain_byte(b)));
+    let chunks_plain = chunks.all(|chunk| chunk.iter().fold(true, |plain, &b| plain & is_plain_byte(b)));
     chunks_plain && chunks.remainder().iter().all(|&b| is_plain_byte(b))
 }
 
