@@ -28,21 +28,13 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 /// Text content, made safe for XML 1.0 and escaped.
 pub fn escape(text: &str) -> Cow<'_, str> {
     // Almost every value is plain: one pass over its bytes answers it as it is.
-    if is_plain(text.as_bytes()) {
+    if text.bytes().all(is_plain_byte) {
         return Cow::Borrowed(text);
     }
     match xml_safe(text) {
         Cow::Borrowed(safe) => escape::escape(safe),
         Cow::Owned(safe) => Cow::Owned(escape::escape(&safe).into_owned()),
     }
-}
-
-/// Whether every byte is plain, sixteen at a time: a test without an early exit per
-/// byte compiles to vector compares.
-fn is_plain(bytes: &[u8]) -> bool {
-    let mut chunks = bytes.chunks_exact(16);
-    let chunks_plain = chunks.all(|chunk| chunk.iter().fold(true, |plain, &b| plain & is_plain_byte(b)));
-    chunks_plain && chunks.remainder().iter().all(|&b| is_plain_byte(b))
 }
 
 /// A byte that is written as it is: not markup, not a control character, and not the
