@@ -3,8 +3,7 @@
 pub use super::instance_types::{check_compatible, instance_type, InstanceType};
 use super::lifecycle::{InstanceState, Timed};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Instance {
     pub instance_id: String,
     pub owner_id: String,

@@ -2,8 +2,7 @@
 
 use super::lifecycle::SnapshotState;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub snapshot_id: String,
     pub owner_id: String,

@@ -6,8 +6,7 @@ use crate::error::Result;
 
 pub const VOLUME_TYPES: &[&str] = &["standard", "io1", "io2", "gp2", "sc1", "st1", "gp3"];
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Volume {
     pub volume_id: String,
     pub owner_id: String,
@@ -41,8 +40,7 @@ impl Volume {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attachment {
     pub instance_id: String,
     pub device: String,

@@ -135,6 +135,11 @@ impl<'r, C: Columns + ?Sized> Cursor<'r, C> {
         self.next - 1
     }
 
+    /// Passes over the next `n` columns.
+    pub fn skip(&mut self, n: usize) {
+        self.next += n;
+    }
+
     /// The next column, which may be NULL.
     pub fn text_or_null(&mut self) -> Result<Option<&'r str>, DbError> {
         let n = self.advance();
@@ -160,6 +165,17 @@ impl<'r, C: Columns + ?Sized> Cursor<'r, C> {
         self.row.int(n)
     }
 
+    /// The next column, which must hold an integer.
+    pub fn int(&mut self) -> Result<i64, DbError> {
+        let n = self.next;
+        self.int_or_null()?.ok_or(DbError::Column(n))
+    }
+
+    /// The next column, a 0/1 flag.
+    pub fn bool(&mut self) -> Result<bool, DbError> {
+        Ok(self.int()? != 0)
+    }
+
     /// The next column, a 0/1 flag that may be NULL.
     pub fn bool_or_null(&mut self) -> Result<Option<bool>, DbError> {
         Ok(self.int_or_null()?.map(|v| v != 0))
@@ -168,6 +184,14 @@ impl<'r, C: Columns + ?Sized> Cursor<'r, C> {
     /// The next column, a JSON document.
     pub fn json<T: DeserializeOwned>(&mut self) -> Result<T, DbError> {
         decode(self.text()?)
+    }
+
+    /// The next column, a JSON array; the common empty one is not handed to the parser.
+    pub fn json_list<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, DbError> {
+        match self.text()? {
+            "[]" => Ok(Vec::new()),
+            list => decode(list),
+        }
     }
 
     /// The next column, parsed by `parse`.

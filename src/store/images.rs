@@ -4,7 +4,7 @@ use crate::domain::lifecycle::ImageState;
 use crate::store::sql::Sql;
 use sqlx::Row;
 
-use super::exec::{decode, Columns, Cursor, DbError};
+use super::exec::{Columns, Cursor, DbError};
 use super::filters::{FilterSpec, Found, Page, Target};
 use super::reader::Db;
 use super::{Conn, Exec};
@@ -75,10 +75,7 @@ fn image_from_columns(c: &mut Cursor<'_, dyn Columns + '_>) -> Result<Image, DbE
         block_device_mappings: c.json()?,
         product_codes: c.json()?,
         is_public: c.bool_or_null()?.unwrap_or(false),
-        tags: match c.text()? {
-            "[]" => Vec::new(),
-            tags => decode(tags)?,
-        },
+        tags: c.json_list()?,
     })
 }
 

@@ -2,9 +2,9 @@
 
 use crate::domain::lifecycle::InstanceState;
 use crate::store::sql::Sql;
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
+use super::exec::{Columns, Cursor, DbError};
 use super::filters::{FilterSpec, Found, Page, Target};
 use super::reader::Db;
 use super::{Conn, Exec};
@@ -12,28 +12,19 @@ use crate::domain::filter::Filter;
 use crate::domain::instance::Instance;
 use crate::error::Result;
 
-/// One JSON document per instance, with the caller's tags and the attached volumes.
-const INSTANCE_JSON: &str = "json_object(\
-    'instance_id', i.instance_id, 'owner_id', i.account_id, 'region', i.region, 'reservation_id', i.reservation_id, \
-    'image_id', i.image_id, 'instance_type', i.instance_type, 'availability_zone', i.availability_zone, \
-    'subnet_id', i.subnet_id, 'vpc_id', i.vpc_id, 'private_ip', i.private_ip, 'public_ip', i.public_ip, \
-    'key_name', i.key_name, 'user_data', i.user_data, 'state', i.state, \
-    'state_transition_reason', i.state_transition_reason, 'state_reason_code', i.state_reason_code, \
-    'state_reason_message', i.state_reason_message, 'ready_at', i.ready_at, 'launch_time', i.launch_time, \
-    'ami_launch_index', i.ami_launch_index, 'architecture', i.architecture, \
-    'virtualization_type', i.virtualization_type, 'root_device_type', i.root_device_type, \
-    'root_device_name', i.root_device_name, 'platform', i.platform, 'platform_details', i.platform_details, \
-    'usage_operation', i.usage_operation, 'boot_mode', i.boot_mode, \
-    'ena_support', case i.ena_support when 1 then json('true') when 0 then json('false') end, \
-    'kernel_id', i.kernel_id, 'client_token', i.client_token, 'shutdown_behavior', i.shutdown_behavior, \
-    'disable_api_termination', case when i.disable_api_termination then json('true') else json('false') end, \
-    'security_group_ids', json(i.security_group_ids), 'cpu_credits', i.cpu_credits, \
-    'product_codes', json(i.product_codes), 'ramdisk_id', i.ramdisk_id, 'sriov_net_support', i.sriov_net_support, \
-    'ebs_optimized', case when i.ebs_optimized then json('true') else json('false') end, \
-    'disable_api_stop', case when i.disable_api_stop then json('true') else json('false') end, \
-    'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
-        from json_each(i.security_group_ids) j left join security_group sg on sg.group_id = j.value)), \
-    'interfaces', (select json_group_array(json_object('network_interface_id', n.network_interface_id, \
+/// An instance's columns, then its security groups, interfaces, volumes and the caller's
+/// tags as JSON arrays; the caller's account id is bound between this and
+/// [`INSTANCE_COLUMNS_END`]. Read by [`instance_from_columns`], in this order.
+const INSTANCE_COLUMNS: &str = "i.instance_id, i.account_id, i.region, i.reservation_id, i.image_id, \
+    i.instance_type, i.availability_zone, i.subnet_id, i.vpc_id, i.private_ip, i.public_ip, i.key_name, \
+    i.user_data, i.state, i.state_transition_reason, i.state_reason_code, i.state_reason_message, i.ready_at, \
+    i.launch_time, i.ami_launch_index, i.architecture, i.virtualization_type, i.root_device_type, \
+    i.root_device_name, i.platform, i.platform_details, i.usage_operation, i.boot_mode, i.ena_support, \
+    i.kernel_id, i.ramdisk_id, i.sriov_net_support, i.ebs_optimized, i.disable_api_stop, i.client_token, \
+    i.shutdown_behavior, i.disable_api_termination, i.security_group_ids, \
+    (select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
+        from json_each(i.security_group_ids) j left join security_group sg on sg.group_id = j.value), \
+    (select json_group_array(json_object('network_interface_id', n.network_interface_id, \
         'subnet_id', n.subnet_id, 'vpc_id', n.vpc_id, 'private_ip', n.private_ip_address, \
         'mac_address', n.mac_address, 'description', n.description, \
         'source_dest_check', case when n.source_dest_check then json('true') else json('false') end, \
@@ -43,12 +34,64 @@ const INSTANCE_JSON: &str = "json_object(\
         'groups', json((select json_group_array(json_array(j.value, coalesce(sg.group_name, ''))) \
             from json_each(n.security_group_ids) j left join security_group sg on sg.group_id = j.value)))) \
         from (select * from network_interface where instance_id = i.instance_id order by device_index) n), \
-    'volumes', (select json_group_array(json_array(v.attached_device, v.volume_id, v.attach_time, \
-        case when v.delete_on_termination then json('true') else json('false') end)) \
-        from (select * from volume where attached_instance_id = i.instance_id order by attached_device) v), \
-    'tags', (select json_group_array(json_array(t.key, t.value)) from \
+    i.product_codes, i.cpu_credits, \
+    (select json_group_array(json_array(t.key, t.value)) from \
         (select key, value from tag where tag.account_id = ";
-const INSTANCE_JSON_END: &str = " and tag.resource_id = i.instance_id order by key) t)) as doc";
+/// Completes [`INSTANCE_COLUMNS`] after the bound account id of the caller's tags.
+const INSTANCE_COLUMNS_END: &str = " and tag.resource_id = i.instance_id order by key) t), \
+    (select json_group_array(json_array(v.attached_device, v.volume_id, v.attach_time, \
+        case when v.delete_on_termination then json('true') else json('false') end)) \
+        from (select * from volume where attached_instance_id = i.instance_id order by attached_device) v)";
+
+/// An instance from a row of [`INSTANCE_COLUMNS`].
+fn instance_from_columns(c: &mut Cursor<'_, dyn Columns + '_>) -> Result<Instance, DbError> {
+    Ok(Instance {
+        instance_id: c.string()?,
+        owner_id: c.string()?,
+        region: c.string()?,
+        reservation_id: c.string()?,
+        image_id: c.string()?,
+        instance_type: c.string()?,
+        availability_zone: c.string()?,
+        subnet_id: c.string()?,
+        vpc_id: c.string()?,
+        private_ip: c.string()?,
+        public_ip: c.string_or_null()?,
+        key_name: c.string_or_null()?,
+        user_data: c.string_or_null()?,
+        state: c.parsed(InstanceState::parse)?,
+        state_transition_reason: c.string()?,
+        state_reason_code: c.string_or_null()?,
+        state_reason_message: c.string_or_null()?,
+        ready_at: c.int_or_null()?,
+        launch_time: c.int()?,
+        ami_launch_index: c.int()?,
+        architecture: c.string()?,
+        virtualization_type: c.string()?,
+        root_device_type: c.string()?,
+        root_device_name: c.string_or_null()?,
+        platform: c.string_or_null()?,
+        platform_details: c.string()?,
+        usage_operation: c.string()?,
+        boot_mode: c.string_or_null()?,
+        ena_support: c.bool_or_null()?,
+        kernel_id: c.string_or_null()?,
+        ramdisk_id: c.string_or_null()?,
+        sriov_net_support: c.string_or_null()?,
+        ebs_optimized: c.bool()?,
+        disable_api_stop: c.bool()?,
+        client_token: c.string_or_null()?,
+        shutdown_behavior: c.string()?,
+        disable_api_termination: c.bool()?,
+        security_group_ids: c.json()?,
+        groups: c.json()?,
+        interfaces: c.json()?,
+        product_codes: c.json()?,
+        cpu_credits: c.string_or_null()?,
+        tags: c.json_list()?,
+        volumes: c.json_list()?,
+    })
+}
 
 /// A field of any interface attached to the instance.
 macro_rules! interface_field {
@@ -120,16 +163,11 @@ const STATE_CODE: &str =
 
 fn select_instances(account: &str) -> Sql {
     let mut qb = Sql::new("select ");
-    qb.push(INSTANCE_JSON);
+    qb.push(INSTANCE_COLUMNS);
     qb.push_bind(account);
-    qb.push(INSTANCE_JSON_END);
+    qb.push(INSTANCE_COLUMNS_END);
     qb.push(" from instance i where 1");
     qb
-}
-
-fn instance_from_row(row: &SqliteRow) -> Result<Instance, sqlx::Error> {
-    let doc: &str = row.try_get(0)?;
-    serde_json::from_str(doc).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 #[derive(Debug, Default)]
@@ -152,7 +190,8 @@ pub fn describe(db: &Db<'_>, q: &InstanceQuery<'_>) -> Result<(Found<Instance>, 
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "i.instance_id");
-    let (found, next) = q.page.finish_shared(db.docs(&qb)?, |i: &Instance| i.instance_id.clone());
+    let (found, next) =
+        q.page.finish_shared(db.records(&qb, instance_from_columns)?, |i: &Instance| i.instance_id.clone());
     Ok((found, next))
 }
 
@@ -169,7 +208,7 @@ pub async fn find_owned(
     qb.push_bind(region);
     qb.push(" and i.account_id = ");
     qb.push_bind(account);
-    Ok(conn.docs(&qb).await?.pop())
+    Ok(conn.records(&qb, instance_from_columns).await?.pop())
 }
 
 /// The instances an earlier RunInstances with this client token launched.
@@ -182,8 +221,7 @@ pub async fn find_by_client_token(conn: &mut Conn, account: &str, region: &str, 
     qb.push(" and i.client_token = ");
     qb.push_bind(token);
     qb.push(" order by i.ami_launch_index");
-    let rows = qb.query().fetch_all(&mut *conn).await?;
-    Ok(rows.iter().map(instance_from_row).collect::<Result<Vec<_>, _>>()?)
+    Ok(conn.records(&qb, instance_from_columns).await?)
 }
 
 pub async fn insert(conn: &mut Conn, i: &Instance, now: i64) -> Result<()> {

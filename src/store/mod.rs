@@ -486,10 +486,3 @@ pub(crate) fn push_tags_doc(qb: &mut sql::Sql, account: &str, id_expr: &str) {
     qb.push_bind(account);
     qb.push(&format!(" and tag.resource_id = {id_expr} order by key) t)"));
 }
-
-/// A row whose first column is a JSON document (the describe queries' shape), decoded.
-pub(crate) fn doc<T: serde::de::DeserializeOwned>(row: &sqlx::sqlite::SqliteRow) -> Result<T, sqlx::Error> {
-    use sqlx::Row;
-    let doc: &str = row.try_get(0)?;
-    serde_json::from_str(doc).map_err(|e| sqlx::Error::Decode(e.into()))
-}

@@ -156,6 +156,11 @@ impl Db<'_> {
         self.cached(sql, decode_doc, |rows| sort_by_key_moving_once(rows, key))
     }
 
+    /// Each row decoded column by column, in the statement's order.
+    pub fn records<T: Send + Sync + 'static>(&self, sql: &Sql, decode: Decoder<T>) -> Result<Arc<Vec<T>>> {
+        self.records_arranged(sql, decode, |_| ())
+    }
+
     /// Each row decoded column by column, sorted by `key` (unique per row) as
     /// [`Self::docs_sorted`] does.
     pub fn records_sorted<T: Send + Sync + 'static>(
@@ -164,12 +169,21 @@ impl Db<'_> {
         decode: Decoder<T>,
         key: impl Fn(&T) -> &str,
     ) -> Result<Arc<Vec<T>>> {
+        self.records_arranged(sql, decode, |rows| sort_by_key_moving_once(rows, key))
+    }
+
+    fn records_arranged<T: Send + Sync + 'static>(
+        &self,
+        sql: &Sql,
+        decode: Decoder<T>,
+        arrange: impl FnOnce(&mut Vec<T>),
+    ) -> Result<Arc<Vec<T>>> {
         let read = |row: &rusqlite::Row<'_>| {
             let counted = Counted { row, bytes: Cell::new(0) };
             let value = decode(&mut Cursor::new(&counted as &dyn Columns))?;
             Ok((value, counted.bytes.get()))
         };
-        self.cached(sql, read, |rows| sort_by_key_moving_once(rows, key))
+        self.cached(sql, read, arrange)
     }
 
     /// Each row's first column, as text.

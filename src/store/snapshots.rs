@@ -2,24 +2,49 @@
 
 use crate::store::sql::Sql;
 
+use super::exec::{Columns, Cursor, DbError};
 use super::filters::{FilterSpec, Found, Page, Target};
 use super::reader::Db;
-use super::{doc, push_tags_doc, Conn, Exec};
+use super::{push_tags_doc, Conn, Exec};
 use crate::domain::filter::Filter;
 use crate::domain::lifecycle::SnapshotState;
 use crate::domain::snapshot::{CreateVolumePermission, Snapshot};
 use crate::error::Result;
 
-/// One JSON document per snapshot, decoded straight into `Snapshot`.
-const SNAPSHOT_JSON: &str = "json_object('snapshot_id', s.snapshot_id, 'owner_id', s.account_id, \
-    'region', s.region, 'volume_id', s.volume_id, 'volume_size', s.volume_size, 'description', s.description, \
-    'encrypted', json(case when s.encrypted then 'true' else 'false' end), 'kms_key_id', s.kms_key_id, \
-    'state', s.state, 'state_message', s.state_message, 'owner_alias', s.owner_alias, 'start_time', s.start_time, \
-    'ready_at', s.ready_at, 'completion_time', s.completion_time, 'parent_snapshot_id', s.parent_snapshot_id, \
-    'upload_deadline', s.upload_deadline, 'upload_timeout_ms', s.upload_timeout_ms, \
-    'upload_progress', s.upload_progress, 'client_token', s.client_token, \
-    'is_public', json(case when exists (select 1 from create_volume_permission p \
-        where p.snapshot_id = s.snapshot_id and p.grantee = 'all') then 'true' else 'false' end), 'tags', ";
+/// A snapshot's columns, then the caller's tags on it ([`push_select`]); read by
+/// [`snapshot_from_columns`] in this order.
+const SNAPSHOT_COLUMNS: &str = "s.snapshot_id, s.account_id, s.region, s.volume_id, s.volume_size, s.description, \
+    s.encrypted, s.kms_key_id, s.state, s.state_message, s.start_time, s.ready_at, s.completion_time, \
+    s.owner_alias, exists (select 1 from create_volume_permission p \
+        where p.snapshot_id = s.snapshot_id and p.grantee = 'all'), \
+    s.parent_snapshot_id, s.upload_deadline, s.upload_timeout_ms, s.upload_progress, s.client_token, ";
+
+/// A snapshot from a row of [`SNAPSHOT_COLUMNS`].
+fn snapshot_from_columns(c: &mut Cursor<'_, dyn Columns + '_>) -> Result<Snapshot, DbError> {
+    Ok(Snapshot {
+        snapshot_id: c.string()?,
+        owner_id: c.string()?,
+        region: c.string()?,
+        volume_id: c.string()?,
+        volume_size: c.int()?,
+        description: c.string()?,
+        encrypted: c.bool()?,
+        kms_key_id: c.string_or_null()?,
+        state: c.parsed(SnapshotState::parse)?,
+        state_message: c.string_or_null()?,
+        start_time: c.int()?,
+        ready_at: c.int_or_null()?,
+        completion_time: c.int_or_null()?,
+        owner_alias: c.string_or_null()?,
+        is_public: c.bool()?,
+        parent_snapshot_id: c.string_or_null()?,
+        upload_deadline: c.int_or_null()?,
+        upload_timeout_ms: c.int_or_null()?,
+        upload_progress: c.int_or_null()?,
+        client_token: c.string_or_null()?,
+        tags: c.json_list()?,
+    })
+}
 
 pub static FILTERS: FilterSpec = FilterSpec {
     id_column: "s.snapshot_id",
@@ -62,9 +87,8 @@ pub struct SnapshotQuery<'a> {
 }
 
 fn push_select(qb: &mut Sql, account: &str) {
-    qb.push(SNAPSHOT_JSON);
+    qb.push(SNAPSHOT_COLUMNS);
     push_tags_doc(qb, account, "s.snapshot_id");
-    qb.push(")");
 }
 
 /// Snapshots `account` may see: its own, shared with it, or public.
@@ -125,7 +149,8 @@ pub fn describe(db: &Db<'_>, q: &SnapshotQuery<'_>) -> Result<(Found<Snapshot>, 
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "s.snapshot_id");
-    let (found, next) = q.page.finish_shared(db.docs(&qb)?, |s: &Snapshot| s.snapshot_id.clone());
+    let (found, next) =
+        q.page.finish_shared(db.records(&qb, snapshot_from_columns)?, |s: &Snapshot| s.snapshot_id.clone());
     Ok((found, next))
 }
 
@@ -143,7 +168,7 @@ pub async fn find_visible(
     qb.push(" and s.region = ");
     qb.push_bind(region);
     push_visible(&mut qb, account);
-    Ok(conn.docs(&qb).await?.pop())
+    Ok(conn.records(&qb, snapshot_from_columns).await?.pop())
 }
 
 pub async fn insert(conn: &mut impl Exec, s: &Snapshot, now: i64) -> Result<()> {
@@ -235,8 +260,7 @@ pub async fn find_by_client_token(
     qb.push_bind(region);
     qb.push(" and s.client_token = ");
     qb.push_bind(client_token);
-    let row = qb.query().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(doc).transpose()?)
+    Ok(conn.records(&qb, snapshot_from_columns).await?.pop())
 }
 
 /// Records activity on an open upload: its deadline moves back and the client's
@@ -278,8 +302,7 @@ pub async fn find_any(conn: &mut Conn, snapshot_id: &str) -> Result<Option<Snaps
     push_select(&mut qb, "");
     qb.push(" from snapshot s where s.snapshot_id = ");
     qb.push_bind(snapshot_id);
-    let row = qb.query().fetch_optional(&mut *conn).await?;
-    Ok(row.as_ref().map(doc).transpose()?)
+    Ok(conn.records(&qb, snapshot_from_columns).await?.pop())
 }
 
 /// Ends the capture of a running instance's root filesystem into a pending snapshot:

@@ -2,26 +2,57 @@
 
 use crate::store::sql::Sql;
 
+use super::exec::{Columns, Cursor, DbError};
 use super::filters::{FilterSpec, Found, Page, Target};
 use super::reader::Db;
 use super::{push_tags_doc, Conn, Exec};
 use crate::domain::filter::Filter;
-use crate::domain::volume::Volume;
+use crate::domain::lifecycle::VolumeState;
+use crate::domain::volume::{Attachment, Volume};
 use crate::error::Result;
 
-/// One JSON document per volume, decoded straight into `Volume`.
-const VOLUME_JSON: &str = "json_object('volume_id', v.volume_id, 'owner_id', v.account_id, 'region', v.region, \
-    'availability_zone', v.availability_zone, 'availability_zone_id', v.availability_zone_id, 'size', v.size, \
-    'volume_type', v.volume_type, 'iops', v.iops, 'throughput', v.throughput, \
-    'encrypted', json(case when v.encrypted then 'true' else 'false' end), 'kms_key_id', v.kms_key_id, \
-    'snapshot_id', v.snapshot_id, \
-    'multi_attach_enabled', json(case when v.multi_attach_enabled then 'true' else 'false' end), \
-    'state', v.state, 'create_time', v.created_at, 'ready_at', v.ready_at, \
-    'attachment', case when v.attached_instance_id is null then null else json_object(\
-        'instance_id', v.attached_instance_id, 'device', coalesce(v.attached_device, ''), \
-        'state', coalesce(v.attachment_state, ''), 'attach_time', coalesce(v.attach_time, 0), \
-        'delete_on_termination', json(case when v.delete_on_termination then 'true' else 'false' end)) end, \
-    'tags', ";
+/// A volume's columns, then the caller's tags on it ([`push_select`]); read by
+/// [`volume_from_columns`] in this order.
+const VOLUME_COLUMNS: &str = "v.volume_id, v.account_id, v.region, v.availability_zone, v.availability_zone_id, \
+    v.size, v.volume_type, v.iops, v.throughput, v.encrypted, v.kms_key_id, v.snapshot_id, v.multi_attach_enabled, \
+    v.state, v.created_at, v.ready_at, v.attached_instance_id, v.attached_device, v.attachment_state, \
+    v.attach_time, v.delete_on_termination, ";
+
+/// A volume from a row of [`VOLUME_COLUMNS`].
+fn volume_from_columns(c: &mut Cursor<'_, dyn Columns + '_>) -> Result<Volume, DbError> {
+    Ok(Volume {
+        volume_id: c.string()?,
+        owner_id: c.string()?,
+        region: c.string()?,
+        availability_zone: c.string()?,
+        availability_zone_id: c.string()?,
+        size: c.int()?,
+        volume_type: c.string()?,
+        iops: c.int_or_null()?,
+        throughput: c.int_or_null()?,
+        encrypted: c.bool()?,
+        kms_key_id: c.string_or_null()?,
+        snapshot_id: c.string_or_null()?,
+        multi_attach_enabled: c.bool()?,
+        state: c.parsed(VolumeState::parse)?,
+        create_time: c.int()?,
+        ready_at: c.int_or_null()?,
+        attachment: match c.string_or_null()? {
+            None => {
+                c.skip(4);
+                None
+            }
+            Some(instance_id) => Some(Attachment {
+                instance_id,
+                device: c.string_or_null()?.unwrap_or_default(),
+                state: c.string_or_null()?.unwrap_or_default(),
+                attach_time: c.int_or_null()?.unwrap_or(0),
+                delete_on_termination: c.bool_or_null()?.unwrap_or(false),
+            }),
+        },
+        tags: c.json_list()?,
+    })
+}
 
 pub static FILTERS: FilterSpec = FilterSpec {
     id_column: "v.volume_id",
@@ -58,9 +89,8 @@ pub struct VolumeQuery<'a> {
 }
 
 fn push_select(qb: &mut Sql, account: &str) {
-    qb.push(VOLUME_JSON);
+    qb.push(VOLUME_COLUMNS);
     push_tags_doc(qb, account, "v.volume_id");
-    qb.push(")");
 }
 
 pub fn describe(db: &Db<'_>, q: &VolumeQuery<'_>) -> Result<(Found<Volume>, Option<String>)> {
@@ -75,7 +105,7 @@ pub fn describe(db: &Db<'_>, q: &VolumeQuery<'_>) -> Result<(Found<Volume>, Opti
     }
     FILTERS.push(&mut qb, q.filters, q.account)?;
     q.page.push(&mut qb, "v.volume_id");
-    let (found, next) = q.page.finish_shared(db.docs(&qb)?, |v: &Volume| v.volume_id.clone());
+    let (found, next) = q.page.finish_shared(db.records(&qb, volume_from_columns)?, |v: &Volume| v.volume_id.clone());
     Ok((found, next))
 }
 
@@ -89,7 +119,7 @@ pub async fn find_owned(conn: &mut impl Exec, account: &str, region: &str, volum
     qb.push_bind(region);
     qb.push(" and v.account_id = ");
     qb.push_bind(account);
-    Ok(conn.docs(&qb).await?.pop())
+    Ok(conn.records(&qb, volume_from_columns).await?.pop())
 }
 
 /// The volume an earlier call with the same client token created, if any.

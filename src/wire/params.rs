@@ -6,6 +6,7 @@
 //! bare `Prefix=` for an empty list, which reads as an empty list here.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use crate::ec2_err;
 use crate::error::{Ec2Error, Result};
@@ -153,40 +154,53 @@ impl Params {
 
     /// The sorted, distinct indices N of keys `prefix.N` and `prefix.N.*`.
     pub fn indices(&self, prefix: &str) -> Result<Vec<u32>> {
-        let start = format!("{prefix}.");
-        let mut indices = std::collections::BTreeSet::new();
-        for key in self.map.range(start.clone()..).map(|(k, _)| k) {
-            let Some(rest) = key.strip_prefix(&start) else { break };
-            let index_text = rest.split('.').next().unwrap_or_default();
-            let index = index_text
-                .parse::<u32>()
-                .map_err(|_| ec2_err!(InvalidParameter, "The parameter {key} is not recognized"))?;
-            indices.insert(index);
-        }
-        if indices.len() > MAX_LIST_LEN {
-            return Err(ec2_err!(
-                InvalidParameterValue,
-                "The list {prefix} has {} entries; at most {MAX_LIST_LEN} are allowed",
-                indices.len()
-            ));
-        }
-        Ok(indices.into_iter().collect())
+        let mut indices = Vec::new();
+        self.each_member(prefix, |index, _, _| indices.push(index))?;
+        distinct(prefix, indices)
     }
 
     /// A flattened list of strings: `prefix.1`, `prefix.2`, ... (empty values skipped).
     pub fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        Ok(self
-            .indices(prefix)?
-            .into_iter()
-            .filter_map(|i| self.str(&format!("{prefix}.{i}")).map(str::to_string))
-            .collect())
+        let mut items = Vec::new();
+        let mut indices = Vec::new();
+        self.each_member(prefix, |index, rest, value| {
+            indices.push(index);
+            // `prefix.N` itself, written as N is (`prefix.01` names no item).
+            if rest.len() == index_width(index) && !value.is_empty() {
+                items.push((index, value));
+            }
+        })?;
+        distinct(prefix, indices)?;
+        // Keys sort as text (`.10` before `.2`); the list is in index order.
+        items.sort_unstable_by_key(|(index, _)| *index);
+        Ok(items.into_iter().map(|(_, value)| value.to_string()).collect())
+    }
+
+    /// Calls `visit(N, rest, value)` for every key `prefix.<rest>`, N being the number
+    /// that `rest` starts with; a key whose N is not a number is refused. One pass over
+    /// the keys' sorted range, one allocation: this runs for every list of every request.
+    fn each_member<'s>(&'s self, prefix: &str, mut visit: impl FnMut(u32, &'s str, &'s str)) -> Result<()> {
+        let start = format!("{prefix}.");
+        for (key, value) in self.map.range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded)) {
+            let Some(rest) = key.strip_prefix(start.as_str()) else { break };
+            let index_text = rest.split('.').next().unwrap_or_default();
+            let index = index_text
+                .parse::<u32>()
+                .map_err(|_| ec2_err!(InvalidParameter, "The parameter {key} is not recognized"))?;
+            visit(index, rest, value);
+        }
+        Ok(())
     }
 
     /// Whether any key of this list or structure was sent (`Prefix=` included).
     pub fn has(&self, prefix: &str) -> bool {
         let dotted = format!("{prefix}.");
         self.map.contains_key(prefix)
-            || self.map.range(dotted.clone()..).next().is_some_and(|(k, _)| k.starts_with(&dotted))
+            || self
+                .map
+                .range::<str, _>((Bound::Included(dotted.as_str()), Bound::Unbounded))
+                .next()
+                .is_some_and(|(k, _)| k.starts_with(&dotted))
     }
 
     /// A view of the members of structure `prefix` (`prefix.Member`).
@@ -198,6 +212,25 @@ impl Params {
     pub fn structs(&self, prefix: &str) -> Result<Vec<Nested<'_>>> {
         Ok(self.indices(prefix)?.into_iter().map(|i| self.nested(format!("{prefix}.{i}"))).collect())
     }
+}
+
+/// `indices` sorted and without repeats, if there are not more than a list may hold.
+fn distinct(prefix: &str, mut indices: Vec<u32>) -> Result<Vec<u32>> {
+    indices.sort_unstable();
+    indices.dedup();
+    if indices.len() > MAX_LIST_LEN {
+        return Err(ec2_err!(
+            InvalidParameterValue,
+            "The list {prefix} has {} entries; at most {MAX_LIST_LEN} are allowed",
+            indices.len()
+        ));
+    }
+    Ok(indices)
+}
+
+/// How many digits `index` is written with.
+fn index_width(index: u32) -> usize {
+    index.checked_ilog10().unwrap_or(0) as usize + 1
 }
 
 fn check_text_limit(key: &str, value: &str) -> Result<()> {
@@ -270,6 +303,26 @@ mod tests {
     fn lists_are_ordered_by_numeric_index() {
         let p = Params::parse(b"", b"ImageId.10=ami-c&ImageId.2=ami-b&ImageId.1=ami-a");
         assert_eq!(p.list("ImageId").unwrap(), ["ami-a", "ami-b", "ami-c"]);
+    }
+
+    #[test]
+    fn list_items_are_the_keys_named_by_their_index_alone() {
+        // `ImageId.01` and `ImageId.3.Extra` are members of the list's key range but no
+        // item of it; empty values are skipped; `ImageIds.1` is another parameter.
+        let p =
+            Params::parse(b"", b"ImageId.01=ami-x&ImageId.3.Extra=ami-y&ImageId.2=&ImageId.4=ami-d&ImageIds.1=ami-z");
+        assert_eq!(p.list("ImageId").unwrap(), ["ami-d"]);
+        assert_eq!(p.indices("ImageId").unwrap(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn lists_longer_than_the_limit_are_refused() {
+        let body: Vec<String> = (1..=MAX_LIST_LEN + 1).map(|i| format!("ImageId.{i}=ami-{i:08x}")).collect();
+        let p = Params::parse(b"", body.join("&").as_bytes());
+        assert_eq!(p.list("ImageId").unwrap_err().code, "InvalidParameterValue");
+        let body: Vec<String> = (1..=MAX_LIST_LEN).map(|i| format!("ImageId.{i}=ami-{i:08x}")).collect();
+        let p = Params::parse(b"", body.join("&").as_bytes());
+        assert_eq!(p.list("ImageId").unwrap().len(), MAX_LIST_LEN);
     }
 
     #[test]
