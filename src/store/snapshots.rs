@@ -260,7 +260,7 @@ pub async fn find_by_client_token(
     qb.push_bind(region);
     qb.push(" and s.client_token = ");
     qb.push_bind(client_token);
-    Ok(conn.records(&qb, snapshot_from_columns).await?.pop())
+    Ok(conn.records(&qb, snapshot_from_columns).await?.into_iter().next())
 }
 
 /// Records activity on an open upload: its deadline moves back and the client's
